@@ -1,0 +1,224 @@
+"""The client against the real WordPress lab (Debian's wordpress package, PHP, MariaDB).
+
+Every behaviour of WordPress that the client relies on is shown here, on the
+real server, not on a stub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+import wp_rest
+from conftest import ROOT, WPFactory
+
+pytestmark = pytest.mark.wordpress
+
+
+def test_round_trip_create_list_get_update_trash(wp: WPFactory, cleanup: list[tuple[str, int]]) -> None:
+    client = wp("admin")
+    post = client.create_post(title="Round trip", content="<p>first</p>")
+    cleanup.append(("main", post["id"]))
+    assert post["status"] == "draft" and post["title"]["raw"] == "Round trip"
+
+    drafts = client.list_posts(status="draft", search="Round trip", context="edit")
+    assert post["id"] in [p["id"] for p in drafts.items]
+    assert drafts.total >= 1
+
+    got = client.get_post(post["id"], context="edit")
+    assert got["content"]["raw"] == "<p>first</p>"
+
+    updated = client.update_post(post["id"], title="Round trip 2", status="publish")
+    assert (updated["title"]["raw"], updated["status"]) == ("Round trip 2", "publish")
+
+    trashed = client.delete_post(post["id"])
+    assert trashed["status"] == "trash"
+    assert client.get_post(post["id"], context="edit")["status"] == "trash"
+
+    deleted = client.delete_post(post["id"], force=True)
+    assert deleted["deleted"] is True
+    with pytest.raises(wp_rest.NotFound) as info:
+        client.get_post(post["id"])
+    assert info.value.code == "rest_post_invalid_id"
+
+
+def test_unicode_emoji_and_html_round_trip_exactly(wp: WPFactory, cleanup: list[tuple[str, int]]) -> None:
+    title = 'Crème brûlée 🍮 & "quotes" — 日本語 <em>x</em>'
+    content = '<p>Ünïcödé 👩‍💻 <a href="https://example.com/?a=1&amp;b=2">link</a></p>\n<!-- c -->'
+    client = wp("admin")
+    post = client.create_post(title=title, content=content, excerpt="é🍮")
+    cleanup.append(("main", post["id"]))
+    got = client.get_post(post["id"], context="edit")
+    assert got["title"]["raw"] == title
+    assert got["content"]["raw"] == content
+    assert got["excerpt"]["raw"] == "é🍮"
+
+
+def test_pagination_over_the_seeded_posts_has_correct_totals(wp: WPFactory, lab: dict[str, Any]) -> None:
+    site = lab["sites"]["main"]
+    client = wp(None)
+    [category] = client.request("GET", "/wp/v2/categories", params={"slug": site["seed_category_slug"]})
+    expected = site["seed_posts"]
+    assert expected >= 250
+
+    first = client.list_posts(categories=category["id"], per_page=100)
+    assert (first.total, first.total_pages, first.page, first.next_page) == (expected, 3, 1, 2)
+    last = client.list_posts(categories=category["id"], per_page=100, page=3)
+    assert len(last.items) == expected - 200 and last.next_page is None
+
+    default = client.list_posts(categories=category["id"])
+    assert (default.per_page, len(default.items), default.total_pages) == (10, 10, 26)
+
+    ids = [p["id"] for p in client.iter_posts(categories=category["id"], _fields="id")]
+    assert len(ids) == expected == len(set(ids))
+
+
+def test_iter_posts_is_lazy(wp: WPFactory, lab: dict[str, Any]) -> None:
+    client = wp(None)
+    it = client.iter_posts(per_page=5, _fields="id")
+    assert len([next(it) for _ in range(5)]) == 5  # one page fetched, nothing more needed
+
+
+def test_a_subscriber_gets_permission_denied(wp: WPFactory) -> None:
+    with pytest.raises(wp_rest.PermissionDenied) as info:
+        wp("subscriber").create_post(title="not allowed")
+    err = info.value
+    assert (err.status, err.code) == (403, "rest_cannot_create")
+    assert "(POST /wp/v2/posts)" in str(err)
+    assert wp("subscriber").me()["roles"] == ["subscriber"]
+
+
+def test_a_wrong_application_password_is_explained(wp: WPFactory, lab: dict[str, Any]) -> None:
+    wrong = wp_rest.ApplicationPassword("admin", "abcd EFGH 1234 ijkl MNOP 6789")
+    client = wp(None, auth=wrong)
+    with pytest.raises(wp_rest.AuthenticationError) as me:
+        client.me()
+    # WordPress 6.1 answers a wrong application password as if none was sent.
+    assert (me.value.status, me.value.code) == (401, "rest_not_logged_in")
+    assert "wrong application password" in str(me.value) and "wp-rest doctor" in str(me.value)
+    with pytest.raises(wp_rest.AuthenticationError) as create:
+        client.create_post(title="x")
+    assert create.value.code == "rest_cannot_create"
+    # ...and serves public reads anonymously.
+    assert client.list_posts(per_page=1).total >= 1
+
+
+def test_the_login_password_is_not_an_application_password(wp: WPFactory, lab: dict[str, Any]) -> None:
+    user = lab["sites"]["main"]["users"]["admin"]
+    with pytest.raises(wp_rest.AuthenticationError):
+        wp(None, auth=wp_rest.ApplicationPassword(user["username"], user["password"])).me()
+
+
+def test_application_password_spaces_are_optional_and_case_matters(wp: WPFactory, lab: dict[str, Any]) -> None:
+    user = lab["sites"]["main"]["users"]["author"]
+    compact = user["app_password"].replace(" ", "")
+    assert wp(None, auth=wp_rest.ApplicationPassword("author", compact)).me()["username"] == "author"
+    with pytest.raises(wp_rest.AuthenticationError):
+        wp(None, auth=wp_rest.ApplicationPassword("author", compact.swapcase())).me()
+
+
+def test_discovery_finds_the_pretty_root(wp: WPFactory, lab: dict[str, Any]) -> None:
+    client = wp("admin")
+    assert client.api_root == lab["sites"]["main"]["api_root"]
+    assert client.api_root.endswith("/wp-json/")
+    assert "wp/v2" in client.index()["namespaces"]
+
+
+def test_plain_permalinks_site_works_through_discovery(wp: WPFactory, lab: dict[str, Any],
+                                                       cleanup: list[tuple[str, int]]) -> None:
+    client = wp("admin", "plain")
+    assert "rest_route=" in client.api_root
+    assert client.api_root == lab["sites"]["plain"]["api_root"]
+    post = client.create_post(title="On plain permalinks")
+    cleanup.append(("plain", post["id"]))
+    assert client.get_post(post["id"], context="edit")["title"]["raw"] == "On plain permalinks"
+    assert post["id"] in [p["id"] for p in client.list_posts(status="draft").items]
+
+
+def test_plain_permalinks_pretty_route_is_not_json(lab: dict[str, Any]) -> None:
+    # Why discovery matters: /wp-json/ is not the API there (PROTOCOLS.md 7.3).
+    client = wp_rest.Client(lab["sites"]["plain"]["url"] + "/wp-json/", retry=False)
+    with pytest.raises((wp_rest.InvalidResponse, wp_rest.RedirectError, wp_rest.NotFound)):
+        client.list_posts()
+
+
+def test_application_passwords_are_ignored_on_a_production_http_site(wp: WPFactory) -> None:
+    client = wp("admin", "production")
+    assert client.index()["authentication"] == []
+    with pytest.raises(wp_rest.AuthenticationError) as info:
+        client.me()
+    assert info.value.code == "rest_not_logged_in"
+
+
+def test_an_author_can_create_and_publish(wp: WPFactory, cleanup: list[tuple[str, int]]) -> None:
+    post = wp("author").create_post(title="By the author", status="publish")
+    cleanup.append(("main", post["id"]))
+    assert post["status"] == "publish"
+
+
+def test_errors_for_bad_parameters_carry_wordpress_details(wp: WPFactory) -> None:
+    with pytest.raises(wp_rest.BadRequest) as info:
+        wp("admin").create_post(title="x", status="nonsense")
+    assert info.value.code == "rest_invalid_param"
+    assert "status" in info.value.data["params"]
+
+
+def test_request_reaches_any_route(wp: WPFactory) -> None:
+    types = wp("admin").request("GET", "/wp/v2/types", params={"context": "edit"})
+    assert "post" in types and types["post"]["rest_base"] == "posts"
+
+
+# --- command line ------------------------------------------------------------
+
+
+def _cli(lab: dict[str, Any], *args: str, role: str = "admin", stdin: str = "",
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    user = lab["sites"]["main"]["users"][role]
+    full_env = {"PATH": os.environ["PATH"], "WP_URL": lab["sites"]["main"]["url"],
+                "WP_USERNAME": user["username"], "WP_APP_PASSWORD": user["app_password"]}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, str(ROOT / "wp_rest.py"), *args], input=stdin,
+                          capture_output=True, text=True, env=full_env, timeout=60, check=False)
+
+
+def test_cli_create_get_list_delete(lab: dict[str, Any], cleanup: list[tuple[str, int]]) -> None:
+    made = _cli(lab, "posts", "create", "--title", "From the CLI ✓", "--content-file", "-",
+                stdin="<p>piped</p>")
+    assert made.returncode == 0, made.stderr
+    post = json.loads(made.stdout)
+    cleanup.append(("main", post["id"]))
+    assert post["status"] == "draft"
+
+    got = _cli(lab, "posts", "get", str(post["id"]))
+    assert got.returncode == 0 and json.loads(got.stdout)["id"] == post["id"]
+
+    listed = _cli(lab, "posts", "list", "--status", "draft", "--search", "From the CLI", "--table")
+    assert listed.returncode == 0 and str(post["id"]) in listed.stdout and "From the CLI ✓" in listed.stdout
+
+    lines = _cli(lab, "posts", "list", "--per-page", "3")
+    assert lines.returncode == 0 and len(lines.stdout.splitlines()) == 3
+    assert all("id" in json.loads(line) for line in lines.stdout.splitlines())
+
+    me = _cli(lab, "me")
+    assert me.returncode == 0 and json.loads(me.stdout)["roles"] == ["administrator"]
+
+    gone = _cli(lab, "posts", "delete", str(post["id"]), "--force")
+    assert gone.returncode == 0 and json.loads(gone.stdout)["deleted"] is True
+
+
+def test_cli_errors_are_one_line_and_non_zero(lab: dict[str, Any]) -> None:
+    bad = _cli(lab, "me", env={"WP_APP_PASSWORD": "abcd EFGH 1234 ijkl MNOP 6789"})
+    assert bad.returncode == 1
+    assert bad.stderr.count("\n") == 1 and "401 rest_not_logged_in" in bad.stderr
+    assert "abcd" not in bad.stderr + bad.stdout
+
+    denied = _cli(lab, "posts", "create", "--title", "x", role="subscriber")
+    assert denied.returncode == 1 and "403 rest_cannot_create" in denied.stderr
+
+    unset = _cli(lab, "me", env={"WP_URL": ""})
+    assert unset.returncode == 2 and "WP_URL" in unset.stderr
