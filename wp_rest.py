@@ -31,9 +31,18 @@ __all__ = [
     "AuthenticationError",
     "BadRequest",
     "BasicAuth",
+    "BearerToken",
     "Client",
     "ConfigError",
+    "CookieAuth",
+    "ExpiredToken",
+    "ImmatureToken",
+    "InvalidAudience",
+    "InvalidIssuer",
     "InvalidResponse",
+    "InvalidSignature",
+    "JWTAuth",
+    "MalformedToken",
     "NotFound",
     "Page",
     "PermissionDenied",
@@ -43,19 +52,29 @@ __all__ = [
     "Response",
     "Retry",
     "ServerError",
+    "TokenError",
     "TransportError",
     "WPError",
+    "WeakSecretWarning",
+    "jwt_decode",
+    "jwt_encode",
+    "jwt_peek",
     "main",
 ]
 
 import argparse
 import base64
+import binascii
 import dataclasses
+import datetime
 import email.utils
+import hashlib
+import hmac
 import http.client
 import ipaddress
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -66,8 +85,9 @@ import sys
 import threading
 import time
 import urllib.parse
+import warnings
 import zlib
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any, NoReturn
 
 # --- Constants ----------------------------------------------------------------
@@ -323,6 +343,517 @@ def _check_route(route: str) -> str:
     return route
 
 
+# --- JWT ----------------------------------------------------------------------
+# HS256 only (RFC 7518 §3.2), compact serialisation only (RFC 7515 §7.1).
+# The algorithm is fixed here and never taken from a token (RFC 8725 §2.1, §3.1).
+#
+# WPError
+#  +-- TokenError                  jwt_decode/jwt_peek rejected a token
+#       +-- MalformedToken         not an HS256 JWS with JSON-object header and payload
+#       +-- InvalidSignature       HMAC mismatch, or a header alg other than HS256
+#       +-- ExpiredToken           exp has passed
+#       +-- ImmatureToken          nbf or iat lies in the future
+#       +-- InvalidIssuer          iss missing or not the expected one
+#       +-- InvalidAudience        aud missing or naming none of the expected audiences
+
+#: HMAC key length below which jwt_encode warns ("a key of the same size as the
+#: hash output ... or larger MUST be used", RFC 7518 §3.2).
+_JWT_MIN_KEY_BYTES = 32
+#: Longest integer accepted in token JSON; CPython's default int_max_str_digits,
+#: enforced here even if a program raised the global limit (quadratic parsing).
+_JWT_MAX_INT_DIGITS = 4300
+#: One base64url segment: RFC 4648 §5 alphabet, no padding (RFC 7515 §2).
+_JWT_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+
+
+class WeakSecretWarning(UserWarning):
+    """An HS256 secret shorter than 32 bytes (RFC 7518 §3.2) was used to sign."""
+
+
+class TokenError(WPError):
+    """A JWT was rejected; base of every jwt_decode/jwt_peek error.
+
+    Attributes:
+        claim: The header parameter or claim at fault ("alg", "exp", ...), or None.
+        value: Its value as found in the token, or None.
+    """
+
+    def __init__(self, message: str, *, claim: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.claim = claim
+        self.value = value
+
+
+class MalformedToken(TokenError):
+    """The token is not a well-formed HS256 JWS carrying a JSON-object payload."""
+
+
+class InvalidSignature(TokenError):
+    """The HMAC does not match, or the header asks for an algorithm other than HS256."""
+
+
+class _TimeClaimError(TokenError):
+    """A time claim failed; carries the clock reading used."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        claim: str | None = None,
+        value: Any = None,
+        now: float = 0.0,
+        leeway: float = 0.0,
+        by_seconds: float = 0.0,
+    ) -> None:
+        super().__init__(message, claim=claim, value=value)
+        self.now = now
+        self.leeway = leeway
+        self.by_seconds = by_seconds
+
+
+class ExpiredToken(_TimeClaimError):
+    """``exp`` has passed; ``by_seconds`` is ``now - exp``, ``now``/``leeway`` in seconds."""
+
+
+class ImmatureToken(_TimeClaimError):
+    """``nbf`` or ``iat`` lies in the future; ``by_seconds`` is ``claim - now``."""
+
+
+class InvalidIssuer(TokenError):
+    """``iss`` is missing or differs from ``expected``."""
+
+    def __init__(
+        self, message: str, *, claim: str | None = "iss", value: Any = None, expected: str = ""
+    ) -> None:
+        super().__init__(message, claim=claim, value=value)
+        self.expected = expected
+
+
+class InvalidAudience(TokenError):
+    """``aud`` is missing or names none of ``expected``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        claim: str | None = "aud",
+        value: Any = None,
+        expected: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(message, claim=claim, value=value)
+        self.expected = expected
+
+
+def jwt_encode(
+    payload: Mapping[str, Any],
+    secret: str | bytes,
+    *,
+    headers: Mapping[str, Any] | None = None,
+) -> str:
+    """Sign ``payload`` as a compact HS256 JWT.
+
+    The header is ``{"alg":"HS256","typ":"JWT"}`` followed by ``headers``; keys
+    keep their order, JSON is compact UTF-8, segments are unpadded base64url.
+    Nothing is added to the payload: WordPress plugins want ``iss``, ``iat``,
+    ``nbf``, ``exp`` and ``data.user.id`` (back-date ``iat``/``nbf`` by ~30 s).
+
+    Args:
+        payload: The claims; must be JSON-serialisable with finite numbers.
+        secret: The HMAC key; a str is used as its UTF-8 bytes, as PHP does.
+        headers: Extra header parameters such as ``kid``; ``alg`` may only be
+            "HS256" and ``crit`` is refused.
+
+    Returns:
+        The token, ``header.payload.signature``.
+
+    Raises:
+        ConfigError: Empty secret, another ``alg``, ``crit``, NaN/infinite
+            numbers, unpaired surrogates or circular references.
+        TypeError: ``secret`` is not str/bytes, ``payload`` not a Mapping, or a
+            value is not JSON-serialisable.
+
+    Warns:
+        WeakSecretWarning: The secret is shorter than 32 bytes.
+    """
+    key = _jwt_key(secret)
+    if len(key) < _JWT_MIN_KEY_BYTES:
+        warnings.warn(
+            f"HS256 secret is {len(key)} bytes; RFC 7518 §3.2 requires at least {_JWT_MIN_KEY_BYTES}",
+            WeakSecretWarning,
+            stacklevel=2,
+        )
+    if not isinstance(payload, Mapping):
+        raise TypeError(f"JWT payload must be a mapping, not {type(payload).__name__}")
+    header: dict[str, Any] = {"alg": "HS256", "typ": "JWT", **(headers or {})}
+    if header["alg"] != "HS256":
+        raise ConfigError(f"jwt_encode signs HS256 only, not alg={_jwt_show(header['alg'])}")
+    if "crit" in header:
+        raise ConfigError("jwt_encode does not support the 'crit' header parameter")
+    signing_input = f"{_jwt_b64encode(_jwt_dumps(header))}.{_jwt_b64encode(_jwt_dumps(payload))}"
+    return f"{signing_input}.{_jwt_b64encode(_jwt_mac(key, signing_input))}"
+
+
+def jwt_decode(
+    token: str,
+    secret: str | bytes,
+    *,
+    leeway: float | datetime.timedelta = 0,
+    issuer: str | None = None,
+    audience: str | Iterable[str] | None = None,
+    verify_exp: bool = True,
+    clock: Callable[[], float] = time.time,
+) -> dict[str, Any]:
+    """Verify an HS256 JWT and return its claims.
+
+    Checks, in order: three strict base64url segments; a JSON-object header
+    whose ``alg`` is exactly "HS256" and that has no ``crit``; the HMAC over the
+    received segments (constant time); a JSON-object payload; ``nbf``, ``iat``
+    and ``exp``; then ``iss`` and ``aud`` when asked. Time rules follow php-jwt
+    (Tmeister) and PyJWT: expired when ``now - leeway >= exp`` (so ``exp == now``
+    is expired); not yet valid when ``nbf`` or ``iat`` is ``> now + leeway``.
+    Each of ``exp``/``nbf``/``iat`` is optional, but when present must be a
+    finite JSON number (not a boolean). ``typ`` is not checked. Whatever the
+    token string holds, only TokenError subclasses come out of it.
+
+    JSON objects with a duplicate member name are rejected at any depth
+    (RFC 7515 §4 allows rejecting; PHP keeps the last and other parsers the
+    first, so accepting would let two verifiers see different claims).
+    NaN/Infinity and integers over 4300 digits are rejected too.
+
+    Args:
+        token: The compact JWT.
+        secret: The HMAC key; a str is used as its UTF-8 bytes.
+        leeway: Allowed clock skew, seconds or a timedelta, applied to all
+            time claims.
+        issuer: If given, ``iss`` must equal it exactly (case-sensitive, as the
+            WordPress plugins compare it).
+        audience: If given, ``aud`` (a string or a list of strings, RFC 7519
+            §4.1.3) must contain it or one of them. If not given, a token that
+            carries ``aud`` is accepted unchecked (RFC 7519 §4.1.3 would have
+            it rejected, as PyJWT does; WordPress plugins never set ``aud``
+            and a client has no audience name of its own).
+        verify_exp: False skips the ``exp`` comparison (to renew an expired
+            token); its type is still checked.
+        clock: Returns the current time as seconds since the epoch.
+
+    Returns:
+        The payload as a new dict.
+
+    Raises:
+        MalformedToken: Bad shape, base64url, JSON, ``alg`` missing, ``crit``
+            present, or a malformed registered claim.
+        InvalidSignature: ``alg`` is not HS256, or the HMAC does not match.
+        ExpiredToken: ``exp`` has passed.
+        ImmatureToken: ``nbf`` or ``iat`` is in the future.
+        InvalidIssuer: ``issuer`` given and ``iss`` missing or different.
+        InvalidAudience: ``audience`` given and ``aud`` missing or not matching.
+        ConfigError: Empty secret, negative or non-finite leeway, empty audience.
+        TypeError: ``secret``, ``leeway`` or ``audience`` of the wrong type.
+    """
+    key = _jwt_key(secret)
+    slack = _jwt_leeway(leeway)
+    wanted = _jwt_audiences(audience)
+    try:
+        claims = _jwt_verify(token, key)
+        _jwt_check_times(claims, float(clock()), slack, verify_exp)
+        if issuer is not None:
+            _jwt_check_issuer(claims, issuer)
+        if wanted is not None:
+            _jwt_check_audience(claims, wanted)
+    except TokenError as exc:
+        _log.debug("JWT rejected: %s", exc)
+        raise
+    return claims
+
+
+def jwt_peek(token: str) -> dict[str, Any]:
+    """Return a JWT's payload WITHOUT verifying it.
+
+    UNVERIFIED: anyone can forge what this returns. Use it only to read claims
+    of a token someone else signed and you cannot check, such as the ``exp`` of
+    a token the server issued, to decide when to renew it. Never base an access
+    decision on it.
+
+    Args:
+        token: The compact JWT.
+
+    Returns:
+        The payload as a new dict.
+
+    Raises:
+        MalformedToken: Not three strict base64url segments with JSON-object
+            header and payload (same rules as jwt_decode).
+    """
+    h64, p64, s64 = _jwt_segments(token)
+    _jwt_b64decode(s64, "signature")
+    _jwt_object(_jwt_b64decode(h64, "header"), "header")
+    return _jwt_object(_jwt_b64decode(p64, "payload"), "payload")
+
+
+def _jwt_key(secret: str | bytes) -> bytes:
+    """Return the HMAC key bytes; a str secret is UTF-8, as PHP uses it."""
+    if isinstance(secret, str):
+        try:
+            key: bytes | None = secret.encode("utf-8")
+        except UnicodeEncodeError:
+            key = None
+        if key is None:  # raised outside the handler: the UnicodeEncodeError holds the secret
+            raise ConfigError("JWT secret is not valid Unicode (unpaired surrogate)")
+    elif isinstance(secret, (bytes, bytearray)):
+        key = bytes(secret)
+    else:
+        raise TypeError(f"JWT secret must be str or bytes, not {type(secret).__name__}")
+    if not key:
+        raise ConfigError("JWT secret is empty")
+    return key
+
+
+def _jwt_leeway(leeway: float | datetime.timedelta) -> float:
+    """Return the leeway in seconds; converted once (PyJWT's pattern)."""
+    if isinstance(leeway, datetime.timedelta):
+        seconds = leeway.total_seconds()
+    elif isinstance(leeway, (int, float)) and not isinstance(leeway, bool):
+        try:
+            seconds = float(leeway)
+        except OverflowError:
+            seconds = math.inf
+    else:
+        raise TypeError(f"leeway must be seconds or a timedelta, not {type(leeway).__name__}")
+    if not 0 <= seconds < math.inf:
+        raise ConfigError(f"leeway must be finite and >= 0, not {leeway!r}")
+    return seconds
+
+
+def _jwt_audiences(audience: str | Iterable[str] | None) -> frozenset[str] | None:
+    if audience is None:
+        return None
+    wanted = frozenset((audience,) if isinstance(audience, str) else audience)
+    if not wanted or not all(isinstance(a, str) for a in wanted):
+        raise ConfigError("audience must be a string or a non-empty iterable of strings")
+    return wanted
+
+
+def _jwt_b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _jwt_b64decode(segment: str, what: str) -> bytes:
+    """Decode one segment strictly (RFC 7515 §2 and Appendix C)."""
+    # urlsafe_b64decode alone silently drops characters outside the alphabet and
+    # accepts padding; a length of 4n+1 can never come from an encoder.
+    if len(segment) % 4 == 1 or not _JWT_SEGMENT.fullmatch(segment):
+        raise MalformedToken(f"{what} is not unpadded base64url")
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):  # unreachable after the checks above
+        raise MalformedToken(f"{what} is not unpadded base64url") from None
+    # RFC 4648 §3.5: the unused bits of the last character must be zero; other
+    # spellings of the same bytes are non-canonical, so re-encode and compare.
+    if _jwt_b64encode(raw) != segment:
+        raise MalformedToken(f"{what} is non-canonical base64url (non-zero trailing bits)")
+    return raw
+
+
+def _jwt_dumps(value: Mapping[str, Any]) -> bytes:
+    try:
+        # ensure_ascii=False: UTF-8 is shorter and refuses unpaired surrogates
+        # (RFC 8259 §8.1); allow_nan=False: NaN/Infinity are not JSON.
+        text = json.dumps(dict(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+    except ValueError as exc:
+        raise ConfigError(f"cannot serialise JWT content as JSON: {exc}") from None
+
+
+def _jwt_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("duplicate member name")
+    return obj
+
+
+def _jwt_int(text: str) -> int:
+    if len(text.lstrip("-")) > _JWT_MAX_INT_DIGITS:
+        raise ValueError("integer too long")
+    return int(text)
+
+
+def _jwt_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999 parses as inf
+        raise ValueError("number out of range")
+    return number
+
+
+def _jwt_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")  # NaN, Infinity, -Infinity (RFC 8259 §6)
+
+
+def _jwt_object(raw: bytes, what: str) -> dict[str, Any]:
+    """Parse a segment's bytes as one JSON object."""
+    try:
+        value = json.loads(
+            raw.decode("utf-8"),  # RFC 8259 §8.1; a BOM is then a JSON error
+            object_pairs_hook=_jwt_pairs,
+            parse_int=_jwt_int,
+            parse_float=_jwt_float,
+            parse_constant=_jwt_constant,
+        )
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
+        raise MalformedToken(f"{what} is not valid JSON: {reason}") from None
+    if not isinstance(value, dict):
+        raise MalformedToken(f"{what} is JSON {_jwt_kind(value)}, not an object")
+    return value
+
+
+def _jwt_segments(token: str) -> tuple[str, str, str]:
+    if not isinstance(token, str):
+        raise MalformedToken(f"token must be a str, not {type(token).__name__}")
+    if not token.isascii():
+        raise MalformedToken("token contains non-ASCII characters")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedToken(f"token has {len(parts)} segments, a JWS has 3 (RFC 7515 §7.1)")
+    return parts[0], parts[1], parts[2]
+
+
+def _jwt_mac(key: bytes, signing_input: str) -> bytes:
+    return hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()
+
+
+def _jwt_verify(token: str, key: bytes) -> dict[str, Any]:
+    """Check shape, header and HMAC (RFC 7515 §5.2), then parse the payload."""
+    h64, p64, s64 = _jwt_segments(token)
+    header_raw = _jwt_b64decode(h64, "header")
+    payload_raw = _jwt_b64decode(p64, "payload")
+    signature = _jwt_b64decode(s64, "signature")
+    header = _jwt_object(header_raw, "header")
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise MalformedToken("header has no 'alg' string (RFC 7515 §4.1.1)", claim="alg", value=alg)
+    # The algorithm is ours to choose: "none" is unsigned (RFC 7518 §3.6) and
+    # RS/ES/PS with an HMAC secret is the alg-confusion attack (RFC 8725 §2.1).
+    if alg != "HS256":
+        raise InvalidSignature(
+            f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg", value=alg
+        )
+    # We implement no extension, so any crit is unknown and must fail (§4.1.11);
+    # this also refuses RFC 7797 unencoded payloads, which require crit.
+    if "crit" in header:
+        raise MalformedToken(
+            "header has 'crit'; no critical extension is supported",
+            claim="crit",
+            value=header["crit"],
+        )
+    # Over the received segments, never re-serialised; constant time (RFC 7518 §3.2).
+    if not hmac.compare_digest(signature, _jwt_mac(key, f"{h64}.{p64}")):
+        raise InvalidSignature("signature verification failed")
+    return _jwt_object(payload_raw, "payload")
+
+
+def _jwt_numeric(claims: dict[str, Any], name: str) -> float | None:
+    """Return a NumericDate claim (RFC 7519 §2) as a float, or None if absent."""
+    if name not in claims:
+        return None
+    value = claims[name]
+    # bool is an int subclass in Python, but true/false are not numbers in JSON.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MalformedToken(
+            f"claim {name!r} must be a number, not JSON {_jwt_kind(value)}", claim=name, value=value
+        )
+    try:
+        return float(value)
+    except OverflowError:
+        raise MalformedToken(f"claim {name!r} is out of range", claim=name, value=value) from None
+
+
+def _jwt_check_times(claims: dict[str, Any], now: float, leeway: float, verify_exp: bool) -> None:
+    nbf, iat, exp = (_jwt_numeric(claims, name) for name in ("nbf", "iat", "exp"))
+    context = f"now={_jwt_secs(now)}, leeway={_jwt_secs(leeway)} s"
+    # RFC 7519 makes iat informational, but php-jwt and PyJWT reject a future iat;
+    # nbf and iat are checked before exp, as php-jwt does.
+    for name, when in (("nbf", nbf), ("iat", iat)):
+        if when is not None and when > now + leeway:
+            ahead = when - now
+            raise ImmatureToken(
+                f"token not valid yet: {name} is {_jwt_secs(ahead)} s in the future"
+                f" ({name}={_jwt_secs(when)}, {context})",
+                claim=name,
+                value=claims[name],
+                now=now,
+                leeway=leeway,
+                by_seconds=ahead,
+            )
+    # RFC 7519 §4.1.4: now must be *before* exp, so exp == now is expired.
+    if verify_exp and exp is not None and now - leeway >= exp:
+        ago = now - exp
+        raise ExpiredToken(
+            f"token expired {_jwt_secs(ago)} s ago (exp={_jwt_secs(exp)}, {context})",
+            claim="exp",
+            value=claims["exp"],
+            now=now,
+            leeway=leeway,
+            by_seconds=ago,
+        )
+
+
+def _jwt_check_issuer(claims: dict[str, Any], issuer: str) -> None:
+    if "iss" not in claims:
+        raise InvalidIssuer(f"token has no 'iss' claim, expected {issuer!r}", expected=issuer)
+    iss = claims["iss"]
+    if iss != issuer:
+        raise InvalidIssuer(
+            f"issuer mismatch: iss={_jwt_show(iss)}, expected {issuer!r}",
+            value=iss,
+            expected=issuer,
+        )
+
+
+def _jwt_check_audience(claims: dict[str, Any], wanted: frozenset[str]) -> None:
+    expected = ", ".join(repr(a) for a in sorted(wanted))
+    if "aud" not in claims:
+        raise InvalidAudience(f"token has no 'aud' claim, expected {expected}", expected=wanted)
+    aud = claims["aud"]
+    # RFC 7519 §4.1.3: a single StringOrURI or an array of them.
+    names = [aud] if isinstance(aud, str) else aud
+    if not isinstance(names, list) or not all(isinstance(a, str) for a in names):
+        raise MalformedToken(
+            f"claim 'aud' must be a string or an array of strings, not JSON {_jwt_kind(aud)}",
+            claim="aud",
+            value=aud,
+        )
+    if wanted.isdisjoint(names):
+        raise InvalidAudience(
+            f"audience mismatch: aud={_jwt_show(aud)}, expected {expected}",
+            value=aud,
+            expected=wanted,
+        )
+
+
+def _jwt_kind(value: Any) -> str:
+    """Name a parsed JSON value's type the way JSON does."""
+    for kind, name in ((bool, "boolean"), (str, "string"), (dict, "object"), (list, "array")):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else "number"
+
+
+def _jwt_show(value: Any) -> str:
+    """Short, safe rendering of an untrusted value for messages."""
+    flat_list = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if flat_list or value is None or isinstance(value, (str, int, float)):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return f"<JSON {_jwt_kind(value)}>"  # repr of deep nesting could recurse too far
+
+
+def _jwt_secs(seconds: float) -> str:
+    """Format seconds for messages: 42, 0.5, 1700000000.123."""
+    if abs(seconds) >= 1e15:
+        return f"{seconds:.6g}"
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+
+
 # --- Auth ---------------------------------------------------------------------
 
 
@@ -334,7 +865,12 @@ class Request:
     url: str
     headers: dict[str, str]
     body: bytes | None = None
+    #: The route below the API root, for messages ("" for URLs outside the API).
     route: str = ""
+    #: The API root the route belongs to, so auth flows can reach token routes.
+    api_root: str = ""
+    #: False: return a 3xx as it is (a login form's redirect carries the cookies).
+    follow_redirects: bool = True
 
     def with_headers(self, **changes: str) -> Request:
         headers = dict(self.headers)
@@ -411,6 +947,282 @@ class BasicAuth(_BasicHeaderAuth):
 
     Core WordPress ignores login passwords over Basic; use ``ApplicationPassword``.
     """
+
+
+class BearerToken(Auth):
+    """A ready token sent as ``Authorization: Bearer`` (any JWT plugin or identity provider)."""
+
+    def __init__(self, token: str) -> None:
+        if not token or any(c.isspace() for c in token):
+            raise ConfigError("BearerToken needs a token without spaces (just the token, no 'Bearer ')")
+        self._header = "Bearer " + token
+
+    def flow(self, request: Request) -> Generator[Request, Response, None]:
+        yield request.with_headers(Authorization=self._header)
+
+    def __repr__(self) -> str:
+        return "BearerToken(token='****')"
+
+
+def _json_or_none(resp: Response) -> Any:
+    try:
+        return _decode_json(resp.body)[0]
+    except ValueError:
+        return None
+
+
+def _auth_route_request(request: Request, method: str, route: str, *,
+                        form: Mapping[str, str] | None = None, json_body: Any = None) -> Request:
+    """A request to another route of the same API, sent by an auth flow (no credentials yet)."""
+    headers = {k: v for k, v in request.headers.items()
+               if k.lower() in ("user-agent", "accept", "accept-encoding")}
+    body = None
+    if json_body is not None:
+        body = _json_dumps(json_body)
+        headers["Content-Type"] = "application/json; charset=utf-8"
+    elif form is not None:
+        body = urllib.parse.urlencode(form).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    url = _build_url(request.api_root, route) if route.startswith("/") else route
+    return Request(method, url, headers, body, route=route if route.startswith("/") else "",
+                   api_root=request.api_root, follow_redirects=False)
+
+
+def _raise_for(request: Request, resp: Response, what: str) -> NoReturn:
+    """An auth step failed: raise the WordPress error, or say what came back."""
+    value = _json_or_none(resp)
+    if value is None or resp.status < 400:
+        raise InvalidResponse(
+            f"{what}: unexpected {resp.status} answer ({resp.content_type or 'no content type'}) "
+            f"from {request.method} {request.route or request.url}",
+            status=resp.status, content_type=resp.content_type, body_start=_body_start(resp.body),
+            method=request.method, url=request.url)
+    raise _api_error(request, resp, value, authenticated=True)
+
+
+_JWT_RENEW_CODES = ("jwt_auth_invalid_token", "jwt_auth_obsolete_token", "jwt_auth_bad_iss",
+                    "jwt_auth_expired_token")
+
+
+class JWTAuth(Auth):
+    """JSON Web Tokens from a JWT plugin's token route (``/jwt-auth/v1/token``).
+
+    Logs in with the user's login password once, caches the token, renews it
+    ahead of its ``exp`` (read without the secret), and on a 401/403 with a
+    ``jwt_auth_*`` invalid-token code renews once and retries the request once.
+    Both response shapes in the field are read: Tmeister ``{"token": ...}`` and
+    Useful Team ``{"success": true, "data": {"token": ...}}``.
+
+    Use ``JWTAuth.self_signed(secret, user_id)`` where you hold the site's
+    ``JWT_AUTH_SECRET_KEY``: then no password leaves the process.
+    """
+
+    #: Renew a token this many seconds before its ``exp``.
+    renew_margin = 60.0
+
+    def __init__(self, username: str, password: str, *, token_route: str = "/jwt-auth/v1/token",  # noqa: S107 (a route)
+                 clock: Callable[[], float] = time.time) -> None:
+        if not username or not password:
+            raise ConfigError("JWTAuth needs a username and the login password")
+        self.username = username
+        self._password = password
+        self._token_route = _check_route(token_route)
+        self._clock = clock
+        self._secret: bytes | None = None
+        self._user_id = ""
+        self._issuer: str | None = None
+        self._ttl = 300.0
+        self._token: str | None = None
+        self._expires = 0.0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def self_signed(cls, secret: str | bytes, user_id: int | str, *, issuer: str | None = None,
+                    ttl: float = 300, clock: Callable[[], float] = time.time) -> JWTAuth:
+        """Mint tokens locally in the Tmeister format for a server holding ``JWT_AUTH_SECRET_KEY``.
+
+        Args:
+            secret: the site's ``JWT_AUTH_SECRET_KEY`` (the raw string).
+            user_id: the WordPress user to act as.
+            issuer: the ``iss`` claim; by default the site's ``home`` URL as its
+                REST index reports it (the plugin compares it exactly).
+            ttl: lifetime of each token in seconds.
+        """
+        if not secret:
+            raise ConfigError("JWTAuth.self_signed needs the site's JWT secret")
+        if not str(user_id).isdigit() or int(user_id) <= 0:
+            raise ConfigError(f"user_id must be a positive integer, not {user_id!r}")
+        auth = cls.__new__(cls)
+        auth.username = f"user {user_id}"
+        auth._password = ""
+        auth._token_route = "/jwt-auth/v1/token"  # noqa: S105 (a route)
+        auth._clock = clock
+        auth._secret = secret.encode() if isinstance(secret, str) else bytes(secret)
+        auth._user_id = str(user_id)
+        auth._issuer = issuer
+        auth._ttl = float(ttl)
+        auth._token = None
+        auth._expires = 0.0
+        auth._lock = threading.Lock()
+        return auth
+
+    def __repr__(self) -> str:
+        kind = "self_signed" if self._secret is not None else "password"
+        return f"JWTAuth(username={self.username!r}, {kind}='****')"
+
+    def flow(self, request: Request) -> Generator[Request, Response, None]:
+        with self._lock:
+            token = self._token if self._clock() < self._expires - self.renew_margin else None
+        if token is None:
+            token = yield from self._renew(request)
+        response = yield request.with_headers(Authorization="Bearer " + token)
+        if response.status in (401, 403):
+            value = _json_or_none(response)
+            code = str(value.get("code", "")) if isinstance(value, dict) else ""
+            if code in _JWT_RENEW_CODES:
+                _log.info("JWT refused (%s); renewing the token once", code)
+                token = yield from self._renew(request)
+                yield request.with_headers(Authorization="Bearer " + token)
+
+    def _renew(self, request: Request) -> Generator[Request, Response, str]:
+        if self._secret is not None:
+            token, expires = yield from self._mint(request)
+        else:
+            token, expires = yield from self._fetch(request)
+        with self._lock:
+            self._token, self._expires = token, expires
+        return token
+
+    def _fetch(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
+        login = _auth_route_request(request, "POST", self._token_route,
+                                    json_body={"username": self.username, "password": self._password})
+        resp = yield login
+        value = _json_or_none(resp)
+        if resp.status != 200 or not isinstance(value, dict):
+            _raise_for(login, resp, "JWT login failed")
+        data = value.get("data")
+        token = value.get("token") or (data.get("token") if isinstance(data, dict) else None)
+        if not isinstance(token, str):
+            _raise_for(login, resp, "the JWT token route answered without a token")
+        try:
+            exp = jwt_peek(token).get("exp")
+        except TokenError:
+            exp = None
+        expires = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) \
+            else self._clock() + 300
+        return token, expires
+
+    def _mint(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
+        if self._issuer is None:
+            index_request = _auth_route_request(request, "GET", "/")
+            resp = yield index_request
+            index = _json_or_none(resp)
+            if resp.status != 200 or not isinstance(index, dict) or not isinstance(index.get("home"), str):
+                _raise_for(index_request, resp, "reading the site's home URL for the JWT issuer")
+            self._issuer = index["home"]
+        now = self._clock()
+        # Back-dated so a client clock a little ahead of the server's is not
+        # refused: the plugins check iat and nbf with no leeway (PROTOCOLS.md 5).
+        claims = {"iss": self._issuer, "iat": int(now) - 30, "nbf": int(now) - 30,
+                  "exp": int(now + self._ttl), "data": {"user": {"id": self._user_id}}}
+        assert self._secret is not None
+        return jwt_encode(claims, self._secret), float(claims["exp"])  # type: ignore[arg-type]
+
+
+class CookieAuth(Auth):
+    """Log in through ``wp-login.php`` and send the cookies with a REST nonce (``X-WP-Nonce``).
+
+    Works on any WordPress without plugins, including sites without
+    application passwords. A ``403 rest_cookie_invalid_nonce`` fetches a new
+    nonce once and retries once. Two-factor and CAPTCHA login plugins break
+    this flow; prefer ``ApplicationPassword`` where it is available.
+    """
+
+    def __init__(self, username: str, password: str) -> None:
+        if not username or not password:
+            raise ConfigError("CookieAuth needs a username and the login password")
+        self.username = username
+        self._password = password
+        self._cookies: dict[str, str] = {}
+        self._nonce: str | None = None
+        self._site_url: str | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"CookieAuth(username={self.username!r}, password='****')"
+
+    def flow(self, request: Request) -> Generator[Request, Response, None]:
+        with self._lock:
+            cookies, nonce = dict(self._cookies), self._nonce
+        if not cookies or nonce is None:
+            cookies, nonce = yield from self._login(request)
+        response = yield self._signed(request, cookies, nonce)
+        if response.status == 403:
+            value = _json_or_none(response)
+            if isinstance(value, dict) and value.get("code") == "rest_cookie_invalid_nonce":
+                _log.info("REST nonce refused; fetching a new one once")
+                nonce = yield from self._fetch_nonce(request, cookies)
+                response = yield self._signed(request, cookies, nonce)
+        fresh = response.headers.get("X-WP-Nonce")
+        if fresh:
+            with self._lock:
+                self._nonce = str(fresh)
+
+    @staticmethod
+    def _signed(request: Request, cookies: Mapping[str, str], nonce: str) -> Request:
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        return request.with_headers(Cookie=cookie, **{"X-WP-Nonce": nonce})
+
+    def _login(self, request: Request) -> Generator[Request, Response, tuple[dict[str, str], str]]:
+        if self._site_url is None:
+            index_request = _auth_route_request(request, "GET", "/")
+            resp = yield index_request
+            index = _json_or_none(resp)
+            if resp.status != 200 or not isinstance(index, dict) or not isinstance(index.get("url"), str):
+                _raise_for(index_request, resp, "reading the site URL for the login form")
+            self._site_url = index["url"].rstrip("/")
+        # No testcookie field: with it WordPress also wants its test cookie (PROTOCOLS.md 2).
+        login = _auth_route_request(request, "POST", self._site_url + "/wp-login.php",
+                                    form={"log": self.username, "pwd": self._password})
+        resp = yield login
+        cookies = _set_cookies(resp)
+        if resp.status not in (302, 303) or not any(k.startswith("wordpress_logged_in_") for k in cookies):
+            text = resp.body.decode("utf-8", "replace")
+            error = re.search(r'id="login_error"[^>]*>(.*?)</div>', text, re.DOTALL)
+            why = _strip_tags(error.group(1)) if error else f"{resp.status} without login cookies"
+            raise AuthenticationError(
+                401, "login_failed", f"wp-login.php refused the login: {why}", None,
+                method="POST", url=login.url, route="/wp-login.php",
+                hint="Check the login password (CookieAuth takes the login password, not an "
+                     "application password); 2FA, CAPTCHA or a renamed login page break this flow.")
+        nonce = yield from self._fetch_nonce(request, cookies)
+        return cookies, nonce
+
+    def _fetch_nonce(self, request: Request, cookies: dict[str, str]) -> Generator[Request, Response, str]:
+        assert self._site_url is not None
+        ask = _auth_route_request(request, "GET", self._site_url + "/wp-admin/admin-ajax.php?action=rest-nonce")
+        resp = yield ask.with_headers(Cookie="; ".join(f"{k}={v}" for k, v in cookies.items()))
+        nonce = resp.body.decode("utf-8", "replace").strip()
+        if resp.status != 200 or not re.fullmatch(r"[0-9a-f]{6,32}", nonce):
+            raise AuthenticationError(
+                resp.status, "rest_nonce_failed",
+                f"admin-ajax.php?action=rest-nonce answered {resp.status} {nonce[:40]!r}", None,
+                method="GET", url=ask.url, route="/wp-admin/admin-ajax.php",
+                hint="The login cookies were not accepted; the session may have expired.")
+        with self._lock:
+            self._cookies, self._nonce = dict(cookies), nonce
+        return nonce
+
+
+def _set_cookies(resp: Response) -> dict[str, str]:
+    """name -> value of the cookies a response sets (deleted ones left out)."""
+    cookies: dict[str, str] = {}
+    for header in resp.headers.get_all("Set-Cookie") or []:
+        pair = header.split(";", 1)[0]
+        name, _, value = pair.partition("=")
+        if name.strip() and value.strip() and value.strip() != "deleted":
+            cookies[name.strip()] = value.strip()
+    return cookies
 
 
 def _as_auth(auth: Auth | Callable[[Request], Request] | None) -> Auth | None:
@@ -831,22 +1643,7 @@ class Client:
 
     def url_for(self, route: str, params: Mapping[str, Any] | None = None) -> str:
         """The full URL of ``route`` (e.g. ``/wp/v2/posts``) with query ``params``."""
-        route = _check_route(route)
-        reserved = _RESERVED_PARAMS.intersection(params or ())
-        if reserved:
-            raise ConfigError(f"query parameter {sorted(reserved)[0]!r} is reserved: it would change "
-                              "the route, the method or the response format that WordPress serves")
-        query = [(k, _encode_param(v)) for k, v in (params or {}).items() if v is not None]
-        root = self.api_root
-        parts = urllib.parse.urlsplit(root)
-        if "rest_route=" in parts.query:
-            base = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
-            encoded = urllib.parse.urlencode([*base, ("rest_route", route), *query],
-                                             safe="/:@!$'()*,;")
-            return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, encoded, ""))
-        path = parts.path.rstrip("/") + route
-        encoded = urllib.parse.urlencode(query, safe="/:@!$'()*,;")
-        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, encoded, ""))
+        return _build_url(self.api_root, route, params)
 
     # -- sending --
 
@@ -879,7 +1676,7 @@ class Client:
             hdrs["Content-Type"] = "application/json; charset=utf-8"
         if headers:
             hdrs.update(headers)
-        req = Request(method, url, hdrs, body, route=_check_route(route))
+        req = Request(method, url, hdrs, body, route=_check_route(route), api_root=self.api_root)
         resp = self._send_with_retries(req)
         return self._decode(req, resp), resp
 
@@ -917,11 +1714,14 @@ class Client:
         """Drive the auth flow: send what it yields, feed it the answers (httpx's pattern)."""
         if self.auth is None:
             return self._send_following(request, auth_origin=None)
-        _check_transport_security(request.url, self.allow_insecure_http)
         flow = self.auth.flow(request)
         try:
             req = next(flow)
             while True:
+                # An auth flow may log in or fetch tokens; only ever where the API lives.
+                _check_transport_security(req.url, self.allow_insecure_http)
+                if _origin(req.url) != _origin(request.url):
+                    raise ConfigError(f"auth step {req.method} {req.url} would leave {request.url}'s origin")
                 resp = self._send_following(req, auth_origin=_origin(req.url))
                 try:
                     req = flow.send(resp)
@@ -938,7 +1738,8 @@ class Client:
             resp = self._transport.send(request, timeout=self.timeout)
             _log.debug("%s %s -> %d (%.0f ms)", request.method, request.route or request.url,
                        resp.status, (time.monotonic() - started) * 1000)
-            if resp.status not in (301, 302, 303, 307, 308) or "Location" not in resp.headers:
+            if (resp.status not in (301, 302, 303, 307, 308) or "Location" not in resp.headers
+                    or not request.follow_redirects):
                 return resp
             location = urllib.parse.urljoin(request.url, str(resp.headers["Location"]))
             if request.method not in ("GET", "HEAD"):
@@ -986,27 +1787,7 @@ class Client:
         return value
 
     def _api_error(self, request: Request, resp: Response, value: Any) -> APIError:
-        if isinstance(value, dict) and isinstance(value.get("code"), str):
-            code, message, data = value["code"], str(value.get("message", "")), value.get("data")
-        elif isinstance(value, dict) and isinstance(value.get("data"), dict) and "code" in value:
-            code, message, data = str(value["code"]), str(value.get("message", "")), value["data"]
-        else:
-            code, message, data = "http_error", f"HTTP {resp.status}", value
-        status = resp.status
-        cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
-        hint = ""
-        if status == 401:
-            hint = _HINT_401 if self.auth is not None else _HINT_401_ANONYMOUS
-        elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
-            hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to "
-                    "a wrong login password; it also rejects application passwords. Use "
-                    "BasicAuth with the login password, or remove that plugin and use "
-                    "ApplicationPassword.")
-        err = cls(status, code, message, data, method=request.method, url=request.url,
-                  route=request.route, hint=hint)
-        if isinstance(err, RateLimited):
-            err.retry_after = Retry.parse_retry_after(resp.headers.get("Retry-After"))
-        return err
+        return _api_error(request, resp, value, authenticated=self.auth is not None)
 
     # -- convenience: site, users --
 
@@ -1081,6 +1862,47 @@ class Client:
         return result
 
 
+def _api_error(request: Request, resp: Response, value: Any, *, authenticated: bool) -> APIError:
+    """The ``APIError`` subclass for a WordPress error answer, with a hint where one helps."""
+    if isinstance(value, dict) and isinstance(value.get("code"), str):
+        code, message, data = value["code"], str(value.get("message", "")), value.get("data")
+    else:
+        code, message, data = "http_error", f"HTTP {resp.status}", value
+    status = resp.status
+    cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
+    hint = ""
+    if status == 401:
+        hint = _HINT_401 if authenticated else _HINT_401_ANONYMOUS
+    elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
+        hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to "
+                "a wrong login password; it also rejects application passwords. Use "
+                "BasicAuth with the login password, or remove that plugin and use "
+                "ApplicationPassword.")
+    err = cls(status, code, message, data, method=request.method, url=request.url,
+              route=request.route, hint=hint)
+    if isinstance(err, RateLimited):
+        err.retry_after = Retry.parse_retry_after(resp.headers.get("Retry-After"))
+    return err
+
+
+def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -> str:
+    """``route`` below the API ``root``, path-style (``/wp-json/``) or query-style (``?rest_route=``)."""
+    route = _check_route(route)
+    reserved = _RESERVED_PARAMS.intersection(params or ())
+    if reserved:
+        raise ConfigError(f"query parameter {sorted(reserved)[0]!r} is reserved: it would change "
+                          "the route, the method or the response format that WordPress serves")
+    query = [(k, _encode_param(v)) for k, v in (params or {}).items() if v is not None]
+    parts = urllib.parse.urlsplit(root)
+    if "rest_route=" in parts.query:
+        base = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
+        encoded = urllib.parse.urlencode([*base, ("rest_route", route), *query], safe="/:@!$'()*,;")
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, encoded, ""))
+    path = parts.path.rstrip("/") + route
+    encoded = urllib.parse.urlencode(query, safe="/:@!$'()*,;")
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, encoded, ""))
+
+
 def _check_id(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"an id is a positive integer, not {value!r}")
@@ -1144,7 +1966,35 @@ _APP_PASSWORD = re.compile(r"\A[A-Za-z0-9]{24}\Z")
 
 
 def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
-    username, app_password = get("WP_USERNAME"), get("WP_APP_PASSWORD")
+    """The auth that the ``WP_*`` variables describe; exactly one kind may be configured."""
+    method = get("WP_AUTH").lower()
+    if method not in ("", "application-password", "basic", "jwt", "cookie"):
+        raise ConfigError(f"WP_AUTH={method!r}: use application-password (default), basic, jwt or cookie")
+    given = [name for name in ("WP_APP_PASSWORD", "WP_PASSWORD", "WP_JWT_TOKEN", "WP_JWT_SECRET")
+             if get(name)]
+    if len(given) > 1:
+        raise ConfigError(f"{' and '.join(given)} are both set: set only the one credential to use")
+    username = get("WP_USERNAME")
+    if get("WP_JWT_TOKEN"):
+        return BearerToken(get("WP_JWT_TOKEN"))
+    if get("WP_JWT_SECRET"):
+        if not get("WP_JWT_USER_ID").isdigit():
+            raise ConfigError("WP_JWT_SECRET needs WP_JWT_USER_ID, the numeric id of the user to act as")
+        return JWTAuth.self_signed(get("WP_JWT_SECRET"), int(get("WP_JWT_USER_ID")))
+    if get("WP_PASSWORD"):
+        if not username:
+            raise ConfigError("WP_PASSWORD is set but WP_USERNAME is not: set the user's login name")
+        if method == "jwt":
+            return JWTAuth(username, get("WP_PASSWORD"))
+        if method == "cookie":
+            return CookieAuth(username, get("WP_PASSWORD"))
+        if method == "basic":
+            return BasicAuth(username, get("WP_PASSWORD"))
+        raise ConfigError("WP_PASSWORD (a login password) needs WP_AUTH=jwt, cookie or basic; "
+                          "for an application password use WP_APP_PASSWORD")
+    if method in ("jwt", "cookie", "basic"):
+        raise ConfigError(f"WP_AUTH={method} needs WP_USERNAME and WP_PASSWORD (the login password)")
+    app_password = get("WP_APP_PASSWORD")
     if not username and not app_password:
         return None
     if not username:
@@ -1154,8 +2004,8 @@ def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
                           "password in Users > Profile and put it in WP_APP_PASSWORD")
     if not _APP_PASSWORD.match(re.sub(r"\s+", "", app_password)):
         raise ConfigError("WP_APP_PASSWORD does not look like an application password "
-                          "(24 letters and digits, spaces optional); the login password does "
-                          "not work here")
+                          "(24 letters and digits, spaces optional); a login password goes in "
+                          "WP_PASSWORD with WP_AUTH=jwt, cookie or basic")
     return ApplicationPassword(username, app_password)
 
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Quick start: start the local WordPress lab (installing it on a fresh
+# machine), then create a post and list posts with the wp-rest command line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tests/wp/lab.sh up
+
+# The lab's admin and its application password, as a user would export them.
+eval "$(python3 - <<'PY'
+import json, shlex
+site = json.load(open("tests/wp/lab.json"))["sites"]["main"]
+admin = site["users"]["admin"]
+for name, value in (("WP_URL", site["url"]), ("WP_USERNAME", admin["username"]),
+                    ("WP_APP_PASSWORD", admin["app_password"])):
+    print(f"export {name}={shlex.quote(value)}")
+PY
+)"
+
+echo
+echo "\$ wp-rest me"
+python3 wp_rest.py me
+echo
+echo "\$ echo '<p>Written by wp-rest.</p>' | wp-rest posts create --title 'Hello from wp-rest' --content-file -"
+echo '<p>Written by wp-rest.</p>' | python3 wp_rest.py posts create --title "Hello from wp-rest $(date +%H:%M:%S)" --content-file - \
+  | python3 -c 'import json,sys; p=json.load(sys.stdin); print("created post", p["id"], "(" + p["status"] + "):", p["title"]["raw"])'
+echo
+echo "\$ wp-rest posts list --status draft --per-page 5 --table"
+python3 wp_rest.py posts list --status draft --per-page 5 --table
+echo
+echo "The lab keeps running at $WP_URL; stop it with: bash tests/wp/lab.sh down"

@@ -1,0 +1,51 @@
+"""The promises of the copied file: public names, stdlib only, importable in isolation."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import wp_rest
+
+SOURCE = Path(wp_rest.__file__).read_text(encoding="utf-8")
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    public = {name for name, value in vars(wp_rest).items()
+              if not name.startswith("_") and getattr(value, "__module__", None) == "wp_rest"}
+    assert set(wp_rest.__all__) == public
+    assert wp_rest.__all__ == sorted(wp_rest.__all__)
+
+
+def test_only_the_standard_library_is_imported() -> None:
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(SOURCE)):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported - set(sys.stdlib_module_names) - {"__future__"} == set()
+
+
+def test_the_copied_file_imports_and_runs_alone(tmp_path: Path) -> None:
+    copy = tmp_path / "wp_rest.py"
+    copy.write_text(SOURCE, encoding="utf-8")
+    out = subprocess.run([sys.executable, "-I", "-S", str(copy), "--help"], capture_output=True,
+                         text=True, cwd=tmp_path, timeout=30, check=True)
+    assert "WP_APP_PASSWORD" in out.stdout and "posts" in out.stdout
+    version = subprocess.run([sys.executable, "-I", "-S", "-c", "import sys; sys.path.insert(0, '.'); import wp_rest; print(wp_rest.__version__)"],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=30, check=True)
+    assert version.stdout.strip() == wp_rest.__version__
+
+
+def test_exceptions_form_one_tree() -> None:
+    for name in wp_rest.__all__:
+        obj = getattr(wp_rest, name)
+        if isinstance(obj, type) and issubclass(obj, Exception) and not issubclass(obj, Warning):
+            assert issubclass(obj, wp_rest.WPError), name
+    assert issubclass(wp_rest.ConfigError, ValueError)
+    for cls in (wp_rest.BadRequest, wp_rest.AuthenticationError, wp_rest.PermissionDenied,
+                wp_rest.NotFound, wp_rest.RateLimited, wp_rest.ServerError):
+        assert issubclass(cls, wp_rest.APIError)
