@@ -75,7 +75,7 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.connections += 1
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _serve(self) -> None:
