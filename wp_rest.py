@@ -65,6 +65,8 @@ __all__ = [
 import argparse
 import base64
 import binascii
+import collections
+import concurrent.futures
 import dataclasses
 import datetime
 import email.utils
@@ -72,9 +74,11 @@ import hashlib
 import hmac
 import http.client
 import ipaddress
+import itertools
 import json
 import logging
 import math
+import mimetypes
 import os
 import random
 import re
@@ -119,6 +123,9 @@ _log = logging.getLogger("wp_rest")
 
 class WPError(Exception):
     """Base class of every error this module raises."""
+
+    #: ``create_posts`` only: the results of the posts handled before this error.
+    completed: list[Any] | None = None
 
 
 class ConfigError(WPError, ValueError):
@@ -1817,18 +1824,157 @@ class Client:
                     per_page=int(params.get("per_page", 10)), total=total,
                     total_pages=total_pages)
 
-    def iter_items(self, route: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Every item of a collection, fetched page by page as you iterate (100 a page)."""
+    def iter_items(self, route: str, *, concurrency: int = 1, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a collection, page by page as you iterate (100 a page by default).
+
+        Args:
+            concurrency: pages fetched in parallel after the first one (which
+                tells the page count); items still come in order, and at most
+                ``concurrency`` pages are held at once.
+        """
+        if not (isinstance(concurrency, int) and 1 <= concurrency <= 32):
+            raise ConfigError("concurrency must be an integer from 1 to 32")
         params.setdefault("per_page", MAX_PER_PAGE)
         page_no = int(params.pop("page", 1))
-        while True:
-            page = self.list_items(route, page=page_no, **params)
-            yield from page.items
-            if page.next_page is None or not page.items:
-                return
-            page_no = page.next_page
+        first = self.list_items(route, page=page_no, **params)
+        yield from first.items
+        if first.next_page is None or not first.items:
+            return
+        if concurrency == 1:
+            page_no = first.next_page
+            while True:
+                page = self.list_items(route, page=page_no, **params)
+                yield from page.items
+                if page.next_page is None or not page.items:
+                    return
+                page_no = page.next_page
+        remaining = iter(range(first.next_page, first.total_pages + 1))
+        with concurrent.futures.ThreadPoolExecutor(concurrency, "wp_rest-page") as pool:
+            window: collections.deque[concurrent.futures.Future[Page]] = collections.deque(
+                pool.submit(self.list_items, route, page=n, **params)
+                for n in itertools.islice(remaining, concurrency))
+            try:
+                while window:
+                    page = window.popleft().result()
+                    for n in itertools.islice(remaining, 1):
+                        window.append(pool.submit(self.list_items, route, page=n, **params))
+                    yield from page.items
+            finally:
+                for future in window:
+                    future.cancel()
+
+    # -- terms and media --
+
+    def list_terms(self, taxonomy: str, **params: Any) -> Page:
+        """One page of a taxonomy's terms: ``"categories"``, ``"tags"`` or another REST base."""
+        return self.list_items(f"/wp/v2/{_check_slug(taxonomy)}", **params)
+
+    def create_term(self, taxonomy: str, *, name: str, **fields: Any) -> dict[str, Any]:
+        """Create a term; WordPress answers ``400 term_exists`` (with ``data['term_id']``) for a duplicate."""
+        result: dict[str, Any] = self.request("POST", f"/wp/v2/{_check_slug(taxonomy)}",
+                                              json={"name": name, **fields})
+        return result
+
+    def upload_media(self, file: str | os.PathLike[str] | bytes, *, filename: str | None = None,
+                     content_type: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Upload a file to the media library in one request and return the attachment.
+
+        Args:
+            file: a path, or the file's bytes (then ``filename`` is required).
+            filename: the name WordPress stores (default: the path's name).
+            content_type: the MIME type (default: guessed from the name).
+            fields: attachment fields such as ``alt_text``, ``caption``,
+                ``title`` or ``post`` (the id of the post it belongs to).
+        """
+        if isinstance(file, bytes):
+            data = file
+            if not filename:
+                raise ConfigError("upload_media needs filename= when given bytes")
+        else:
+            try:
+                with open(file, "rb") as f:
+                    data = f.read()
+            except OSError as exc:
+                raise ConfigError(f"cannot read {os.fspath(file)!r}: {exc.strerror}") from exc
+            filename = filename or os.path.basename(os.fspath(file))
+        name = _safe_filename(filename)
+        ctype = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        # WordPress reads only a plain filename= (no RFC 6266 filename*=), so a
+        # non-ASCII name travels as its UTF-8 bytes (http.client sends latin-1).
+        disposition = f'attachment; filename="{name}"'.encode().decode("latin-1")
+        value, _ = self._call("POST", "/wp/v2/media", params=fields or None, body=data,
+                              headers={"Content-Type": ctype, "Content-Disposition": disposition})
+        result: dict[str, Any] = value
+        return result
 
     # -- posts --
+
+    def create_posts(self, posts: Iterable[Mapping[str, Any]], *,
+                     chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
+        """Create many posts through ``/batch/v1`` (25 a request), one by one where batching is unavailable.
+
+        Each post is a mapping of fields (``title``, ``content``, ``status``
+        defaults to draft...). Returns one entry per post, in order: the
+        created post, or the ``APIError`` WordPress gave for that item (other
+        items still run: batches are not transactional).
+
+        Raises:
+            WPError: a request failed as a whole; its ``completed`` attribute
+                holds the results of the posts handled before it, and the
+                posts of the failed request may or may not exist.
+        """
+        if not (isinstance(chunk_size, int) and 1 <= chunk_size <= 25):
+            raise ConfigError("chunk_size must be 1 to 25 (WordPress's batch limit)")
+        items = [{"status": "draft", **post} for post in posts]
+        results: list[dict[str, Any] | APIError] = []
+        try:
+            for start in range(0, len(items), chunk_size):
+                chunk = items[start:start + chunk_size]
+                answers = self._batch_create(chunk) if self._batch_ok else None
+                if answers is None:
+                    answers = [self._create_or_error(item) for item in chunk]
+                results.extend(answers)
+        except WPError as exc:
+            exc.completed = results
+            raise
+        return results
+
+    #: False once the site showed it has no batch route for posts.
+    _batch_ok = True
+
+    def _batch_create(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any] | APIError] | None:
+        body = {"requests": [{"method": "POST", "path": "/wp/v2/posts", "body": item} for item in chunk]}
+        try:
+            value, resp = self._call("POST", "/batch/v1", json=body)
+        except NotFound:
+            self._batch_ok = False  # WordPress < 5.6, or the route is blocked: nothing ran
+            return None
+        answers = value.get("responses") if isinstance(value, dict) else None
+        if not isinstance(answers, list) or len(answers) != len(chunk):
+            raise InvalidResponse("POST /batch/v1 answered without one response per request",
+                                  status=resp.status, content_type=resp.content_type,
+                                  body_start=_body_start(resp.body), method="POST", url=resp.url)
+        out: list[dict[str, Any] | APIError] = []
+        for item, answer in zip(chunk, answers, strict=True):
+            status = answer.get("status", 500) if isinstance(answer, dict) else 500
+            payload = answer.get("body") if isinstance(answer, dict) else None
+            if isinstance(payload, dict) and payload.get("code") == "rest_batch_not_allowed":
+                self._batch_ok = False  # not executed, so creating it alone cannot duplicate it
+                out.append(self._create_or_error(item))
+            elif 200 <= status < 300 and isinstance(payload, dict):
+                out.append(payload)
+            else:
+                sub = Request("POST", resp.url, {}, route="/wp/v2/posts (in /batch/v1)")
+                out.append(_error_for_status(sub, status, payload, authenticated=self.auth is not None))
+        return out
+
+    def _create_or_error(self, item: dict[str, Any]) -> dict[str, Any] | APIError:
+        try:
+            result: dict[str, Any] = self.request("POST", "/wp/v2/posts", json=item)
+            return result
+        except APIError as exc:
+            return exc
+
 
     def create_post(self, *, title: str, content: str = "", status: str = "draft",
                     **fields: Any) -> dict[str, Any]:
@@ -1864,11 +2010,17 @@ class Client:
 
 def _api_error(request: Request, resp: Response, value: Any, *, authenticated: bool) -> APIError:
     """The ``APIError`` subclass for a WordPress error answer, with a hint where one helps."""
+    err = _error_for_status(request, resp.status, value, authenticated=authenticated)
+    if isinstance(err, RateLimited):
+        err.retry_after = Retry.parse_retry_after(resp.headers.get("Retry-After"))
+    return err
+
+
+def _error_for_status(request: Request, status: int, value: Any, *, authenticated: bool) -> APIError:
     if isinstance(value, dict) and isinstance(value.get("code"), str):
         code, message, data = value["code"], str(value.get("message", "")), value.get("data")
     else:
-        code, message, data = "http_error", f"HTTP {resp.status}", value
-    status = resp.status
+        code, message, data = "http_error", f"HTTP {status}", value
     cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
     hint = ""
     if status == 401:
@@ -1878,11 +2030,12 @@ def _api_error(request: Request, resp: Response, value: Any, *, authenticated: b
                 "a wrong login password; it also rejects application passwords. Use "
                 "BasicAuth with the login password, or remove that plugin and use "
                 "ApplicationPassword.")
-    err = cls(status, code, message, data, method=request.method, url=request.url,
-              route=request.route, hint=hint)
-    if isinstance(err, RateLimited):
-        err.retry_after = Retry.parse_retry_after(resp.headers.get("Retry-After"))
-    return err
+    elif code.startswith("jwt_auth_"):
+        hint = ("The JWT plugin refused the token. JWTAuth renews tokens by itself; for "
+                "self-signed tokens the secret must be the site's JWT_AUTH_SECRET_KEY and "
+                "iss exactly the site's home URL (see `wp-rest doctor`).")
+    return cls(status, code, message, data, method=request.method, url=request.url,
+               route=request.route, hint=hint)
 
 
 def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -> str:
@@ -1901,6 +2054,21 @@ def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -
     path = parts.path.rstrip("/") + route
     encoded = urllib.parse.urlencode(query, safe="/:@!$'()*,;")
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, encoded, ""))
+
+
+def _check_slug(value: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9_-]{1,64}", value):
+        raise ConfigError(f"{value!r} is not a REST base such as 'categories' or 'tags'")
+    return value
+
+
+def _safe_filename(name: str) -> str:
+    """A bare file name for ``Content-Disposition``: no directories, quotes or control characters."""
+    base = re.split(r"[\\/]", name)[-1].strip()
+    if not base or base in (".", "..") or any(c in base for c in '"\r\n\x00') or \
+            any(ord(c) < 32 for c in base):
+        raise ConfigError(f"unusable file name {name!r}: give a plain name such as 'photo.jpg'")
+    return base
 
 
 def _check_id(value: Any) -> int:

@@ -222,3 +222,80 @@ def test_cli_errors_are_one_line_and_non_zero(lab: dict[str, Any]) -> None:
 
     unset = _cli(lab, "me", env={"WP_URL": ""})
     assert unset.returncode == 2 and "WP_URL" in unset.stderr
+
+
+# --- batch, concurrency, terms, media ----------------------------------------
+
+
+def test_create_posts_through_batch_with_per_item_errors(wp: WPFactory, cleanup: list[tuple[str, int]]) -> None:
+    client = wp("admin")
+    posts = [{"title": f"Batch {i}"} for i in range(30)]
+    posts[7] = {"title": "bad one", "status": "nonsense"}
+    results = client.create_posts(posts)
+    assert len(results) == 30
+    for i, result in enumerate(results):
+        if i == 7:
+            assert isinstance(result, wp_rest.BadRequest) and result.code == "rest_invalid_param"
+            assert "(in /batch/v1)" in str(result)
+        else:
+            assert isinstance(result, dict), result
+            cleanup.append(("main", result["id"]))
+            assert (result["title"]["raw"], result["status"]) == (f"Batch {i}", "draft")
+    ids = {r["id"] for r in results if isinstance(r, dict)}
+    found = {p["id"] for p in client.iter_posts(status="draft", search="Batch", _fields="id")}
+    assert ids <= found
+
+
+def test_create_posts_by_a_subscriber_reports_each_refusal(wp: WPFactory) -> None:
+    results = wp("subscriber").create_posts([{"title": "a"}, {"title": "b"}])
+    assert [type(r) for r in results] == [wp_rest.PermissionDenied] * 2
+    assert all(isinstance(r, wp_rest.APIError) and r.code == "rest_cannot_create" for r in results)
+
+
+def test_concurrent_iteration_keeps_order_and_totals(wp: WPFactory, lab: dict[str, Any]) -> None:
+    client = wp(None)
+    [category] = client.request("GET", "/wp/v2/categories", params={"slug": lab["sites"]["main"]["seed_category_slug"]})
+    params = {"categories": category["id"], "_fields": "id", "per_page": 20, "orderby": "id", "order": "asc"}
+    serial = [p["id"] for p in client.iter_posts(**params)]
+    parallel = [p["id"] for p in client.iter_posts(concurrency=4, **params)]
+    assert serial == parallel and len(parallel) == lab["sites"]["main"]["seed_posts"]
+    assert parallel == sorted(parallel)
+
+
+def test_terms_list_and_create(wp: WPFactory) -> None:
+    client = wp("admin")
+    name = "wp-rest test tag ✓"
+    tag = client.create_term("tags", name=name)
+    try:
+        assert tag["name"] == name
+        assert tag["id"] in [t["id"] for t in client.list_terms("tags", search="wp-rest test tag").items]
+        with pytest.raises(wp_rest.BadRequest) as info:
+            client.create_term("tags", name=name)
+        assert info.value.code == "term_exists" and info.value.data["term_id"] == tag["id"]
+    finally:
+        client.request("DELETE", f"/wp/v2/tags/{tag['id']}", params={"force": True})
+    categories = client.list_terms("categories", per_page=100)
+    assert any(c["slug"] == "pagination-seed" for c in categories.items)
+
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e226059b0000000049454e44ae426082")
+
+
+def test_upload_media_with_alt_text_and_parent(wp: WPFactory, cleanup: list[tuple[str, int]], tmp_path: Any) -> None:
+    client = wp("author")
+    post = client.create_post(title="With an image")
+    cleanup.append(("main", post["id"]))
+    path = tmp_path / "pixel ü.png"
+    path.write_bytes(PNG_1PX)
+    media = client.upload_media(path, alt_text="A single pixel", post=post["id"])
+    try:
+        assert media["mime_type"] == "image/png" and media["alt_text"] == "A single pixel"
+        assert media["source_url"].endswith(".png") and "pixel" in media["source_url"]
+        assert media["post"] == post["id"]
+        assert client.update_post(post["id"], featured_media=media["id"])["featured_media"] == media["id"]
+        raw = client.upload_media(PNG_1PX, filename="raw.png")
+        client.request("DELETE", f"/wp/v2/media/{raw['id']}", params={"force": True})
+    finally:
+        wp("admin").request("DELETE", f"/wp/v2/media/{media['id']}", params={"force": True})
