@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Quick start: start the local WordPress lab (installing it on a fresh
-# machine), then create a post and list posts with the wp-rest command line.
+# machine), then create a post and list posts with the wp-rest command line
+# and through the MCP server, as an agent would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/wp/lab.sh up
+# The MCP server's packages (wp_rest itself needs none).
+python3 -c "import mcp, markdown_it" 2>/dev/null \
+  || python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "mcp>=2.3,<3" "markdown-it-py>=3"
 
 # The lab's admin and its application password, as a user would export them.
 eval "$(python3 - <<'PY'
@@ -26,5 +30,8 @@ echo '<p>Written by wp-rest.</p>' | python3 wp_rest.py posts create --title "Hel
 echo
 echo "\$ wp-rest posts list --status draft --per-page 5 --table"
 python3 wp_rest.py posts list --status draft --per-page 5 --table
+echo
+echo "# The same site through the MCP server, as an AI agent would use it:"
+python3 tests/mcp_demo.py
 echo
 echo "The lab keeps running at $WP_URL; stop it with: bash tests/wp/lab.sh down"
