@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # WordPress test lab: several real WordPress sites (Debian package, MariaDB,
-# php -S) on loopback addresses, for the wp_rest.py integration tests.
+# php -S, and Apache with mod_php / PHP-FPM / TLS, see apache.sh) on loopback
+# addresses, for the wp_rest.py integration tests.
 #
 #   bash tests/wp/lab.sh up       install what is missing, start everything, write tests/wp/lab.json
 #   bash tests/wp/lab.sh down     stop what `up` started (by recorded pid / process group)
 #   bash tests/wp/lab.sh status   show what is running
 #   bash tests/wp/lab.sh reset    down, then drop the lab databases, configs and state
 #                                 (the next `up` is a fresh install with new app passwords)
+#   bash tests/wp/lab.sh fpm-fix on|off
+#                                 add/remove `CGIPassAuth On` for the 'fpm' site and reload
+#                                 Apache gracefully; returns once the change is visible.
+#                                 `up` turns it off again (the default).
 #
-# Environment: WP_LAB_PORT (default 8765), WP_LAB_STATE_DIR (default tests/wp/.state).
+# Environment: WP_LAB_PORT (default 8765; every http site, each on its own
+# address), WP_LAB_HTTPS_PORT (default: WP_LAB_PORT; the https site on
+# 127.0.0.8), WP_LAB_STATE_DIR (default tests/wp/.state).
 # Needs root (apt, MariaDB, /etc/wordpress). One lab per machine: the config
 # files in /etc/wordpress and the databases are machine-wide.
 #
@@ -18,6 +25,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PORT=${WP_LAB_PORT:-8765}
+# The https site has an address of its own, so it can share the http port
+# number; a separate variable in case a test wants the two to differ.
+HTTPS_PORT=${WP_LAB_HTTPS_PORT:-$PORT}
 STATE=${WP_LAB_STATE_DIR:-$HERE/.state}
 RUN=$STATE/run          # pids and the port of the running lab
 LOGS=$STATE/logs
@@ -27,7 +37,9 @@ WP_CORE=/usr/share/wordpress
 WP_CONTENT=/var/lib/wordpress/wp-content
 MU_DIR=$WP_CONTENT/mu-plugins
 DB_SOCK=/run/mysqld/mysqld.sock
-APT_PACKAGES=(wordpress php-cli php-mysql mariadb-server curl)
+# apache2 .. openssl: the Apache sites (apache.sh). Debian lets mod_php and
+# php-fpm be installed together; neither is enabled in /etc/apache2 by us.
+APT_PACKAGES=(wordpress php-cli php-mysql mariadb-server curl apache2 libapache2-mod-php php-fpm openssl)
 
 # Read by the colleague's JWT mu-plugin (JWT_AUTH_SECRET_KEY) and by tests
 # (lab.json). Fixed so tokens signed by a test stay valid across restarts.
@@ -36,16 +48,46 @@ JWT_SECRET='wprest-lab-jwt-secret-4b1d9c2e7f3a8b6d0e5c1f9a2d7b3e8c'
 # The sites. The Debian wp-config.php picks /etc/wordpress/config-<host>.php
 # by the Host header without its port, so each loopback address is its own
 # WordPress with its own database.
-SITES=(main plain basicauth production)
-declare -A SITE_IP=([main]=127.0.0.1 [plain]=127.0.0.2 [basicauth]=127.0.0.3 [production]=127.0.0.4)
+#
+# apache, fpm, https: real web servers for telling 401 causes apart (doctor).
+#   apache  Apache + mod_php: the Authorization header reaches PHP.
+#   fpm     Apache + PHP-FPM (proxy_fcgi) without any fix: it does not.
+#   https   Apache + mod_ssl + mod_php, 'production': application passwords
+#           are available only because the request is https (is_ssl()).
+# 127.0.0.7 is left free on purpose (room for one more http variant).
+SITES=(main plain basicauth production apache fpm https)
+declare -A SITE_IP=([main]=127.0.0.1 [plain]=127.0.0.2 [basicauth]=127.0.0.3 [production]=127.0.0.4
+    [apache]=127.0.0.5 [fpm]=127.0.0.6 [https]=127.0.0.8)
 # 'local' makes application passwords available over plain http; 'production'
 # is the real-world case where they silently are not.
-declare -A SITE_ENV=([main]=local [plain]=local [basicauth]=local [production]=production)
-declare -A SITE_PERMALINK=([main]=/%postname%/ [plain]=plain [basicauth]=/%postname%/ [production]=/%postname%/)
-declare -A SITE_SEED=([main]=260 [plain]=0 [basicauth]=0 [production]=0)
+declare -A SITE_ENV=([main]=local [plain]=local [basicauth]=local [production]=production
+    [apache]=local [fpm]=local [https]=production)
+declare -A SITE_PERMALINK=([main]=/%postname%/ [plain]=plain [basicauth]=/%postname%/ [production]=/%postname%/
+    [apache]=/%postname%/ [fpm]=/%postname%/ [https]=/%postname%/)
+declare -A SITE_SEED=([main]=260 [plain]=0 [basicauth]=0 [production]=0 [apache]=0 [fpm]=0 [https]=0)
+# Who serves the site: php -S (one server per site, started here) or the one
+# lab Apache (apache.sh); for Apache, which PHP.
+declare -A SITE_SERVER=([main]=phps [plain]=phps [basicauth]=phps [production]=phps
+    [apache]=apache [fpm]=apache [https]=apache)
+declare -A SITE_PHP=([apache]=mod_php [fpm]=fpm [https]=mod_php)
+declare -A SITE_SCHEME=([https]=https)
+# Sites that define JWT_AUTH_SECRET_KEY, which activates the JWT mu-plugin:
+# main for the JWT tests; apache and fpm so that the validate probe of
+# PROTOCOLS.md 7.4(a) exists on a server that passes the header and on one
+# that strips it. Not https.
+declare -A SITE_JWT=([main]=1 [apache]=1 [fpm]=1)
 # More than one worker everywhere: with a single php -S process any request
 # WordPress makes to itself (site health, a plugin) would deadlock it.
 declare -A SITE_WORKERS=([main]=4 [plain]=2 [basicauth]=2 [production]=2)
+
+site_scheme() { echo "${SITE_SCHEME[$1]:-http}"; }
+site_port() { [[ $(site_scheme "$1") == https ]] && echo "$HTTPS_PORT" || echo "$PORT"; }
+site_url() { echo "$(site_scheme "$1")://${SITE_IP[$1]}:$(site_port "$1")"; }
+phps_sites() {
+    local s
+    for s in "${SITES[@]}"; do [[ ${SITE_SERVER[$s]} == phps ]] && echo "$s"; done
+    return 0
+}
 
 say() { printf 'lab: %s\n' "$*"; }
 die() { printf 'lab: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -86,7 +128,10 @@ lock() {
 ensure_packages() {
     local missing=() p created_policy=0
     for p in "${APT_PACKAGES[@]}"; do
-        dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+        # Not `dpkg -s | grep -q`: grep quits at the first match, dpkg dies of
+        # SIGPIPE on long records (apache2's conffiles), and pipefail then
+        # counts an installed package as missing.
+        [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == 'install ok installed' ]] || missing+=("$p")
     done
     ((${#missing[@]})) || return 0
     say "installing packages: ${missing[*]}"
@@ -163,7 +208,8 @@ GRANT ALL PRIVILEGES ON \`wprest_lab_$site\`.* TO 'wprest_lab_$site'@'localhost'
 # ---------------------------------------------------------------- WordPress files
 
 config_php() {
-    local site=$1 ip=${SITE_IP[$1]}
+    local site=$1 url
+    url=$(site_url "$site")
     cat <<EOF
 <?php
 // Written by tests/wp/lab.sh for the wp-rest test lab site '$site'.
@@ -179,15 +225,15 @@ define('DB_COLLATE', '');
 
 // From the address the lab really serves, so home, siteurl, the REST index
 // and the Link header match what clients connect to.
-define('WP_HOME', 'http://$ip:$PORT');
-define('WP_SITEURL', 'http://$ip:$PORT');
+define('WP_HOME', '$url');
+define('WP_SITEURL', '$url');
 
 define('WP_ENVIRONMENT_TYPE', '${SITE_ENV[$site]}');
 define('DISABLE_WP_CRON', true);
 define('AUTOMATIC_UPDATER_DISABLED', true);
 define('FS_METHOD', 'direct');
 EOF
-    if [[ $site == main ]]; then
+    if [[ -n ${SITE_JWT[$site]:-} ]]; then
         echo "define('JWT_AUTH_SECRET_KEY', '$JWT_SECRET');"
     fi
     # Fixed salts: login cookies and nonces stay valid across restarts.
@@ -251,7 +297,7 @@ install_sites() {
         prev=$STATE/sites/$site.json
         [[ -s $prev ]] || prev=/dev/null
         (as_www php -d display_errors=stderr -d memory_limit=512M "$HERE/install.php" \
-            --site="$site" --host="${SITE_IP[$site]}:$PORT" \
+            --site="$site" --host="${SITE_IP[$site]}:$(site_port "$site")" \
             --permalink="${SITE_PERMALINK[$site]}" --seed="${SITE_SEED[$site]}") \
             <"$prev" >"$STATE/sites/.$site.json.new" 2>"$LOGS/install-$site.log" 9>&- &
         pids[$site]=$!
@@ -272,8 +318,6 @@ install_sites() {
 }
 
 # ---------------------------------------------------------------- servers
-
-site_url() { echo "http://${SITE_IP[$1]}:$PORT"; }
 
 start_site() {
     local site=$1 ip=${SITE_IP[$1]} pidf=$RUN/php-$1.pid
@@ -298,25 +342,42 @@ start_site() {
     echo $! >"$pidf"
 }
 
+# curl for a lab site: trusts the lab CA for the https site (and only there).
+site_curl() {
+    local site=$1
+    shift
+    if [[ $(site_scheme "$site") == https ]]; then
+        curl --cacert "$CA_BUNDLE" "$@"
+    else
+        curl "$@"
+    fi
+}
+
 # Wait until the site answers, then record the API root that its Link header
 # advertises (what discovery in the client will see) and check that this
 # root really serves the JSON index. HEAD: WordPress sends the Link header
 # from template_redirect and then skips rendering the theme.
 wait_site() {
-    local site=$1 url i code='' link pid ctype
+    local site=$1 url i code='' link pid ctype log
     url=$(site_url "$site")
-    pid=$(<"$RUN/php-$site.pid")
+    if [[ ${SITE_SERVER[$site]} == apache ]]; then
+        pid=$(<"$APACHE_PID")
+        log=$LOGS/apache-error.log
+    else
+        pid=$(<"$RUN/php-$site.pid")
+        log=$LOGS/php-$site.log
+    fi
     for ((i = 0; i < 200; i++)); do
-        code=$(curl -s -I -o /dev/null -w '%{http_code}' --max-time 5 "$url/") || true
+        code=$(site_curl "$site" -s -I -o /dev/null -w '%{http_code}' --max-time 5 "$url/") || true
         [[ $code == 200 ]] && break
-        kill -0 "$pid" 2>/dev/null || { tail -20 "$LOGS/php-$site.log" >&2; die "php -S for $site exited (log: $LOGS/php-$site.log)"; }
+        kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; die "the server of $site (pid $pid) exited (log: $log)"; }
         sleep 0.1
     done
-    [[ $code == 200 ]] || die "$site did not answer 200 on $url/ (got ${code:-nothing}; log: $LOGS/php-$site.log)"
-    link=$(curl -s -I --max-time 10 "$url/" | tr -d '\r' | grep -i '^link:' |
+    [[ $code == 200 ]] || die "$site did not answer 200 on $url/ (got ${code:-nothing}; log: $log)"
+    link=$(site_curl "$site" -s -I --max-time 10 "$url/" | tr -d '\r' | grep -i '^link:' |
         grep -o '<[^>]*>; rel="https://api.w.org/"' | head -n1 | sed 's/^<\([^>]*\)>.*/\1/') || true
     [[ -n $link ]] || die "$site: no Link rel=\"https://api.w.org/\" header on $url/"
-    ctype=$(curl -s -o /dev/null -w '%{http_code} %{content_type}' --max-time 10 "$link") || true
+    ctype=$(site_curl "$site" -s -o /dev/null -w '%{http_code} %{content_type}' --max-time 10 "$link") || true
     [[ $ctype == "200 application/json"* ]] || die "$site: API root $link answered '$ctype', expected 200 JSON"
     echo "$link" >"$RUN/api-root-$site"
 }
@@ -377,22 +438,34 @@ stop_group() {
 
 # ---------------------------------------------------------------- lab.json
 
+# What serves a site, as recorded in lab.json ("server").
+site_server_label() {
+    case ${SITE_SERVER[$1]}:${SITE_PHP[$1]:-} in
+        phps:) echo "php -S" ;;
+        apache:mod_php) [[ $(site_scheme "$1") == https ]] && echo "apache+mod_ssl+mod_php" || echo "apache+mod_php" ;;
+        apache:fpm) echo "apache+php-fpm (proxy_fcgi, no CGIPassAuth unless lab.sh fpm-fix on)" ;;
+    esac
+}
+
 write_lab_json() {
-    local args=() site
+    local args=() site ca
     for site in "${SITES[@]}"; do
-        args+=("$site" "$(site_url "$site")" "$(<"$RUN/api-root-$site")")
+        ca=''
+        [[ $(site_scheme "$site") == https ]] && ca=$CA_BUNDLE
+        args+=("$site" "$(site_url "$site")" "$(<"$RUN/api-root-$site")" "$(site_server_label "$site")" "$ca")
     done
-    php -- "$PORT" "$STATE/sites" "$LAB_JSON" "${args[@]}" <<'PHP'
+    php -- "$PORT" "$HTTPS_PORT" "$CA_BUNDLE" "$STATE/sites" "$LAB_JSON" "${args[@]}" <<'PHP'
 <?php
 // Assemble lab.json from the per-site state written by install.php and the
 // API roots read from the live servers. Written atomically: tests may be
 // reading it.
-[, $port, $dir, $out] = $argv;
+[, $port, $https_port, $ca_bundle, $dir, $out] = $argv;
 $sites = [];
-for ($i = 4; $i < count($argv); $i += 3) {
-    [$name, $url, $api] = array_slice($argv, $i, 3);
+for ($i = 6; $i < count($argv); $i += 5) {
+    [$name, $url, $api, $server, $ca] = array_slice($argv, $i, 5);
     $s = json_decode(file_get_contents("$dir/$name.json"), true);
-    $entry = ['url' => $url, 'api_root' => $api];
+    $entry = ['url' => $url, 'api_root' => $api, 'server' => $server];
+    if ($ca !== '') $entry['ca_bundle'] = $ca;
     foreach (['jwt_secret', 'seed_category_slug', 'seed_posts'] as $k) {
         if (isset($s[$k])) $entry[$k] = $s[$k];
     }
@@ -401,11 +474,19 @@ for ($i = 4; $i < count($argv); $i += 3) {
     $entry['users'] = $s['users'];
     $sites[$name] = $entry;
 }
-$json = json_encode(['port' => (int) $port, 'sites' => $sites], JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES) . "\n";
+// ca_bundle: the lab CA that signed the https site's certificate (also in
+// that site's entry); give it to the client, e.g. curl --cacert.
+$json = json_encode(['port' => (int) $port, 'https_port' => (int) $https_port, 'ca_bundle' => $ca_bundle,
+    'sites' => $sites], JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES) . "\n";
 file_put_contents("$out.tmp", $json);
 rename("$out.tmp", $out);
 PHP
 }
+
+# ---------------------------------------------------------------- Apache, PHP-FPM, TLS
+
+# shellcheck source=apache.sh
+source "$HERE/apache.sh"
 
 # ---------------------------------------------------------------- commands
 
@@ -416,12 +497,17 @@ cmd_up() {
     lock
     mkdir -p "$RUN" "$LOGS" "$STATE/sites"
     if [[ -s $RUN/port && $(<"$RUN/port") != "$PORT" ]]; then
-        for site in "${SITES[@]}"; do
+        for site in $(phps_sites); do
             pid_alive "$RUN/php-$site.pid" "php" &&
                 die "lab is running on port $(<"$RUN/port"); run 'lab.sh down' first"
         done
     fi
+    if [[ -s $RUN/ports-apache && $(<"$RUN/ports-apache") != "$PORT $HTTPS_PORT" ]] &&
+        pid_alive "$APACHE_PID" "$APACHE_CONF"; then
+        die "the lab's Apache is running on ports $(<"$RUN/ports-apache"); run 'lab.sh down' first"
+    fi
     echo "$PORT" >"$RUN/port"
+    echo "$PORT $HTTPS_PORT" >"$RUN/ports-apache"
 
     ensure_packages
     start_db
@@ -429,7 +515,10 @@ cmd_up() {
     write_configs
     sync_mu_plugins
     install_sites
-    for site in "${SITES[@]}"; do start_site "$site"; done
+    for site in $(phps_sites); do start_site "$site"; done
+    ensure_tls
+    start_fpm
+    start_apache
     # In parallel: a fresh server's first request compiles all of WordPress
     # (~0.7 s each here).
     local -A waiting=()
@@ -448,6 +537,7 @@ cmd_up() {
             "$STATE/sites/$site.json")
         printf 'lab: %-10s %-24s api %-45s %s\n' "$site" "$(site_url "$site")" "$(<"$RUN/api-root-$site")" "$notes"
     done
+    say "https site: CA bundle $CA_BUNDLE; fpm site: 'lab.sh fpm-fix on|off' toggles CGIPassAuth (now $(fpm_fix_state))"
     say "users admin/author/subscriber on every site; passwords and app passwords in ${LAB_JSON#"$PWD"/}"
     say "up in $(((t1 - t0) / 1000)).$(printf '%03d' $(((t1 - t0) % 1000))) s"
 }
@@ -456,12 +546,14 @@ cmd_down() {
     need_root
     local site
     lock
-    for site in "${SITES[@]}"; do
+    for site in $(phps_sites); do
         stop_group "$RUN/php-$site.pid" "-S ${SITE_IP[$site]}:" "php -S $site" 10
     done
+    stop_apache
+    stop_fpm
     # MariaDB flushes InnoDB on SIGTERM; give it time before forcing.
     stop_group "$RUN/mariadbd.pid" mariadbd mariadbd 60
-    rm -f "$RUN"/api-root-* "$RUN/port" "$LAB_JSON"
+    rm -f "$RUN"/api-root-* "$RUN/port" "$RUN/ports-apache" "$LAB_JSON"
 }
 
 cmd_status() {
@@ -473,7 +565,7 @@ cmd_status() {
     else
         echo "mariadbd   stopped"
     fi
-    for site in "${SITES[@]}"; do
+    for site in $(phps_sites); do
         ip=${SITE_IP[$site]}
         if pid_alive "$RUN/php-$site.pid" "-S $ip:$PORT"; then
             code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$ip:$PORT/?rest_route=/") || true
@@ -482,6 +574,20 @@ cmd_status() {
             printf '%-10s stopped\n' "$site"
         fi
     done
+    if pid_alive "$FPM_PID" "$FPM_CONF"; then
+        echo "php-fpm    running, pgid $(<"$FPM_PID"), socket $FPM_SOCK"
+    else
+        echo "php-fpm    stopped"
+    fi
+    if pid_alive "$APACHE_PID" "$APACHE_CONF"; then
+        echo "apache2    running, pgid $(<"$APACHE_PID"), config $APACHE_CONF, fpm-fix $(fpm_fix_state)"
+        for site in $(apache_sites); do
+            code=$(site_curl "$site" -s -o /dev/null -w '%{http_code}' --max-time 5 "$(site_url "$site")/?rest_route=/") || true
+            printf '%-10s %s, %s REST index %s\n' "$site" "$(site_server_label "$site")" "$(site_url "$site")" "$code"
+        done
+    else
+        echo "apache2    stopped ($(apache_sites | tr '\n' ' '))"
+    fi
     [[ -f $LAB_JSON ]] && echo "lab.json   $LAB_JSON" || echo "lab.json   absent"
 }
 
@@ -503,7 +609,7 @@ cmd_reset() {
     db_sql <<<"$sql"
     ((started)) && stop_group "$RUN/mariadbd.pid" mariadbd mariadbd 60
     rm -f "$MU_DIR"/wprest-lab-*.php
-    rm -rf "$STATE/sites" "$RUN"
+    rm -rf "$STATE/sites" "$RUN" "$APACHE_DIR" "$FPM_DIR" "$TLS_DIR"
     say "lab databases, configs, uploads and state removed"
 }
 
@@ -512,5 +618,6 @@ case ${1:-} in
     down) cmd_down ;;
     status) cmd_status ;;
     reset) cmd_reset ;;
-    *) echo "usage: $0 up|down|status|reset" >&2; exit 2 ;;
+    fpm-fix) cmd_fpm_fix "${2:-}" ;;
+    *) echo "usage: $0 up|down|status|reset|fpm-fix on|off" >&2; exit 2 ;;
 esac

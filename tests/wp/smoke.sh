@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Checks a running lab with plain curl, independently of wp_rest.py:
 #   bash tests/wp/smoke.sh
-# Reads tests/wp/lab.json (written by `lab.sh up`). Exits non-zero on the
-# first failed check. Leaves no posts behind.
+# Reads tests/wp/lab.json (written by `lab.sh up`). Exits non-zero if a
+# check failed. Leaves no posts behind.
+#
+# The fpm checks toggle `lab.sh fpm-fix on` and back off (needs root; the
+# fix is always turned off again on exit). Set SMOKE_NO_FPM_FIX=1 to skip the
+# toggle when colleagues' tests use the fpm site at the same time.
 
 set -euo pipefail
 
@@ -32,10 +36,21 @@ req() {
 header() { tr -d '\r' <"$TMP/$1.h" | grep -i "^$2:" | head -n1 | cut -d' ' -f2-; }
 is_json() { php -r 'exit(json_decode(file_get_contents($argv[1])) === null ? 1 : 0);' "$TMP/$1.body"; }
 
-for site in main plain basicauth production; do
+# Sites present in lab.json (an older lab has only the php -S ones).
+has_site() { php -r 'exit(isset(json_decode(file_get_contents($argv[1]), true)["sites"][$argv[2]]) ? 0 : 1);' "$LAB_JSON" "$1"; }
+# The https site's certificate comes from the lab CA.
+CA=$(php -r 'echo json_decode(file_get_contents($argv[1]), true)["ca_bundle"] ?? "";' "$LAB_JSON")
+
+for site in main plain basicauth production apache fpm https; do
+    if ! has_site "$site"; then
+        printf 'skip %s: not in lab.json\n' "$site"
+        continue
+    fi
     api=$(j "sites.$site.api_root")
+    tls=()
+    [[ $api == https:* ]] && tls=(--cacert "$CA")
     # The index itself, by the root the Link header advertised.
-    code=$(req "$site-index" "$api")
+    code=$(req "$site-index" "${tls[@]}" "$api")
     link=$(tr -d '\r' <"$TMP/$site-index.h" | grep -i '^link:' | grep -o '<[^>]*>; rel="https://api.w.org/"' | head -n1 || true)
     if [[ $code == 200 ]] && is_json "$site-index" && [[ $link == "<$api>; rel=\"https://api.w.org/\"" ]]; then
         ok "$site: REST index at $api is JSON with Link to itself"
@@ -110,6 +125,89 @@ if [[ -f /var/lib/wordpress/wp-content/mu-plugins/wprest-lab-basic-auth.php ]]; 
 else
     code=$(req ba-me -u "admin:$(j sites.basicauth.users.admin.app_password)" "$url/wp-json/wp/v2/users/me")
     [[ $code == 200 ]] && ok "basicauth: no basic-auth mu-plugin installed; app password -> 200" || bad "basicauth: users/me -> $code"
+fi
+
+# ---- real web servers (apache.sh): what `doctor` must tell apart.
+# jwt_probe NAME URL [CURL-ARGS]: the JWT validate probe of PROTOCOLS.md
+# 7.4(a); echoes the error code. `user:pwd` in Basic: never valid anywhere.
+jwt_probe() {
+    local name=$1 url=$2
+    shift 2
+    req "$name" "$@" -X POST -H 'Authorization: Basic dXNlcjpwd2Q=' "$url/wp-json/jwt-auth/v1/token/validate" >/dev/null
+    php -r 'echo json_decode(file_get_contents($argv[1]), true)["code"] ?? "(no code)";' "$TMP/$name.body"
+}
+LAB_SH=$HERE/lab.sh
+
+if has_site apache; then
+    # apache: mod_php (plus WordPress's own rewrite line): the header arrives.
+    url=$(j sites.apache.url)
+    code=$(req ap-me -u "admin:$(j sites.apache.users.admin.app_password)" "$url/wp-json/wp/v2/users/me")
+    [[ $code == 200 ]] && grep -q '"slug":"admin"' "$TMP/ap-me.body" &&
+        ok "apache: users/me with admin app password -> 200" || bad "apache: users/me -> $code"
+    got=$(jwt_probe ap-probe "$url")
+    [[ $got == jwt_auth_bad_auth_header ]] && ok "apache: JWT probe -> $got (header reaches PHP)" ||
+        bad "apache: JWT probe -> $got"
+fi
+
+if has_site fpm; then
+    # fpm: PHP-FPM behind mod_proxy_fcgi without CGIPassAuth: correct app
+    # password, yet 401 as if nothing had been sent, and the probe sees no header.
+    url=$(j sites.fpm.url)
+    fpm_app=$(j sites.fpm.users.admin.app_password)
+    fpm_check() { # $1 = off|on
+        local want_me=401 want_probe=jwt_auth_no_auth_header code got code_field
+        [[ $1 == on ]] && want_me=200 want_probe=jwt_auth_bad_auth_header
+        code=$(req "fpm-me-$1" -u "admin:$fpm_app" "$url/wp-json/wp/v2/users/me")
+        code_field=$(php -r 'echo json_decode(file_get_contents($argv[1]), true)["code"] ?? "";' "$TMP/fpm-me-$1.body")
+        if [[ $code == "$want_me" && ( $1 == on || $code_field == rest_not_logged_in ) ]]; then
+            ok "fpm (fix $1): users/me with a correct app password -> $code ${code_field}"
+        else
+            bad "fpm (fix $1): users/me -> $code ${code_field}, expected $want_me"
+        fi
+        got=$(jwt_probe "fpm-probe-$1" "$url")
+        [[ $got == "$want_probe" ]] && ok "fpm (fix $1): JWT probe -> $got" || bad "fpm (fix $1): JWT probe -> $got, expected $want_probe"
+    }
+    fpm_check off
+    if [[ ${SMOKE_NO_FPM_FIX:-} == 1 ]]; then
+        echo "skip fpm-fix toggle (SMOKE_NO_FPM_FIX=1)"
+    elif [[ $(id -u) != 0 ]]; then
+        echo "skip fpm-fix toggle (needs root)"
+    else
+        # Whatever happens below, leave the site in its default state.
+        trap 'bash "$LAB_SH" fpm-fix off >/dev/null 2>&1 || true; rm -rf "$TMP"' EXIT
+        if bash "$LAB_SH" fpm-fix on >/dev/null; then
+            ok "fpm: lab.sh fpm-fix on"
+            fpm_check on
+        else
+            bad "fpm: lab.sh fpm-fix on failed"
+        fi
+        if bash "$LAB_SH" fpm-fix off >/dev/null; then
+            ok "fpm: lab.sh fpm-fix off"
+            fpm_check off
+        else
+            bad "fpm: lab.sh fpm-fix off failed"
+        fi
+    fi
+fi
+
+if has_site https; then
+    # https: 'production', so application passwords exist only because the
+    # request is https (is_ssl(): mod_ssl sets HTTPS=on).
+    url=$(j sites.https.url)
+    [[ $(j sites.https.environment) == production ]] && ok "https: environment production" ||
+        bad "https: environment $(j sites.https.environment)"
+    grep -q '"authentication":{"application-passwords":' "$TMP/https-index.body" &&
+        ok 'https: index offers application-passwords' || bad "https: index does not offer application-passwords"
+    code=$(req https-me --cacert "$CA" -u "admin:$(j sites.https.users.admin.app_password)" "$url/wp-json/wp/v2/users/me")
+    [[ $code == 200 ]] && ok "https: users/me with admin app password -> 200" || bad "https: users/me -> $code"
+    # Without the lab CA: a certificate error (curl exit 60), not a response.
+    rc=0
+    curl -s -o /dev/null --max-time 20 "$url/wp-json/" || rc=$?
+    [[ $rc == 60 ]] && ok "https: without the lab CA curl fails with exit 60 (certificate)" ||
+        bad "https: without the lab CA curl exit $rc, expected 60"
+    # No JWT plugin there (no secret in its config).
+    grep -q '"jwt-auth\\/v1"' "$TMP/https-index.body" && bad "https: jwt-auth/v1 present" ||
+        ok "https: no jwt-auth/v1 namespace"
 fi
 
 if ((fails)); then
