@@ -427,6 +427,13 @@ def _explain(exc: wp_rest.WPError, action: str, not_found: str) -> str:
     if isinstance(exc, (wp_rest.InvalidResponse, wp_rest.RedirectError)):
         return f"Could not {action}: {exc} The operator must check WP_URL. {_PERSISTS}"
     if isinstance(exc, wp_rest.TransportError):
+        if exc.request_sent and exc.method not in ("GET", "HEAD", ""):
+            # Retrying blindly could create the post twice (issue: no lost or duplicated post).
+            return (
+                f"The connection failed after the request to {action} was sent ({exc}), so it may "
+                "have happened. Check first (list_posts with a search for the title, or get_post) "
+                "and retry only if it did not."
+            )
         return (
             f"Could not reach WordPress to {action} ({exc}). The site may be down; retry later. {_PERSISTS}"
         )

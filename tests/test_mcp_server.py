@@ -632,7 +632,8 @@ async def test_get_site_info_reports_user_and_policy() -> None:
             _error(wp_rest.ServerError, 500, "internal_server_error", "<p>Critical error</p>"),
             "internal error",
         ),
-        (wp_rest.TransportError("connection refused"), "Could not reach WordPress"),
+        (wp_rest.TransportError("connection refused", method="POST", request_sent=False), "Could not reach WordPress"),
+        (wp_rest.TransportError("reset", method="POST", request_sent=True), "may have happened. Check first"),
     ],
 )
 async def test_wordpress_errors_become_tool_errors_with_advice(exc: Exception, expected: str) -> None:
@@ -1152,3 +1153,14 @@ async def test_lab_upload_media_sets_featured_image(
         lab_cleanup.append(("media", media["id"]))
     assert media["mime_type"] == "image/png" and media["alt_text"] == "A dot"
     assert admin.get_post(post["id"])["featured_media"] == media["id"]
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_lab_contributor_cannot_publish_even_when_allowed(lab_site: dict[str, Any]) -> None:
+    # The server allows publishing, WordPress does not (a contributor lacks publish_posts):
+    # the agent is told to keep the post a draft, and nothing is created.
+    async with lab_server(lab_site, role="contributor", config=Config(allow_publish=True)) as client:
+        message = await refused(client, "create_post", {"title": "MCP contributor publish", "status": "publish"})
+    assert "403 rest_cannot_publish" in message and "draft" in message
+    assert lab_client(lab_site, "admin").list_posts(status="any", search="MCP contributor publish").total == 0

@@ -299,3 +299,13 @@ def test_upload_media_with_alt_text_and_parent(wp: WPFactory, cleanup: list[tupl
         client.request("DELETE", f"/wp/v2/media/{raw['id']}", params={"force": True})
     finally:
         wp("admin").request("DELETE", f"/wp/v2/media/{media['id']}", params={"force": True})
+
+
+def test_a_contributor_may_draft_but_not_publish(wp: WPFactory, cleanup: list[tuple[str, int]]) -> None:
+    client = wp("contributor")
+    with pytest.raises(wp_rest.PermissionDenied) as info:
+        client.create_post(title="Contributor publishes", status="publish")
+    assert info.value.code == "rest_cannot_publish"
+    draft = client.create_post(title="Contributor drafts")
+    cleanup.append(("main", draft["id"]))
+    assert draft["status"] == "draft"

@@ -39,6 +39,8 @@ $lab_prev      = is_array( $lab_prev ) ? $lab_prev : array();
 const LAB_USERS = array(
 	'admin'      => array( 'role' => 'administrator', 'password' => 'lab-admin-pass-1' ),
 	'author'     => array( 'role' => 'author', 'password' => 'lab-author-pass-1' ),
+	// Contributors write drafts but may not publish: WordPress's own refusal.
+	'contributor' => array( 'role' => 'contributor', 'password' => 'lab-contributor-pass-1' ),
 	'subscriber' => array( 'role' => 'subscriber', 'password' => 'lab-subscriber-pass-1' ),
 );
 const LAB_APP_PASSWORD_NAME = 'wp-rest-lab';

@@ -538,7 +538,7 @@ cmd_up() {
         printf 'lab: %-10s %-24s api %-45s %s\n' "$site" "$(site_url "$site")" "$(<"$RUN/api-root-$site")" "$notes"
     done
     say "https site: CA bundle $CA_BUNDLE; fpm site: 'lab.sh fpm-fix on|off' toggles CGIPassAuth (now $(fpm_fix_state))"
-    say "users admin/author/subscriber on every site; passwords and app passwords in ${LAB_JSON#"$PWD"/}"
+    say "users admin/author/contributor/subscriber on every site; passwords and app passwords in ${LAB_JSON#"$PWD"/}"
     say "up in $(((t1 - t0) / 1000)).$(printf '%03d' $(((t1 - t0) % 1000))) s"
 }
 
