@@ -32,6 +32,7 @@ __all__ = [
     "BadRequest",
     "BasicAuth",
     "BearerToken",
+    "Check",
     "Client",
     "ConfigError",
     "CookieAuth",
@@ -48,6 +49,7 @@ __all__ = [
     "PermissionDenied",
     "RateLimited",
     "RedirectError",
+    "Report",
     "Request",
     "Response",
     "Retry",
@@ -1261,11 +1263,20 @@ class Retry:
 
     Args:
         total: attempts after the first one; 0 switches retrying off.
-        backoff_factor: sleep ``backoff_factor * 2 ** (n - 1)`` seconds (plus jitter).
+        backoff_factor: sleep about ``backoff_factor * 2 ** (n - 1)`` seconds
+            before retry ``n``: a random value between half that and that
+            (jitter, so that many clients do not retry in step).
         backoff_max: cap on one backoff sleep.
         status_forcelist: statuses that make an idempotent request retry.
+        idempotent_methods: the methods retried after the request may have
+            reached the server.
         respect_retry_after: honour ``Retry-After`` (seconds or HTTP date) up to
-            ``retry_after_max``; a longer wish raises ``RateLimited`` at once.
+            ``retry_after_max``; a longer wish raises the error at once
+            (``RateLimited.retry_after`` tells the wish).
+        sleep: how to wait (inject a fake in tests).
+
+    Raises:
+        ConfigError: a negative or non-finite number.
     """
 
     total: int = 2
@@ -1277,36 +1288,55 @@ class Retry:
     retry_after_max: float = 60.0
     sleep: Callable[[float], None] = dataclasses.field(default=time.sleep, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        if isinstance(self.total, bool) or not isinstance(self.total, int) or self.total < 0:
+            raise ConfigError(f"Retry(total=...) must be an int >= 0, not {self.total!r}")
+        for name in ("backoff_factor", "backoff_max", "retry_after_max"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0 <= value < math.inf:
+                raise ConfigError(f"Retry({name}=...) must be a finite number >= 0, not {value!r}")
+
     def backoff(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based), with full jitter."""
-        cap = min(self.backoff_max, self.backoff_factor * 2 ** (attempt - 1))
+        """Seconds to wait before retry number ``attempt`` (1-based), with jitter."""
+        cap = min(self.backoff_max, self.backoff_factor * 2.0 ** min(max(attempt - 1, 0), 64))
         return random.uniform(cap / 2, cap) if cap > 0 else 0.0
 
     @staticmethod
     def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-        """``Retry-After`` as seconds from now (RFC 9110 10.2.3), or None when absent or unreadable."""
+        """``Retry-After`` as seconds from now (RFC 9110 10.2.3), or None when absent or unreadable.
+
+        Delay-seconds is ASCII digits only; an HTTP date in the past gives 0.
+        Whatever the header holds, nothing but a float or None comes out.
+        """
         if not value:
             return None
         value = value.strip()
-        if value.isdigit():
-            return float(value)
+        if re.fullmatch(r"[0-9]+", value):  # str.isdigit() also takes "²" and "٣"
+            return min(float(value), 1e9)  # 300 digits would be inf
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+            if when.tzinfo is None:  # "-0000" means UTC without saying so (RFC 5322 3.3)
+                when = when.replace(tzinfo=datetime.timezone.utc)
+            wait = when.timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
-        if when is None:
-            return None
-        return max(0.0, when.timestamp() - (time.time() if now is None else now))
+        return max(0.0, wait)
 
 
 # --- Transport ----------------------------------------------------------------
 
 
 def _ssl_context(verify: bool | str) -> ssl.SSLContext:
+    """The client's own TLS context; the system CAs are loaded on the first https request.
+
+    ``ssl.create_default_context()`` reads the CA store at once, which takes
+    about 0.1 s: every client of a plain-http site (tests, the lab) paid for it.
+    """
     if verify is True:
-        return ssl.create_default_context()
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
     if verify is False:
-        ctx = ssl.create_default_context()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
@@ -1333,16 +1363,142 @@ def _connection_dropped(conn: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
+def _time_left(deadline: float) -> float:
+    """Seconds until ``deadline`` (a ``time.monotonic()`` value); TimeoutError once it has passed."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the answer did not arrive within the timeout")
+    return left
+
+
+class _DeadlineSSLSocket(ssl.SSLSocket):
+    """A TLS socket whose receives all end by one ``deadline`` (see ``_DeadlineSocket``).
+
+    Made by the client's own SSLContext (``sslsocket_class``).
+    """
+
+    deadline = math.inf
+
+    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+        self.settimeout(_time_left(self.deadline))
+        return super().recv_into(buffer, nbytes, flags)
+
+
+class _DeadlineSocket(socket.socket):
+    """A TCP socket whose receives all end by one ``deadline``, not one timeout each.
+
+    http.client reads a status line, a header or a chunk size with as many
+    receives as it takes; with a per-receive timeout, a server that trickles a
+    byte at a time could hold a request for far longer than ``timeout``.
+    """
+
+    __slots__ = ("deadline",)
+    deadline: float
+
+    @classmethod
+    def adopt(cls, conn: http.client.HTTPConnection) -> None:
+        """Turn a freshly connected plain socket of ``conn`` into one of these (same descriptor)."""
+        sock = conn.sock
+        if sock is not None and not isinstance(sock, (cls, _DeadlineSSLSocket)):
+            conn.sock = cls(fileno=sock.detach())
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self.settimeout(_time_left(self.deadline))
+        return super().recv_into(buffer, nbytes, flags)
+
+
+#: An HTTP token (RFC 9110 5.6.2): what a method or a header name may consist of.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: Characters a header value cannot carry: controls other than tab, and beyond Latin-1.
+_BAD_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
+
+
+def _check_sendable(request: Request) -> None:
+    """Refuse what http.client would refuse half-way, and without echoing a header's value.
+
+    http.client's own errors quote the value (``Invalid header value 'Bearer ...'``),
+    which may be a credential.
+    """
+    if not _TOKEN.fullmatch(request.method):
+        raise ConfigError(f"{request.method[:20]!r} is not an HTTP method")
+    for name, value in request.headers.items():
+        if not _TOKEN.fullmatch(name):
+            raise ConfigError(f"{name[:40]!r} is not a valid HTTP header name")
+        if not isinstance(value, str) or _BAD_HEADER_VALUE.search(value):
+            raise ConfigError(
+                f"header {name!r} has a value HTTP cannot carry (a line break, another control "
+                "character or a character beyond Latin-1); the value is not shown here because "
+                "it may be a credential")
+
+
+#: Request headers whose values are credentials.
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-wp-nonce"})
+
+
+def _secret_forms(values: Iterable[str]) -> list[str]:
+    """The spellings in which a server could echo these credentials back, longest first."""
+    forms: set[str] = set()
+    for value in values:
+        scheme, _, token = value.partition(" ")
+        parts = [value]
+        if scheme.lower() in ("basic", "bearer") and token:
+            parts.append(token.strip())
+        if scheme.lower() == "basic":
+            try:
+                pair = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, ValueError):
+                pair = ""
+            parts += [pair, pair.partition(":")[2]]
+        if scheme.lower() not in ("basic", "bearer"):  # cookies: each value
+            parts += [v.partition("=")[2] for v in value.split(";")]
+        for part in parts:
+            part = part.strip()
+            if len(part) >= 8:  # shorter ones would blank out ordinary words
+                forms.update((part, part.replace("/", "\\/")))  # PHP's json_encode escapes "/"
+    return sorted(forms, key=len, reverse=True)
+
+
+def _auth_secrets(auth: Auth | None) -> list[str]:
+    """The credentials an auth object holds, in every spelling ``_secret_forms`` knows."""
+    found: list[str] = []
+    for name in ("_header", "_password", "_token", "_secret", "_nonce"):
+        value = getattr(auth, name, None)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if isinstance(value, str):
+            found.append(value)
+    cookies = getattr(auth, "_cookies", None)
+    if isinstance(cookies, dict):
+        found += [f"{k}={v}" for k, v in cookies.items()]
+    return _secret_forms(found)
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "****")
+    return text
+
+
+class _BadBody(Exception):
+    """The answer's body cannot be used (bad gzip, too large); the status line was fine."""
+
+
 class _Transport:
     """Sends one request over a pooled keep-alive connection; the only code that does I/O.
 
     Connections are kept per origin and handed to one thread at a time, so a
     client may be shared by threads. Errors of socket, ssl and http.client
-    leave this class as ``TransportError``.
+    leave this class as ``TransportError``; a body that cannot be decoded as
+    ``InvalidResponse``. One attempt never takes longer than ``timeout``, from
+    connecting to the body's last byte (DNS resolution aside).
     """
 
     def __init__(self, ssl_context: ssl.SSLContext) -> None:
+        ssl_context.sslsocket_class = _DeadlineSSLSocket  # our own context, made by _ssl_context
         self._ssl_context = ssl_context
+        #: Verifying, but no CA loaded yet (not a CA bundle): load the system's on first use.
+        self._default_cas_pending = (ssl_context.verify_mode != ssl.CERT_NONE
+                                     and not ssl_context.cert_store_stats()["x509_ca"])
         self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         #: Connections opened so far (for tests and benchmarks).
@@ -1357,7 +1513,10 @@ class _Transport:
                     return conn, True
                 conn.close()
             self.connections_opened += 1
-        scheme, host, port = origin
+            scheme, host, port = origin
+            if scheme == "https" and self._default_cas_pending:
+                self._ssl_context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+                self._default_cas_pending = False
         if scheme == "https":
             return http.client.HTTPSConnection(host, port, timeout=timeout,
                                                context=self._ssl_context), False
@@ -1379,34 +1538,46 @@ class _Transport:
             conn.close()
 
     def send(self, request: Request, *, timeout: float) -> Response:
+        _check_sendable(request)
         origin = _origin(request.url)
         parts = urllib.parse.urlsplit(request.url)
         target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
         deadline = time.monotonic() + timeout
         conn, _reused = self._checkout(origin, timeout)
         where = f"{request.method} {request.url}"
-        if conn.sock is None:
-            try:
+        try:
+            if conn.sock is None:
                 conn.connect()
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                raise TransportError(
-                    f"could not connect to {origin[1]}:{origin[2]}: {_describe_os_error(exc)} "
-                    f"({where}); the request was not sent", method=request.method,
-                    url=request.url, request_sent=False) from exc
+                _DeadlineSocket.adopt(conn)
+            sock = conn.sock
+            assert isinstance(sock, (_DeadlineSocket, _DeadlineSSLSocket))
+            sock.deadline = deadline
+            sock.settimeout(_time_left(deadline))  # sendall: one timeout for the whole body
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise TransportError(
+                f"could not connect to {origin[1]}:{origin[2]}: {_describe_os_error(exc)} "
+                f"({where}); the request was not sent", method=request.method,
+                url=request.url, request_sent=False) from exc
+        resp: http.client.HTTPResponse | None = None
+        failure: BaseException | None = None
         try:
             conn.request(request.method, target, body=request.body, headers=request.headers)
-            assert conn.sock is not None
-            conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
             resp = conn.getresponse()
-            body = self._read_body(conn, resp, deadline)
+            body = self._read_body(resp, deadline)
+        except _BadBody as exc:
+            conn.close()
+            assert resp is not None
+            raise InvalidResponse(
+                f"{resp.status} answer with an unusable body: {exc} ({where})",
+                status=resp.status, content_type=str(resp.headers.get("Content-Type", "")),
+                body_start="", method=request.method, url=request.url) from None
         except (OSError, http.client.HTTPException, ValueError) as exc:
             conn.close()
-            maybe = ("; the server may have processed it" if request.method not in ("GET", "HEAD")
-                     else "")
-            raise TransportError(
-                f"no complete answer from {origin[1]}:{origin[2]}: {_describe_os_error(exc)} "
-                f"({where}){maybe}", method=request.method, url=request.url) from exc
+            failure = exc
+        if failure is not None:  # raised out here, so that no __context__ keeps ``failure``
+            raise self._no_answer(request, origin, failure)
+        assert resp is not None
         if resp.will_close:
             conn.close()
         else:
@@ -1414,18 +1585,29 @@ class _Transport:
         return Response(status=resp.status, headers=resp.msg, body=body, url=request.url)
 
     @staticmethod
-    def _read_body(conn: http.client.HTTPConnection, resp: http.client.HTTPResponse,
-                   deadline: float) -> bytes:
+    def _no_answer(request: Request, origin: tuple[str, str, int], failure: BaseException) -> TransportError:
+        """The error for a request sent without a complete answer, free of echoed credentials."""
+        maybe = ("; the server may have processed it" if request.method not in ("GET", "HEAD")
+                 else "")
+        # http.client quotes what the server sent (BadStatusLine): it may echo our credentials.
+        secrets = _secret_forms(v for k, v in request.headers.items() if k.lower() in _SECRET_HEADERS)
+        why = _describe_os_error(failure)
+        error = TransportError(
+            f"no complete answer from {origin[1]}:{origin[2]}: {_redact(why, secrets)} "
+            f"({request.method} {request.url}){maybe}", method=request.method, url=request.url)
+        if _redact(repr(failure.args), secrets) == repr(failure.args):
+            error.__cause__ = failure
+        return error
+
+    @staticmethod
+    def _read_body(resp: http.client.HTTPResponse, deadline: float) -> bytes:
+        """The whole body, gunzipped; each receive is bounded by the deadline (``_DeadlineSocket``)."""
         chunks: list[bytes] = []
         size = 0
         encoding = str(resp.headers.get("Content-Encoding", "")).lower().strip()
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding in ("gzip", "x-gzip") else None
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("the response body did not arrive within the timeout")
-            if conn.sock is not None:
-                conn.sock.settimeout(remaining)
+            _time_left(deadline)
             chunk = resp.read1(65536) if not resp.isclosed() else b""
             if not chunk:
                 break
@@ -1433,13 +1615,15 @@ class _Transport:
                 try:
                     chunk = inflater.decompress(chunk, MAX_BODY_BYTES + 1 - size)
                 except zlib.error as exc:
-                    raise ValueError(f"bad gzip body: {exc}") from exc
+                    raise _BadBody(f"it is not valid gzip ({exc})") from None
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                raise ValueError(f"response body larger than {MAX_BODY_BYTES} bytes")
+                raise _BadBody(f"it is larger than {MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)")
             chunks.append(chunk)
+        if resp.length:  # read1() takes an early end of a Content-Length body for the end
+            raise http.client.IncompleteRead(b"", resp.length)
         if inflater is not None and not inflater.eof:
-            raise ValueError("bad gzip body: truncated")
+            raise _BadBody("its gzip stream is truncated")
         resp.close()  # fully read: frees the connection for the next request (keep-alive)
         return b"".join(chunks)
 
@@ -1456,12 +1640,12 @@ def _describe_os_error(exc: BaseException) -> str:
         return f"host name not resolved ({exc.strerror})"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (nothing listens there)"
+    if isinstance(exc, http.client.RemoteDisconnected):  # a ConnectionResetError subclass
+        return "the server closed the connection without answering"
     if isinstance(exc, ConnectionResetError):
         return "connection reset by the server"
-    if isinstance(exc, http.client.RemoteDisconnected):
-        return "the server closed the connection without answering"
     if isinstance(exc, http.client.IncompleteRead):
-        return f"the body ended early ({len(exc.partial)} bytes read)"
+        return "the body ended early" + (f" ({exc.expected} more bytes announced)" if exc.expected else "")
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -1748,7 +1932,19 @@ class Client:
             if (resp.status not in (301, 302, 303, 307, 308) or "Location" not in resp.headers
                     or not request.follow_redirects):
                 return resp
-            location = urllib.parse.urljoin(request.url, str(resp.headers["Location"]))
+            location = str(resp.headers["Location"])
+            try:
+                location = urllib.parse.urljoin(request.url, location)
+                target = urllib.parse.urlsplit(location)
+                usable = bool(target.scheme in ("http", "https") and target.hostname)
+            except ValueError:  # "http://[x/": an unbalanced IPv6 bracket
+                usable = False
+            if not usable or re.search(r"[\x00-\x20\x7f]", location):
+                # A file:, javascript: or host-less target would be sent to the wrong place.
+                raise RedirectError(
+                    f"{resp.status} redirect on {request.method} {request.route or request.url} "
+                    f"to an unusable address {location[:200]!r}: not followed",
+                    status=resp.status, location=location, method=request.method, url=request.url)
             if request.method not in ("GET", "HEAD"):
                 raise RedirectError(
                     f"{resp.status} redirect on {request.method} {request.route or request.url} "
@@ -1782,15 +1978,42 @@ class Client:
                                 method=request.method, url=request.url)
         if not resp.body.strip() and resp.status < 400:
             return None
+        parsed = True
         try:
             value, cleaned = _decode_json(resp.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # also UnicodeDecodeError; JSON nested too deeply
+            value, cleaned, parsed = None, "", False
+        if not parsed or resp.status >= 400 or cleaned:
+            # Error texts quote the body: a debug page or WAF may echo our credentials there.
+            secrets = _auth_secrets(self.auth)
+            text = resp.body.decode("utf-8", "surrogateescape")
+            if any(secret in text for secret in secrets):
+                body = _redact(text, secrets).encode("utf-8", "surrogateescape")
+                resp = dataclasses.replace(resp, body=body)
+                try:
+                    value, cleaned = _decode_json(body) if parsed else (None, "")
+                except (ValueError, RecursionError):
+                    parsed = False
+        if not parsed and resp.status < 500 and resp.status != 429:
             raise _invalid_response(request, resp) from None
+        if not parsed:  # a proxy's or PHP's error page: the status is the news, not the format
+            value = {"code": "http_error", "data": {"status": resp.status}, "message": (
+                f"HTTP {resp.status} with a {resp.content_type or 'non-JSON'} error page instead of "
+                f"WordPress JSON, starting {_body_start(resp.body, 160)!r}")}
         if cleaned:
             _log.warning("%s %s: ignored %s; the site prints PHP messages into its output "
                          "(turn off display_errors)", request.method, request.route, cleaned)
         if resp.status >= 400:
-            raise self._api_error(request, resp, value)
+            err = self._api_error(request, resp, value)
+            if resp.status >= 500 and request.method not in self.retry.idempotent_methods:
+                # Not retried (it could duplicate a post): say whether it may have happened.
+                err.hint = (err.hint + "\n" if err.hint else "") + (
+                    f"The {request.method} was not retried: a 503 usually comes before WordPress runs "
+                    "(maintenance, overload), but that is not certain; check before sending it again."
+                    if resp.status == 503 else
+                    f"The {request.method} was not retried: a {resp.status} can come after WordPress "
+                    "carried the request out, so it may have happened; check before sending it again.")
+            raise err
         return value
 
     def _api_error(self, request: Request, resp: Response, value: Any) -> APIError:
@@ -1808,6 +2031,25 @@ class Client:
         params.setdefault("context", "edit")
         result: dict[str, Any] = self.request("GET", "/wp/v2/users/me", params=params)
         return result
+
+    def diagnose(self, *, login_password: str | None = None,
+                 login_username: str | None = None) -> Report:
+        """Check the site and these credentials, and say what stops writes and how to fix it.
+
+        Reads only (see the Doctor section); bounded by ``timeout`` per request.
+
+        Args:
+            login_password: a login password (an administrator's), optional. With it,
+                a 401 that WordPress gives both for wrong credentials and for a stripped
+                Authorization header is told apart by WordPress's own site-health test,
+                after one cookie login. It is never sent over Basic.
+            login_username: the user for that login; by default the credentials' user.
+
+        Returns:
+            A ``Report``: ``render()`` for people, ``to_dict()`` for programs,
+            ``writes_possible`` for scripts. No report ever contains a secret.
+        """
+        return _diagnose(self, login_password=login_password, login_username=login_username)
 
     # -- collections --
 
@@ -2177,6 +2419,1176 @@ def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
     return ApplicationPassword(username, app_password)
 
 
+
+
+
+
+
+
+# --- Doctor -------------------------------------------------------------------
+#
+# Client.diagnose() and `wp-rest doctor URL`: why requests or writes fail, with
+# the evidence seen and the fix (PROTOCOLS.md 7.4). Doctor changes nothing on
+# the site. It sends GET and HEAD; a POST to the JWT plugin's validate route and,
+# with a login password, one cookie login (both probes of 7.4); and one POST
+# /wp/v2/posts whose parameters WordPress must refuse (400) before any handler
+# runs, to show that a write reaches WordPress as a POST.
+
+_DOCTOR_OUTCOMES = ("ok", "warn", "fail")
+#: WordPress's own test value for the Authorization header ("user:pwd", from
+#: class-wp-site-health.php): it is nobody's password.
+_PROBE_AUTHORIZATION = "Basic dXNlcjpwd2Q="
+_REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+_ROUTE_VALIDATE = "/jwt-auth/v1/token/validate"
+_ROUTE_SITE_HEALTH = "/wp-site-health/v1/tests/authorization-header"
+#: Clock difference to the server beyond which JWTs get refused (the plugins
+#: check iat/nbf/exp with no leeway; self-signed tokens are back-dated 30 s).
+_CLOCK_SKEW_WARN = 30.0
+
+_FIX_STRIPPED = (
+    "Make the web server pass the Authorization header to PHP, with one of:\n"
+    "  Apache 2.4.13+ (vhost or .htaccess): CGIPassAuth On\n"
+    '  Apache (vhost or .htaccess): SetEnvIf Authorization "(.*)" HTTP_AUTHORIZATION=$1\n'
+    "  Apache mod_rewrite (WordPress's .htaccess block): "
+    "RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]\n"
+    "  nginx + PHP-FPM (in the PHP location): fastcgi_param HTTP_AUTHORIZATION $http_authorization;"
+)
+_FIX_WRONG_APP_CREDENTIAL = (
+    "Create a new application password for this user (Users > Profile > Application Passwords) "
+    "and use it with the user's login name (not the display name); letter case matters, spaces do not."
+)
+_FIX_NO_CREDENTIALS = (
+    "Set WP_USERNAME and WP_APP_PASSWORD (an application password from Users > Profile > "
+    "Application Passwords), or pass auth=ApplicationPassword(username, password) to Client. "
+    "Other methods: WP_AUTH=jwt|cookie|basic with WP_PASSWORD (the login password), "
+    "WP_JWT_TOKEN, or WP_JWT_SECRET with WP_JWT_USER_ID."
+)
+_FIX_CA_BUNDLE = (
+    "If the site uses a private CA or a self-signed certificate you trust, give its certificate "
+    "(PEM file): Client(url, verify='/path/to/ca.pem'), or WP_CA_BUNDLE=/path/to/ca.pem for the "
+    "wp-rest command and Client.from_env (also `wp-rest doctor --ca-bundle FILE`). A public site "
+    "needs a certificate from a public CA (e.g. Let's Encrypt), served with its full chain. "
+    "verify=False also connects, but then anyone on the path can read the credentials."
+)
+_FIX_SERVER_AUTH = (
+    "The web server's own password protection (HTTP Basic, e.g. .htpasswd on a staging site) "
+    "takes the one Authorization header, so WordPress credentials cannot pass through it. "
+    "Exempt the REST API from it (Apache: <LocationMatch \"^/wp-json/\"> Require all granted; "
+    "nginx: auth_basic off; in a location for /wp-json/; and the ?rest_route= form), or allow "
+    "this machine's IP address."
+)
+_FIX_PHP_OUTPUT = (
+    "Stop PHP from printing messages into responses: display_errors = Off in php.ini, or in "
+    "wp-config.php define('WP_DEBUG_DISPLAY', false); and @ini_set('display_errors', '0'); "
+    "then fix what the message names. wp_rest skips such output, other clients break on it."
+)
+_FIX_BOM = (
+    "Remove the byte order mark: a PHP file (often wp-config.php or a theme's functions.php) "
+    "was saved as 'UTF-8 with BOM'; save it as plain UTF-8."
+)
+_HINT_SITE_HEALTH_PROBE = (
+    "To tell them apart, run doctor again with an administrator's login password in "
+    "WP_LOGIN_PASSWORD (Client.diagnose(login_password=...)): it is used for one cookie login, "
+    "to run WordPress's own site-health test of the header, and never sent over Basic."
+)
+
+#: REST namespaces of plugins that change authentication, and what they mean for a client.
+_AUTH_NAMESPACES = (
+    ("jwt-auth/v1", "JWT Authentication (Tmeister) or JWT Auth (Useful Team): Bearer tokens from "
+                    "POST /jwt-auth/v1/token (wp_rest.JWTAuth)"),
+    ("simple-jwt-login/v1", "Simple JWT Login: tokens from POST /simple-jwt-login/v1/auth; core "
+                            "routes accept them only with its middleware switched on"),
+    ("wpuser/v1", "WP User: JWTs from POST /wpuser/v1/token/generate"),
+    ("oauth1", "OAuth 1.0a server (WP-API/OAuth1)"),
+)
+
+#: (who, markers) of block and challenge pages; markers are searched in the
+#: lower-cased headers and start of the body of non-JSON answers.
+_FIREWALLS = (
+    ("Cloudflare", ("cf-mitigated", "cf-chl", "challenge-platform", "just a moment...",
+                    "attention required! | cloudflare", "cf-error-details")),
+    ("Sucuri", ("sucuri website firewall", "x-sucuri-block", "sucuri/cloudproxy")),
+    ("Wordfence", ("wordfence",)),
+    ("ModSecurity", ("mod_security", "modsecurity")),
+    ("Imunify360", ("imunify360",)),
+    ("a CAPTCHA page", ("captcha",)),
+)
+_PHP_MESSAGE = re.compile(r"(?:Notice|Warning|Deprecated|Fatal error|Parse error)(?:</b>)?:", re.I)
+#: Codes WordPress and plugins answer for "the REST API is only for logged-in users".
+_REST_RESTRICTED = ("rest_cannot_access", "rest_login_required", "rest_not_logged_in",
+                    "rest_forbidden", "rest_authentication_required")
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One finding of ``Client.diagnose()``.
+
+    Attributes:
+        name: what was checked, a stable identifier: "reachable", "tls", "redirects",
+            "api", "server-auth", "permalinks", "php-output", "app-passwords",
+            "address", "plugins", "clock", "credentials", "auth-header",
+            "permissions", "write-path", "basic-auth-plugin".
+        outcome: "ok"; "warn" (works, but something should change); "fail".
+        seen: the evidence: what was sent and what came back.
+        fix: what to change; "" when nothing needs to.
+    """
+
+    name: str
+    outcome: str
+    seen: str
+    fix: str = ""
+
+    def __post_init__(self) -> None:
+        if self.outcome not in _DOCTOR_OUTCOMES:
+            raise ConfigError(f"Check.outcome must be one of {_DOCTOR_OUTCOMES}, not {self.outcome!r}")
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "outcome": self.outcome, "seen": self.seen, "fix": self.fix}
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """What ``Client.diagnose()`` found: ``render()`` for people, ``to_dict()`` for programs.
+
+    Attributes:
+        url: the URL the client was given.
+        checks: the findings, in the order they were made.
+        writes_possible: True when the credentials are valid, the user may create
+            posts, and a POST reaches WordPress at the API root the client uses.
+        api_root: the REST API root that answered, or None when none did.
+    """
+
+    url: str
+    checks: tuple[Check, ...]
+    writes_possible: bool
+    api_root: str | None
+
+    def get(self, name: str) -> Check | None:
+        """The check called ``name``, or None when it was not made."""
+        return next((c for c in self.checks if c.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "api_root": self.api_root, "writes_possible": self.writes_possible,
+                "checks": [c.to_dict() for c in self.checks]}
+
+    def render(self) -> str:
+        """The report as text: one block per check, ``ok``/``warn``/``FAIL``, fixes indented."""
+        lines = [f"wp-rest doctor: {self.url}", f"API root: {self.api_root or 'not found'}", ""]
+        for check in self.checks:
+            mark = "FAIL" if check.outcome == "fail" else check.outcome
+            seen = check.seen.splitlines() or [""]
+            lines.append(f"{mark:<5} {check.name}: {seen[0]}")
+            lines += [f"      {line}" for line in seen[1:]]
+            for n, line in enumerate(check.fix.splitlines()):
+                lines.append(("      fix: " if n == 0 else "           ") + line)
+        failed = [c.name for c in self.checks if c.outcome == "fail"]
+        verdict = ("yes" if self.writes_possible
+                   else "NO" + (f" (see {', '.join(failed)})" if failed else ""))
+        lines += ["", f"Writes can work: {verdict}"]
+        return "\n".join(lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Answer:
+    """One response doctor got, and the redirects it followed to get it."""
+
+    method: str
+    url: str
+    resp: Response
+    hops: tuple[tuple[int, str], ...]
+    elapsed: float
+    #: time.time() when the answer had arrived (for the clock check).
+    received: float
+
+
+class _DoctorStop(Exception):
+    """Nothing further can be checked (no HTTP answer, no REST API)."""
+
+
+def _diagnose(client: Client, *, login_password: str | None = None, login_username: str | None = None,
+              findings: Iterable[Check] = ()) -> Report:
+    """Run the doctor's probes with ``client``'s own transport, settings and credentials."""
+    return _Doctor(client, login_password, login_username, findings).run()
+
+
+def _doctor_json(resp: Response) -> tuple[Any, str]:
+    """(value, what had to be cleaned) of a body, or (None, "") when it is not JSON."""
+    try:
+        return _decode_json(resp.body)
+    except (ValueError, RecursionError):  # also UnicodeDecodeError; JSON nested too deeply
+        return None, ""
+
+
+def _is_index(resp: Response, value: Any) -> bool:
+    return resp.status == 200 and isinstance(value, dict) and isinstance(value.get("namespaces"), list)
+
+
+def _error_code(value: Any) -> tuple[str, str]:
+    """(code, message) of a WordPress error body, ("", "") for anything else."""
+    if isinstance(value, dict) and isinstance(value.get("code"), str):
+        return value["code"], _strip_tags(str(value.get("message", "")))[:300]
+    return "", ""
+
+
+def _html_title(body: bytes) -> str:
+    match = re.search(rb"<title[^>]*>(.*?)</title>", body[:65536], re.I | re.S)
+    return re.sub(r"\s+", " ", match.group(1).decode("utf-8", "replace")).strip()[:120] if match else ""
+
+
+def _describe(method: str, url: str, resp: Response) -> str:
+    """``GET url answered 403 (text/html): 'Just a moment...'``: status, type, a glimpse of the body."""
+    text = f"{method} {url} answered {resp.status} ({resp.content_type or 'no content type'})"
+    value, _ = _doctor_json(resp)
+    code, message = _error_code(value)
+    if code:
+        return f'{text} {code} "{message}"'
+    glimpse = _html_title(resp.body) or _body_start(resp.body, 120)
+    return f"{text}: {glimpse!r}" if glimpse else text
+
+
+def _firewall(resp: Response) -> str:
+    """Who sent a block or challenge page, or "" when it does not look like one."""
+    headers = " ".join(f"{k}: {v}" for k, v in resp.headers.items())
+    haystack = (headers + " " + resp.body[:20000].decode("utf-8", "replace")).lower()
+    return next((who for who, marks in _FIREWALLS if any(m in haystack for m in marks)), "")
+
+
+def _is_server_auth(resp: Response) -> bool:
+    """An HTML 401 with a ``WWW-Authenticate`` challenge: the web server's login, not WordPress's."""
+    return (resp.status == 401 and bool(resp.headers.get("WWW-Authenticate"))
+            and _doctor_json(resp)[0] is None)
+
+
+def _explain_answer(method: str, url: str, resp: Response) -> tuple[str, str]:
+    """(what an answer that is not the REST index means, what to do)."""
+    seen = _describe(method, url, resp)
+    value, _ = _doctor_json(resp)
+    code, _ = _error_code(value)
+    if _is_server_auth(resp):
+        return (f"{seen}, WWW-Authenticate: {resp.headers['WWW-Authenticate']}: the web server asks "
+                "for its own login (HTTP Basic) before WordPress runs", _FIX_SERVER_AUTH)
+    if value is None and (who := _firewall(resp)):
+        return (f"{seen}: a block or challenge page of {who}, not WordPress",
+                f"Let API clients through {who}: allow-list this machine's IP address, or skip the "
+                "check for /wp-json/ and ?rest_route= (a Cloudflare WAF skip rule, Wordfence's "
+                "allow-listed IPs...). A script cannot pass a browser challenge.")
+    if code == "rest_no_route":
+        return (f"{seen}: this is not the API root", "Give the site's address (e.g. https://example.com) "
+                "and let the client find the API root, or the exact root (…/wp-json/).")
+    if code == "rest_disabled" or (code and resp.status == 404):
+        return (f"{seen}: the REST API is switched off on this site",
+                "Re-enable it: remove the plugin or filter that disables it (rest_enabled, rest_endpoints).")
+    if code and resp.status in (401, 403):
+        return (f"{seen}: a plugin or filter closes the REST API to visitors who are not logged in",
+                "Credentials may still work (see credentials). For anonymous reads, allow the REST API "
+                "to visitors in that plugin (Disable REST API, a security plugin's REST API option).")
+    if value is None and _PHP_MESSAGE.search(_body_start(resp.body, 2000)):
+        return f"{seen}: PHP printed an error message instead of the JSON", _FIX_PHP_OUTPUT
+    if resp.status >= 500:
+        return (f"{seen}: the server failed (a PHP fatal error, an overloaded host, a broken proxy)",
+                "Read the web server's and PHP's error logs; WordPress e-mails the admin about "
+                "critical errors.")
+    if resp.status in _REDIRECT_STATUSES:
+        location = urllib.parse.urljoin(url, str(resp.headers.get("Location", "")))
+        return (f"{seen}, Location: {location}: a redirect loop or too many redirects",
+                "Fix the site's address settings (Settings > General, WP_HOME/WP_SITEURL) and the "
+                "web server's redirect rules.")
+    if resp.status in (401, 403, 406, 429):
+        return (f"{seen}: refused by the web server, a security plugin or a firewall",
+                "Allow API clients in the firewall or security plugin: allow-list this machine's IP "
+                "address, or the /wp-json/ and ?rest_route= paths.")
+    if resp.status == 404:
+        return (f"{seen}: no REST API at this address",
+                "Check the URL: give the site's address and let the client find the API root.")
+    if value is not None:
+        return (f"{seen}: JSON, but not a WordPress REST index",
+                "Check the URL: it must be a WordPress site or its API root (…/wp-json/).")
+    what = "an HTML page" if "html" in resp.content_type.lower() or resp.body.lstrip()[:1] == b"<" \
+        else "not JSON"
+    return (f"{seen}: {what}, not the REST API",
+            "Check the URL; a maintenance or coming-soon page, or a page cache in front of "
+            "WordPress, also answers like this.")
+
+
+def _explain_transport(exc: TransportError, timeout: float) -> tuple[str, str, str]:
+    """(check name, what happened, fix) for a request that got no HTTP answer."""
+    cause = exc.__cause__
+    _, host, port = _origin(exc.url)
+    where = f"{exc.method} {exc.url}"
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        code = cause.verify_code
+        seen = (f"{where}: the TLS certificate of {host} is not trusted: {cause.verify_message} "
+                f"(OpenSSL verify error {code})")
+        if code in (9, 10):  # X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
+            return "tls", seen, ("The certificate has expired or is not valid yet: renew it on the "
+                                 "server (e.g. certbot renew) and check this machine's clock. A CA "
+                                 "bundle does not help.")
+        if code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+            return "tls", seen, (f"The certificate does not name {host}: use the host name it was "
+                                 "issued for (often with or without www.), or have it reissued to "
+                                 f"include {host}.")
+        return "tls", seen, _FIX_CA_BUNDLE
+    if isinstance(cause, ssl.SSLError):
+        reason = str(cause.reason or cause)
+        fix = (f"Nothing speaks TLS on port {port}: use http:// or the site's https port."
+               if "WRONG_VERSION_NUMBER" in reason.upper()
+               else "Check the server's TLS setup (protocol versions, ciphers, certificate chain).")
+        return "tls", f"{where}: the TLS handshake failed ({reason})", fix
+    if isinstance(cause, socket.gaierror):
+        return ("reachable", f"{where}: the host name {host} does not resolve ({cause.strerror})",
+                f"Check the spelling of {host} and its DNS record (dig {host}); a new domain may "
+                "still be propagating; a private name needs /etc/hosts or the VPN.")
+    if isinstance(cause, ConnectionRefusedError):
+        return ("reachable", f"{where}: connection refused, nothing listens on {host} port {port}",
+                "Check the port in the URL and that the web server runs; a firewall may reject "
+                "the port.")
+    if isinstance(cause, (socket.timeout, TimeoutError)):
+        return ("reachable", f"{where}: no answer within {timeout:g} s",
+                "Check that the host is up and that no firewall silently drops the connection; a "
+                "slow site needs a larger timeout (Client(timeout=...), wp-rest --timeout).")
+    if isinstance(cause, (ConnectionResetError, http.client.RemoteDisconnected)):
+        return ("reachable", f"{where}: the server closed the connection without answering",
+                "A firewall or the server dropped the request (read its logs); http:// sent to an "
+                "https port, or the reverse, can do this too.")
+    return "reachable", f"{where}: {exc}", "Check the URL and the network between here and the site."
+
+
+def _redirect_kind(start: str, final: str) -> str:
+    a, b = urllib.parse.urlsplit(start), urllib.parse.urlsplit(final)
+    kinds = []
+    if a.scheme != b.scheme:
+        kinds.append(f"{a.scheme} to {b.scheme}")
+    host_a, host_b = (a.hostname or "").lower(), (b.hostname or "").lower()
+    if host_a != host_b:
+        if host_a.removeprefix("www.") == host_b.removeprefix("www."):
+            kinds.append("www to apex" if host_a.startswith("www.") else "apex to www")
+        else:
+            kinds.append(f"the site moved to {host_b}")
+    elif a.port != b.port:
+        kinds.append(f"to port {b.port or 'default'}")
+    if not kinds and a.path != b.path:
+        kinds.append(f"the site moved to {b.path}")
+    return ", ".join(kinds) or "same address"
+
+
+def _auth_kind(auth: Auth | None) -> str:
+    if isinstance(auth, ApplicationPassword):
+        return f"the application password of {auth.username!r}"
+    if isinstance(auth, BasicAuth):
+        return f"the login password of {auth.username!r} over Basic"
+    if isinstance(auth, BearerToken):
+        return "a Bearer token"
+    if isinstance(auth, JWTAuth):
+        return (f"a self-signed JWT for user {auth._user_id}" if auth._secret is not None
+                else f"a JWT for {auth.username!r} from {auth._token_route}")
+    if isinstance(auth, CookieAuth):
+        return f"a cookie login as {auth.username!r}"
+    return f"custom auth ({type(auth).__name__})"
+
+
+def _basic_password(auth: Auth | None) -> str | None:
+    """The password inside a Basic auth's header (to check its shape; never shown)."""
+    header = getattr(auth, "_header", None)
+    if not isinstance(header, str) or not header.startswith("Basic "):
+        return None
+    try:
+        return base64.b64decode(header[6:]).decode("utf-8", "replace").partition(":")[2]
+    except ValueError:
+        return None
+
+
+def _doctor_secrets(auths: Iterable[Auth | None], extra: Iterable[str | None]) -> list[str]:
+    """Every secret doctor holds, in every spelling a server could echo, longest first."""
+    found = {secret for auth in auths for secret in _auth_secrets(auth)}
+    more = [s for s in extra if s]
+    for auth in auths:
+        password = _basic_password(auth)
+        if password:  # the spaced form people paste (ApplicationPassword strips the spaces)
+            more.append(" ".join(password[i:i + 4] for i in range(0, len(password), 4)))
+    found.update(_secret_forms(more))
+    return sorted(found, key=len, reverse=True)
+
+
+def _doctor_client(client: Client, auth: Auth) -> Client:
+    """A client like ``client`` (same transport, TLS, timeout, rules) with other credentials."""
+    twin = Client.__new__(Client)
+    twin.__dict__.update(client.__dict__)
+    twin.auth = auth
+    return twin
+
+
+class _Doctor:
+    """The probes of one ``Client.diagnose()`` run, in order; each adds Checks."""
+
+    def __init__(self, client: Client, login_password: str | None, login_username: str | None,
+                 findings: Iterable[Check]) -> None:
+        self.client = client
+        self.auth = client.auth
+        self.login_password = login_password or None
+        self.login_username = login_username or None
+        self.checks: list[Check] = list(findings)
+        self.headers = {"User-Agent": client.user_agent, "Accept": "application/json",
+                        "Accept-Encoding": "gzip"}
+        self.cache: dict[tuple[str, str], _Answer] = {}
+        self.chains: list[_Answer] = []
+        self.root_redirected = False
+        self.root: str | None = None
+        #: The client, as configured, uses ``root`` without a redirect.
+        self.client_root_ok = False
+        self.index: dict[str, Any] | None = None
+        self.index_answer: _Answer | None = None
+        self.apps_available: bool | None = None
+        self.creds_ok = self.can_create = self.post_ok = False
+        self.probe_auths: list[Auth] = []
+        #: Why a probe of PROTOCOLS.md 7.4 could not run.
+        self.unavailable: list[str] = []
+
+    def run(self) -> Report:
+        try:
+            self.find_api()
+            if self.index is not None:
+                self.read_index()
+            self.check_credentials()
+        except _DoctorStop:
+            pass
+        secrets = _doctor_secrets([self.auth, *self.probe_auths], [self.login_password])
+        checks = tuple(Check(c.name, c.outcome, _redact(c.seen, secrets), _redact(c.fix, secrets))
+                       for c in self.checks)
+        writes = self.client_root_ok and self.creds_ok and self.can_create and self.post_ok
+        return Report(self.client.url, checks, writes, self.root)
+
+    def add(self, name: str, outcome: str, seen: str, fix: str = "") -> None:
+        self.checks.append(Check(name, outcome, seen, fix))
+
+    def has(self, name: str) -> bool:
+        return any(c.name == name for c in self.checks)
+
+    # -- sending --
+
+    def fetch(self, method: str, url: str) -> _Answer:
+        """An anonymous request; GET and HEAD redirects followed here, to show them."""
+        key = (method, url)
+        if key in self.cache:
+            return self.cache[key]
+        request = Request(method, url, dict(self.headers), follow_redirects=False)
+        hops: list[tuple[int, str]] = []
+        started = time.monotonic()
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                resp = self.client._send_following(request, auth_origin=None)
+                location = resp.headers.get("Location")
+                if resp.status not in _REDIRECT_STATUSES or not location:
+                    break
+                target = urllib.parse.urljoin(request.url, str(location))
+                if target in (url, request.url) or target in (h[1] for h in hops):
+                    break  # a loop: reported with this 3xx as the answer
+                hops.append((resp.status, target))
+                request = dataclasses.replace(request, url=target)
+        except TransportError as exc:
+            name, seen, fix = _explain_transport(exc, self.client.timeout)
+            if hops:
+                seen += f" (after redirects: {' -> '.join(h[1] for h in hops)})"
+            self.add(name, "fail", seen, fix)
+            raise _DoctorStop from None
+        answer = _Answer(method, url, resp, tuple(hops), time.monotonic() - started, time.time())
+        self.cache[key] = answer
+        return answer
+
+    def api_request(self, method: str, route: str, params: dict[str, Any] | None = None, *,
+                    body: bytes | None = None, headers: dict[str, str] | None = None,
+                    follow: bool = True) -> Request:
+        assert self.root is not None
+        return Request(method, _build_url(self.root, route, params), {**self.headers, **(headers or {})},
+                       body, route=route, api_root=self.root, follow_redirects=follow)
+
+    # -- reachability, TLS, redirects, discovery --
+
+    def find_api(self) -> None:
+        url = self.client.url
+        given = Client._root_from_url(url)
+        site = _site_of(given) if given else (url if url.endswith("/") else url + "/")
+        first = self.fetch("GET" if given else "HEAD", given or site)
+        self.reached(first)
+        if first.hops:
+            self.chains.append(first)
+            self.root_redirected = given is not None
+        if given:
+            client_root, how = given, "the URL given is the API root"
+        else:
+            client_root, how = self.discover(site, first)
+        answer = self.fetch("GET", client_root)
+        if answer.hops and answer is not first:
+            self.chains.append(answer)
+            self.root_redirected = True
+        self.report_redirects()
+        if self.accept_index(answer, client_root, how):
+            return
+        seen, fix = _explain_answer("GET", client_root, answer.resp)
+        code, _ = _error_code(_doctor_json(answer.resp)[0])
+        if code and answer.resp.status in (401, 403) and not answer.hops:
+            # WordPress answered, but keeps its index from anonymous visitors:
+            # credentials may still work, without the index's details.
+            self.root, self.client_root_ok = client_root, True
+            self.add("api", "warn", f"{seen} (the root was {how}); the checks that read the index "
+                     "were skipped", fix)
+            return
+        # The root the client would use does not answer: find one that does, to
+        # say which URL to use instead.
+        alternatives = [site + "?rest_route=/"]
+        if given:
+            head = self.fetch("HEAD", site)
+            link = head.resp.links.get(API_REL)
+            if link:
+                alternatives.insert(0, urllib.parse.urljoin(head.resp.url, link))
+        for alt in dict.fromkeys(a for a in alternatives if a != client_root):
+            alt_answer = self.fetch("GET", alt)
+            value, cleaned = _doctor_json(alt_answer.resp)
+            if _is_index(alt_answer.resp, value):
+                self.root = alt_answer.resp.url
+                self.index, self.index_answer = value, alt_answer
+                self.add("api", "fail", f"{seen}. But {alt} answers the REST index",
+                         self.alternative_fix(alt, alt_answer))
+                self.php_output(f"GET {alt}", cleaned)
+                self.check_permalinks(alt_answer.resp)
+                return
+        self.add("server-auth" if _is_server_auth(answer.resp) else "api", "fail",
+                 f"{seen} ({how})", fix)
+        self.add("credentials", "fail", "not checked: no WordPress REST API answered",
+                 "Fix the REST API first (see above).")
+        raise _DoctorStop
+
+    def discover(self, site: str, head: _Answer) -> tuple[str, str]:
+        """The API root the client's own discovery arrives at, and how."""
+        link = head.resp.links.get(API_REL)
+        if link:
+            root = urllib.parse.urljoin(head.resp.url, link)
+            return root, f"named by the Link header of HEAD {site}"
+        fallback = site + "?rest_route=/"
+        how = (f"HEAD {site} ({head.resp.status}) sent no Link rel=\"{API_REL}\" header, so the "
+               f"client falls back to {fallback}")
+        answer = self.fetch("GET", fallback)
+        link = answer.resp.links.get(API_REL)
+        if _is_index(answer.resp, _doctor_json(answer.resp)[0]) and link:
+            return urllib.parse.urljoin(answer.resp.url, link), how + f", whose Link header names {link}"
+        return fallback, how
+
+    def reached(self, answer: _Answer) -> None:
+        resp = answer.resp
+        after = f" after {len(answer.hops)} redirect(s)" if answer.hops else ""
+        self.add("reachable", "ok", f"{answer.method} {answer.url} answered {resp.status} "
+                 f"({resp.content_type or 'no content type'}) in {answer.elapsed * 1000:.0f} ms{after}")
+        scheme, host, _ = _origin(resp.url)
+        if scheme == "https":
+            if self.client._transport._ssl_context.verify_mode == ssl.CERT_NONE:
+                self.add("tls", "warn", f"the certificate of {host} was not verified (verify=False)",
+                         "Pass the CA bundle instead: Client(url, verify='/path/to/ca.pem') or "
+                         "WP_CA_BUNDLE; without verification anyone on the path can read the credentials.")
+            else:
+                self.add("tls", "ok", f"the certificate of {host} is valid and trusted")
+        elif self.auth is not None and not _is_loopback(host):
+            self.add("tls", "warn", f"plain http to {host}: the credentials travel unencrypted "
+                     "(allow_insecure_http)", "Use the site's https:// address.")
+
+    def report_redirects(self) -> None:
+        if not self.chains:
+            return
+        lines, cross = [], False
+        for answer in self.chains:
+            steps = " -> ".join(f"{status} {target}" for status, target in answer.hops)
+            lines.append(f"{answer.method} {answer.url} -> {steps} "
+                         f"({_redirect_kind(answer.url, answer.resp.url)})")
+            cross = cross or _origin(answer.resp.url) != _origin(answer.url)
+        final = self.chains[0].resp.url
+        canonical = _site_of(final)
+        fix = (f"Use the address the site redirects to: Client({canonical!r}), or WP_URL={canonical}. "
+               "wp_rest follows redirects only for GET and HEAD: a 301 or 302 would turn a POST into a "
+               "GET, which creates nothing, so it refuses to follow one; and it never sends "
+               "credentials to another origin.")
+        # A redirected API root redirects every write too; a redirected site URL
+        # only matters to credentials when it leaves the origin.
+        failing = self.root_redirected or (cross and self.auth is not None)
+        self.add("redirects", "fail" if failing else "warn", "\n".join(lines), fix)
+
+    def accept_index(self, answer: _Answer, root: str, how: str) -> bool:
+        value, cleaned = _doctor_json(answer.resp)
+        if not _is_index(answer.resp, value):
+            return False
+        self.index, self.index_answer = value, answer
+        self.root = answer.resp.url if answer.hops else root
+        self.client_root_ok = not answer.hops
+        spaces = len(value["namespaces"])
+        self.add("api", "ok", f"GET {root} answered the REST index of {str(value.get('name', ''))!r} "
+                 f"({spaces} namespaces); the root was {how}")
+        self.php_output(f"GET {root}", cleaned)
+        self.check_permalinks(answer.resp)
+        return True
+
+    def alternative_fix(self, alt: str, answer: _Answer) -> str:
+        use = f"Use the site's address (the client finds the root) or this root: Client({alt!r})."
+        if "rest_route=" in (answer.resp.links.get(API_REL) or ""):
+            return (f"{use} The site has plain permalinks, so /wp-json/ does not exist; choose any "
+                    "other structure in Settings > Permalinks to get it.")
+        return (f"{use} WordPress has pretty permalinks, but the web server does not send /wp-json/ "
+                "to it: Apache needs mod_rewrite, AllowOverride FileInfo and WordPress's .htaccess "
+                "rules (saving Settings > Permalinks rewrites them); nginx needs "
+                "try_files $uri $uri/ /index.php?$args;")
+
+    def check_permalinks(self, resp: Response) -> None:
+        link = resp.links.get(API_REL) or ""
+        if "rest_route=" in link and not self.has("permalinks"):
+            self.add("permalinks", "warn",
+                     f"the site's permalinks are Plain: WordPress names its API root {link}, so "
+                     "/wp-json/ URLs do not work; the client works through ?rest_route=",
+                     "Nothing to change in the client. To get /wp-json/ URLs, choose any structure "
+                     "other than Plain in Settings > Permalinks (e.g. 'Post name') and save.")
+
+    def php_output(self, where: str, cleaned: str) -> None:
+        if cleaned and not self.has("php-output"):
+            bom = "byte order mark" in cleaned
+            self.add("php-output", "warn", f"{where}: the JSON came after {cleaned}",
+                     _FIX_BOM if bom else _FIX_PHP_OUTPUT)
+
+    # -- the anonymous index --
+
+    def read_index(self) -> None:
+        assert self.index is not None and self.index_answer is not None
+        self.check_app_passwords(self.index)
+        self.check_address(self.index)
+        self.check_plugins(self.index)
+        self.check_clock(self.index_answer)
+
+    def check_app_passwords(self, index: dict[str, Any]) -> None:
+        assert self.root is not None
+        field = index.get("authentication")
+        if isinstance(field, dict) and "application-passwords" in field:
+            self.apps_available = True
+            self.add("app-passwords", "ok", "available: the REST index lists application-passwords "
+                     "under authentication")
+            return
+        if field is None:
+            self.add("app-passwords", "warn", "the REST index has no 'authentication' field: "
+                     "WordPress older than 5.6 (no application passwords) or a plugin changed the index",
+                     "Update WordPress, or use another method (WP_AUTH=cookie with the login password).")
+            return
+        self.apps_available = False
+        home = str(index.get("home", ""))
+        if urllib.parse.urlsplit(self.root).scheme == "http":
+            why = (f"the API was reached over plain http ({self.root}) and the site's environment type "
+                   "is not 'local'; WordPress offers application passwords only over HTTPS")
+            fix = ("Serve the site over HTTPS and use its https:// address; on a development or test "
+                   "site, define('WP_ENVIRONMENT_TYPE', 'local') in wp-config.php. (A plugin can also "
+                   "switch them off: filter wp_is_application_passwords_available.)")
+        elif home.startswith("http://"):
+            why = (f"the API was reached over https, but WordPress builds http:// addresses (home is "
+                   f"{home}): PHP does not see HTTPS (is_ssl() is false), typically behind a "
+                   "TLS-terminating proxy or load balancer that does not set HTTPS=on")
+            fix = ("Make PHP see HTTPS. In wp-config.php, behind a proxy you control: "
+                   "if (($_SERVER['HTTP_X_FORWARDED_PROTO'] ?? '') === 'https') { $_SERVER['HTTPS'] = 'on'; } "
+                   "or nginx: fastcgi_param HTTPS on; (WordPress ignores X-Forwarded-Proto itself.)")
+        else:
+            why = ("the site is served over https, so a plugin or filter switches them off (Wordfence, "
+                   "'Disable Application Passwords', another security plugin, or the "
+                   "wp_is_application_passwords_available filter)")
+            fix = ("Re-enable application passwords in that plugin's settings or remove the filter; or "
+                   "use another method the site offers (WP_AUTH=cookie with the login password).")
+        outcome = "fail" if isinstance(self.auth, ApplicationPassword) else "warn"
+        self.add("app-passwords", outcome,
+                 f"unavailable: the REST index has \"authentication\": {json.dumps(field)}; {why}", fix)
+
+    def check_address(self, index: dict[str, Any]) -> None:
+        assert self.root is not None
+        home = index.get("home")
+        if not isinstance(home, str) or not home.startswith(("http://", "https://")):
+            return
+        if _origin(home) != _origin(self.root):
+            self.add("address", "warn", f"WordPress's address (home) is {home}, but the API answered at "
+                     f"{self.root}", f"Use the site's own address: Client({home!r}). Login cookies, "
+                     "links and JWT issuers follow it.")
+
+    def check_plugins(self, index: dict[str, Any]) -> None:
+        spaces = [str(n) for n in index.get("namespaces", [])]
+        routes = index.get("routes") if isinstance(index.get("routes"), dict) else {}
+        found = [what for name, what in _AUTH_NAMESPACES if name in spaces]
+        if any(n.startswith("wc/") for n in spaces):
+            found.append("WooCommerce (wc/...): consumer key and secret for wc/ routes; it also makes "
+                         "WordPress report wrong application passwords as 401 incorrect_password")
+        if isinstance(routes, dict) and "/wp/v2/token" in routes:
+            found.append("WP-API/jwt-auth: Bearer tokens from POST /wp/v2/token; it wants a token on "
+                         "every write")
+        seen = ("authentication plugins: " + "; ".join(found)) if found else (
+            "no authentication plugin among the namespaces (core: application passwords and cookies)")
+        seen += f". Namespaces: {', '.join(spaces)}"
+        jwt_spaces = ("jwt-auth/v1", "simple-jwt-login/v1", "wpuser/v1")
+        if isinstance(self.auth, JWTAuth) and self.auth._secret is None and "jwt-auth/v1" not in spaces:
+            self.add("plugins", "fail", seen + ". JWTAuth needs the jwt-auth/v1 token route",
+                     "Install and activate JWT Authentication for WP REST API (Tmeister), or use an "
+                     "application password.")
+        elif isinstance(self.auth, (BearerToken, JWTAuth)) and not any(n in spaces for n in jwt_spaces):
+            self.add("plugins", "warn", seen + ". No JWT plugin's namespace: a Bearer token needs a "
+                     "plugin that reads it", "Check which plugin should accept the token.")
+        else:
+            self.add("plugins", "ok", seen)
+
+    def check_clock(self, answer: _Answer) -> None:
+        date = answer.resp.headers.get("Date")
+        try:
+            server = email.utils.parsedate_to_datetime(str(date)).timestamp() if date else None
+        except (TypeError, ValueError, IndexError):
+            server = None
+        if server is None:
+            return
+        age = answer.resp.headers.get("Age")
+        server += int(age) if age and str(age).isdigit() else 0
+        skew = server - answer.received
+        if abs(skew) <= 2:
+            self.add("clock", "ok", f"the server's Date ({date}) matches this machine's clock")
+            return
+        side = "ahead of" if skew > 0 else "behind"
+        seen = f"the server's clock is {abs(skew):.0f} s {side} this machine's (Date: {date})"
+        if abs(skew) <= _CLOCK_SKEW_WARN:
+            self.add("clock", "ok", seen)
+        else:
+            self.add("clock", "warn", seen + "; JWT plugins refuse tokens that look expired or not yet "
+                     "valid by their clock (no leeway)", "Synchronise both clocks with NTP "
+                     "(timedatectl set-ntp true, chrony or ntpd) on this machine and on the server.")
+
+    # -- credentials --
+
+    def check_credentials(self) -> None:
+        auth = self.auth
+        if auth is None:
+            if not self.has("credentials"):
+                self.add("credentials", "fail", "none given: only the site was checked", _FIX_NO_CREDENTIALS)
+            return
+        assert self.root is not None
+        if _origin(self.root) != _origin(self.client.url):
+            canonical = _site_of(self.root)
+            self.add("credentials", "fail", f"not sent: the REST API answered at {self.root}, another "
+                     f"origin than {self.client.url}; wp_rest sends credentials only where it was pointed",
+                     f"Use the site's canonical address: Client({canonical!r}), or WP_URL={canonical}.")
+            return
+        try:
+            _check_transport_security(self.root, self.client.allow_insecure_http)
+        except ConfigError as exc:
+            self.add("credentials", "fail", f"not sent: {exc}", "Use the site's https:// address.")
+            return
+        request = self.api_request("GET", "/wp/v2/users/me", {"context": "edit"})
+        try:
+            resp = self.client._send_with_auth(request)
+        except WPError as exc:
+            self.auth_step_failed(exc)
+            return
+        self.interpret_me(request, resp)
+
+    def auth_step_failed(self, exc: WPError) -> None:
+        """The auth flow itself failed (JWT login, cookie login, a redirect, the network)."""
+        if isinstance(exc, TransportError):
+            _, seen, fix = _explain_transport(exc, self.client.timeout)
+            self.add("credentials", "fail", seen, fix)
+            return
+        if isinstance(exc, RedirectError):
+            self.add("credentials", "fail", f"{exc}", f"Use the final address: "
+                     f"Client({_site_of(exc.location)!r}).")
+            return
+        if not isinstance(exc, APIError):
+            self.add("credentials", "fail", f"{_auth_kind(self.auth)}: {exc}", "")
+            return
+        seen = (f"{_auth_kind(self.auth)}: {exc.method} {exc.route or exc.url} answered {exc.status} "
+                f'{exc.code} "{_strip_tags(exc.message)}"')
+        code = exc.code.removeprefix("[jwt_auth] ")
+        if exc.code == "rest_no_route":
+            fix = ("No JWT plugin answers that route: install and activate JWT Authentication for WP "
+                   "REST API, or use an application password (WP_APP_PASSWORD).")
+        elif code in ("incorrect_password", "invalid_username", "invalid_email", "login_failed"):
+            seen += (" (WordPress words a wrong login password as an application-password error once "
+                     "application passwords exist)" if "application password" in exc.message else "")
+            fix = ("Check the username and the login password (WP_USERNAME, WP_PASSWORD): this method "
+                   "takes the login password, not an application password. " + (exc.hint or ""))
+        elif code == "jwt_auth_bad_config":
+            fix = "Define JWT_AUTH_SECRET_KEY in wp-config.php (the JWT plugin has no secret)."
+        else:
+            fix = exc.hint or ""
+        self.add("credentials", "fail", seen, fix.strip())
+
+    def interpret_me(self, request: Request, resp: Response) -> None:
+        route = "GET /wp/v2/users/me?context=edit"
+        value, cleaned = _doctor_json(resp)
+        self.php_output(route, cleaned)
+        code, message = _error_code(value)
+        seen = f"{route} with {_auth_kind(self.auth)} answered {resp.status}"
+        seen += f' {code} "{message}"' if code else f" ({resp.content_type or 'no content type'})"
+        if resp.status == 200 and isinstance(value, dict) and "id" in value:
+            self.credentials_ok(value)
+            self.probe_write()
+        elif resp.status == 500 and code in ("incorrect_password", "invalid_username", "invalid_email") \
+                and isinstance(value, dict) and value.get("data") is None:
+            self.basic_auth_plugin_refused(seen)
+        elif code == "rest_not_logged_in" or (resp.status == 401 and code.startswith("rest_")
+                                              and code != "rest_cookie_invalid_nonce"):
+            self.not_logged_in(seen)
+        elif code in ("incorrect_password", "invalid_username", "invalid_email"):
+            self.add("credentials", "fail", f"{seen}: the Authorization header reached WordPress and the "
+                     "credentials are wrong", self.credentials_fix())
+        elif code == "rest_cookie_invalid_nonce":
+            self.add("credentials", "fail", f"{seen}: an X-WP-Nonce was sent without a valid login cookie",
+                     "Send X-WP-Nonce only with the login cookies (CookieAuth); with application "
+                     "passwords send neither.")
+        elif code.startswith("jwt_auth") or (isinstance(value, dict) and "statusCode" in value):
+            self.add("credentials", "fail", f"{seen}: the JWT plugin refused the token",
+                     self.jwt_fix(code, message))
+        elif code:
+            self.add("credentials", "fail", seen, "")
+        else:
+            seen, fix = _explain_answer("GET", request.url, resp)
+            if _is_server_auth(resp):
+                self.add("server-auth", "fail", seen, _FIX_SERVER_AUTH)
+                seen, fix = f"{route}: refused by the web server's own login (see server-auth)", ""
+            self.add("credentials", "fail", seen, fix)
+
+    def jwt_fix(self, code: str, message: str) -> str:
+        text = message.lower()
+        if code == "jwt_auth_bad_iss":
+            home = (self.index or {}).get("home", "the site's home URL")
+            return f"The token's iss must be exactly {home} (scheme and trailing slash included)."
+        if "expired" in text or "prior to" in text:
+            return ("The token has expired or is not valid yet: get a new one, and check the clocks "
+                    "(see clock).")
+        if "signature" in text:
+            return "The token was signed with another key: WP_JWT_SECRET must equal JWT_AUTH_SECRET_KEY."
+        return "Get a new token from the plugin's token route, or check the plugin's settings."
+
+    def credentials_fix(self) -> str:
+        auth = self.auth
+        if isinstance(auth, ApplicationPassword):
+            password = _basic_password(auth) or ""
+            shape = ("" if _APP_PASSWORD.match(password) else
+                     " The password given is not 24 letters and digits, so it is no application "
+                     "password: a login password does not work over Basic (WP_AUTH=cookie or jwt "
+                     "take one).")
+            return _FIX_WRONG_APP_CREDENTIAL + shape
+        if isinstance(auth, BasicAuth):
+            return ("Core WordPress accepts only application passwords over Basic: use WP_APP_PASSWORD "
+                    "(ApplicationPassword); BasicAuth needs a Basic-Auth plugin (development only).")
+        if isinstance(auth, (BearerToken, JWTAuth)):
+            return ("No plugin accepted the token: check that its user exists (data.user.id) and that a "
+                    "JWT plugin reads Bearer tokens on REST routes (Simple JWT Login needs its "
+                    "middleware switched on).")
+        return "Check the credentials that your auth adds to the request."
+
+    def credentials_ok(self, me: dict[str, Any]) -> None:
+        roles = [str(r) for r in me.get("roles", [])] if isinstance(me.get("roles"), list) else []
+        user = f"{str(me.get('name', ''))!r} (login {str(me.get('username', ''))!r}, user {me.get('id')})"
+        self.add("credentials", "ok", f"authenticated as {user} with {_auth_kind(self.auth)}; roles: "
+                 f"{', '.join(roles) or 'none'}")
+        self.creds_ok = True
+        caps = me.get("capabilities")
+        if isinstance(caps, dict):
+            create, publish, source = caps.get("edit_posts") is True, caps.get("publish_posts") is True, ""
+        else:
+            create = bool({"administrator", "editor", "author", "contributor"} & set(roles))
+            publish = bool({"administrator", "editor", "author"} & set(roles))
+            source = " (judged by the roles: the answer has no capabilities)"
+        self.can_create = create
+        login = str(me.get("username", "this user"))
+        if create and publish:
+            self.add("permissions", "ok", f"{login} can create posts (edit_posts) and publish them "
+                     f"(publish_posts){source}")
+        elif create:
+            self.add("permissions", "warn", f"{login} can create posts (edit_posts) but not publish them "
+                     f"(no publish_posts){source}: new posts stay drafts or pending review",
+                     f"To publish, give {login} the Author or Editor role (Users > All Users).")
+        else:
+            self.add("permissions", "fail", f"{login} may not create posts (no edit_posts; roles: "
+                     f"{', '.join(roles) or 'none'}){source}",
+                     f"Give {login} a role that may write posts (Users > All Users > Change role to: "
+                     "Author, or Contributor for drafts only), or use the application password of a "
+                     "user who has one.")
+        if isinstance(self.auth, BasicAuth):
+            self.add("basic-auth-plugin", "warn", "the login password was accepted over Basic: a "
+                     "Basic-Auth plugin (JSON Basic Authentication) is active; it sends the real "
+                     "password with every request and makes application passwords fail with a 500",
+                     "Prefer an application password (WP_APP_PASSWORD) and remove the plugin.")
+
+    def basic_auth_plugin_refused(self, seen: str) -> None:
+        quirk = ("This 500 with \"data\": null is the JSON Basic Authentication plugin (WP-API/Basic-Auth): "
+                 "it checks every Basic header as a login password")
+        if isinstance(self.auth, ApplicationPassword):
+            self.add("credentials", "fail", f"{seen}. {quirk}, so application passwords always fail this "
+                     "way, on public routes too",
+                     "Deactivate the JSON Basic Authentication plugin: application passwords need no "
+                     "plugin. Or, on a development site only, use the login password with it "
+                     "(WP_AUTH=basic with WP_PASSWORD).")
+        else:
+            self.add("credentials", "fail", f"{seen}. {quirk}: the username or login password is wrong",
+                     "Check WP_USERNAME and WP_PASSWORD (the login password).")
+
+    # -- 401 rest_not_logged_in: wrong credentials, or a stripped header? --
+
+    def not_logged_in(self, seen: str) -> None:
+        auth = self.auth
+        if isinstance(auth, CookieAuth):
+            self.add("credentials", "fail", f"{seen}: the login cookies and nonce were not accepted",
+                     "The cookie path or domain may not match the address used (compare with the "
+                     "site's home); prefer an application password.")
+            return
+        bearer = isinstance(auth, (BearerToken, JWTAuth))
+        a, a_seen = self.probe_validate()
+        b, b_seen = self.probe_site_health()
+        evidence = "; ".join(s for s in (a_seen, b_seen) if s)
+        if b == "missing" or (bearer and a == "stripped"):
+            state = "stripped"
+        elif a == "arrives" or (b == "arrives" and not bearer):
+            state = "arrives"
+        elif b == "invalid":
+            state = "mangled"
+        elif a == "stripped":
+            state = "no-http-authorization"
+        else:
+            state = "unknown"
+        self.report_header(state, evidence, bearer, b == "arrives")
+        unavailable = isinstance(auth, ApplicationPassword) and self.apps_available is False
+        if state in ("stripped", "mangled"):
+            also = (" (and application passwords are unavailable, see app-passwords)" if unavailable else "")
+            self.add("credentials", "fail", f"{seen}: WordPress treated the request as anonymous because "
+                     f"the Authorization header does not reach PHP intact (see auth-header){also}",
+                     "Fix the web server as auth-header says, then run doctor again.")
+        elif state == "no-http-authorization" and not unavailable:
+            self.add("credentials", "fail", f"{seen}: most likely because the web server strips the "
+                     "Authorization header (see auth-header)",
+                     "Fix the web server as auth-header says and run doctor again. If it still fails: "
+                     + self.credentials_fix())
+        elif unavailable:
+            reach = "; the header does reach PHP" if state == "arrives" else ""
+            self.add("credentials", "fail", f"{seen}: application passwords are unavailable on this site "
+                     f"(see app-passwords), so WordPress ignores them{reach}",
+                     "Make them available as app-passwords says, or use a method the site offers "
+                     "(WP_AUTH=cookie with the login password works on any WordPress).")
+        elif state == "arrives":
+            self.add("credentials", "fail", f"{seen}, although the Authorization header reaches PHP"
+                     + (" and application passwords are available" if self.apps_available else "")
+                     + f": {self.wrong_what()}", self.credentials_fix())
+        else:
+            why = "; ".join(self.unavailable) or "no probe answered clearly"
+            self.add("credentials", "fail", f"{seen}: WordPress answers this both for wrong credentials "
+                     "and when the web server strips the Authorization header, and doctor could not "
+                     f"tell which: {why}",
+                     f"If the credentials are wrong: {self.credentials_fix()}\n"
+                     f"If the server strips the header: {_FIX_STRIPPED}\n{_HINT_SITE_HEALTH_PROBE}")
+
+    def wrong_what(self) -> str:
+        if isinstance(self.auth, ApplicationPassword):
+            return ("WordPress did not accept this username and application password (wrong, revoked, "
+                    "another user's or site's, or a login password)")
+        if isinstance(self.auth, BasicAuth):
+            return "core WordPress ignores login passwords over Basic, and no Basic-Auth plugin answered"
+        if isinstance(self.auth, (BearerToken, JWTAuth)):
+            return "no plugin accepted the token"
+        return "WordPress did not accept the credentials"
+
+    def report_header(self, state: str, evidence: str, bearer: bool, basic_arrives: bool) -> None:
+        if not evidence:
+            return
+        if state == "arrives":
+            self.add("auth-header", "ok", f"the Authorization header reaches PHP: {evidence}")
+        elif state == "stripped":
+            self.add("auth-header", "fail", f"the Authorization header does not reach PHP: {evidence}",
+                     _FIX_STRIPPED)
+        elif state == "mangled":
+            self.add("auth-header", "fail", f"the Authorization header reaches PHP altered: {evidence}; "
+                     "something between the client and PHP rewrites it (a proxy, a firewall, the web "
+                     "server's own login)", "Make every proxy pass Authorization unchanged.")
+        elif state == "no-http-authorization":
+            self.add("auth-header", "fail", f"{evidence}. On PHP-FPM or CGI, the usual setup, this means "
+                     "the web server strips the header; only Apache mod_php still hands Basic "
+                     "credentials to PHP without it (Bearer tokens never)", _FIX_STRIPPED)
+        elif bearer and basic_arrives:
+            self.add("auth-header", "warn", f"{evidence}: Basic credentials reach PHP, but under Apache "
+                     "mod_php a Bearer token needs one of the lines below as well; no probe showed "
+                     "whether it arrives", _FIX_STRIPPED)
+        else:
+            self.add("auth-header", "warn", f"inconclusive: {evidence}", _FIX_STRIPPED)
+
+    def routes(self) -> dict[str, Any] | None:
+        routes = (self.index or {}).get("routes")
+        return routes if isinstance(routes, dict) else None
+
+    def probe_validate(self) -> tuple[str | None, str]:
+        """Probe (a): the JWT plugin's validate route names a missing or a malformed header."""
+        routes = self.routes()
+        if routes is None or _ROUTE_VALIDATE not in routes:
+            self.unavailable.append(f"(a) no JWT plugin's {_ROUTE_VALIDATE} route")
+            return None, ""
+        request = self.api_request("POST", _ROUTE_VALIDATE, headers={"Authorization": _PROBE_AUTHORIZATION},
+                                   follow=False)
+        sent = f"POST {_ROUTE_VALIDATE} with WordPress's test header (Basic user:pwd) answered"
+        try:
+            resp = self.client._send_following(request, auth_origin=_origin(request.url))
+        except WPError as exc:
+            self.unavailable.append(f"(a) POST {_ROUTE_VALIDATE} failed: {exc}")
+            return None, f"POST {_ROUTE_VALIDATE}: {exc}"
+        value, _ = _doctor_json(resp)
+        code, _ = _error_code(value)
+        if code == "jwt_auth_bad_auth_header":
+            return "arrives", f"{sent} {resp.status} {code}, so the header reaches PHP"
+        if code == "jwt_auth_no_auth_header":
+            return "stripped", f"{sent} {resp.status} {code}: PHP got no HTTP_AUTHORIZATION"
+        if resp.status == 500 and code in ("invalid_username", "incorrect_password"):
+            return "arrives", (f"{sent} 500 {code}: the JSON Basic Authentication plugin read the test "
+                               "credentials, so the header reaches PHP")
+        self.unavailable.append(f"(a) {sent} {resp.status} {code or resp.content_type}")
+        return None, f"{sent} {resp.status} {code or resp.content_type} (inconclusive)"
+
+    def probe_site_health(self) -> tuple[str | None, str]:
+        """Probe (b): WordPress's site-health test of the header, after a cookie login."""
+        auth = self.auth
+        username = self.login_username
+        if username is None and isinstance(auth, (_BasicHeaderAuth, CookieAuth)):
+            username = auth.username
+        if username is None and isinstance(auth, JWTAuth) and auth._secret is None:
+            username = auth.username
+        if not self.login_password:
+            self.unavailable.append("(b) no login password for WordPress's site-health test")
+            return None, ""
+        if not username:
+            self.unavailable.append("(b) no username for the site-health test's login (login_username)")
+            return None, ""
+        routes = self.routes()
+        if routes is not None and _ROUTE_SITE_HEALTH not in routes:
+            self.unavailable.append(f"(b) the site has no {_ROUTE_SITE_HEALTH} route")
+            return None, ""
+        cookie = CookieAuth(username, self.login_password)
+        self.probe_auths.append(cookie)
+        request = self.api_request("GET", _ROUTE_SITE_HEALTH, headers={"Authorization": _PROBE_AUTHORIZATION})
+        what = f"WordPress's site-health test (GET {_ROUTE_SITE_HEALTH} after a cookie login as {username!r})"
+        try:
+            resp = _doctor_client(self.client, cookie)._send_with_auth(request)
+        except WPError as exc:
+            reason = _strip_tags(exc.message) if isinstance(exc, APIError) else str(exc)
+            self.unavailable.append(f"(b) {what} failed: {reason}")
+            return None, f"{what} failed: {reason}"
+        value, _ = _doctor_json(resp)
+        if resp.status != 200 or not isinstance(value, dict):
+            code, message = _error_code(value)
+            reason = f"{resp.status} {code or resp.content_type} {message}".strip()
+            if resp.status in (401, 403):
+                reason += f" (it needs an administrator: {username} lacks view_site_health_checks)"
+            self.unavailable.append(f"(b) {what}: {reason}")
+            return None, f"{what} answered {reason}"
+        label = _strip_tags(str(value.get("label", "")))
+        seen = f"{what} says {label!r}"
+        if value.get("status") == "good":
+            return "arrives", seen
+        return ("invalid" if "invalid" in label.lower() else "missing"), seen
+
+    # -- a write that WordPress must refuse --
+
+    def probe_write(self) -> None:
+        if not self.can_create:
+            return
+        route = "/wp/v2/posts"
+        # Invalid values: WordPress checks the parameters before the permission
+        # callback and the handler (WP_REST_Server::dispatch), so nothing is written.
+        body = json.dumps({"status": "wp-rest-doctor-invalid", "author": "wp-rest-doctor-invalid"}).encode()
+        request = self.api_request("POST", route, body=body,
+                                   headers={"Content-Type": "application/json; charset=utf-8"})
+        sent = f"POST {route} (a deliberately invalid post)"
+        try:
+            resp = self.client._send_with_auth(request)
+        except RedirectError as exc:
+            self.add("write-path", "fail", f"{sent} was redirected ({exc.status} to {exc.location}): a "
+                     "redirected POST comes back as a GET, so wp_rest does not follow it",
+                     f"Use the final address: Client({_site_of(exc.location)!r}).")
+            return
+        except WPError as exc:
+            self.add("write-path", "fail", f"{sent}: {exc}", "")
+            return
+        value, _ = _doctor_json(resp)
+        code, message = _error_code(value)
+        if resp.status == 400 and code == "rest_invalid_param":
+            self.post_ok = True
+            self.add("write-path", "ok", f"{sent} reached WordPress: refused with 400 {code} before "
+                     "anything was written")
+        elif resp.status in (200, 201) and isinstance(value, dict) and "id" in value:
+            self.add("write-path", "fail", f"{sent} answered {resp.status}: WordPress accepted invalid "
+                     f"values; post {value.get('id')} may have been created", "Delete that post; a plugin "
+                     "skips WordPress's parameter checks.")
+        elif resp.status == 200 and isinstance(value, list):
+            self.add("write-path", "fail", f"{sent} answered 200 with a list, as a GET would: something "
+                     "between the client and WordPress turns the POST into a GET (a followed redirect)",
+                     "Use the site's final https address, and check proxies that redirect.")
+        elif code:
+            self.add("write-path", "fail", f'{sent} answered {resp.status} {code} "{message}"',
+                     "Reads work but writes are refused: a security plugin, or a JWT plugin that "
+                     "wants a token on every write (WP-API/jwt-auth)." if resp.status in (401, 403) else "")
+        else:
+            seen, fix = _explain_answer("POST", request.url, resp)
+            self.add("write-path", "fail", seen, fix)
+
+
+def _add_doctor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``doctor`` subcommand of ``wp-rest``."""
+    doctor = sub.add_parser(
+        "doctor", help="diagnose why requests or writes fail (exit 0 when writes can work)",
+        description="Check a WordPress site and the credentials from the environment: reachability, "
+                    "TLS, redirects, the REST API, application passwords, plugins, clock, whether the "
+                    "Authorization header reaches PHP, the user's rights. Reads only. Exit codes: 0 "
+                    "writes can work, 1 they cannot, 2 usage error.",
+        epilog="An optional login password (WP_LOGIN_PASSWORD, or the variable named by "
+               "--login-password-env; else WP_PASSWORD when WP_AUTH is jwt or basic) lets doctor "
+               "log in with a cookie once and run WordPress's site-health test of the "
+               "Authorization header (needs an administrator).")
+    doctor.add_argument("doctor_url", nargs="?", metavar="URL", help="site URL (default: --url or $WP_URL)")
+    doctor.add_argument("--json", action="store_true", help="the report as JSON")
+    doctor.add_argument("--ca-bundle", metavar="FILE", help="PEM CA bundle to trust (default: $WP_CA_BUNDLE)")
+    doctor.add_argument("--login-password-env", metavar="NAME",
+                        help="environment variable holding a login password (default: WP_LOGIN_PASSWORD)")
+    doctor.add_argument("--login-user", metavar="NAME",
+                        help="user for that login (default: the credentials' user)")
+
+
+def _doctor_command(args: argparse.Namespace) -> int:
+    """``wp-rest doctor [URL]``: print the report; 0 when writes can work, 1 when not, 2 on misuse."""
+    env = os.environ
+
+    def get(name: str) -> str:
+        return env.get(name, "").strip()
+
+    url = args.doctor_url or args.url or get("WP_URL")
+    if not url:
+        raise ConfigError("doctor needs the site URL: wp-rest doctor https://example.com (or set WP_URL)")
+    ca_bundle = args.ca_bundle or get("WP_CA_BUNDLE")
+    if ca_bundle and not os.path.isfile(ca_bundle):
+        raise ConfigError(f"CA bundle {ca_bundle!r}: no such file")
+    login_password = env.get(args.login_password_env or "WP_LOGIN_PASSWORD") or None
+    if args.login_password_env and not login_password:
+        raise ConfigError(f"--login-password-env {args.login_password_env}: that variable is not set")
+    if login_password is None and get("WP_AUTH").lower() in ("jwt", "basic"):
+        login_password = env.get("WP_PASSWORD") or None
+    findings: list[Check] = []
+    try:
+        auth = _auth_from_env(get)
+    except ConfigError as exc:
+        auth = None
+        findings.append(Check("credentials", "fail", f"the WP_* credential variables are not usable: {exc}",
+                              _FIX_NO_CREDENTIALS))
+    options: dict[str, Any] = {"timeout": args.timeout, "verify": ca_bundle or True,
+                               "allow_insecure_http": args.insecure_http}
+    try:
+        client = Client(url, auth=auth, **options)
+    except ConfigError as exc:
+        if auth is None:
+            raise
+        client = Client(url, **options)  # a bad URL raises again: a usage error
+        findings.append(Check("credentials", "fail", f"not sent: {exc}",
+                              "Use the site's https:// address, or add --insecure-http "
+                              "(allow_insecure_http=True) if you accept that risk."))
+    with client:
+        report = _diagnose(client, login_password=login_password, login_username=args.login_user,
+                           findings=findings)
+    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.render())
+    return 0 if report.writes_possible else 1
+
+
 # --- Command line -------------------------------------------------------------
 
 
@@ -2228,6 +3640,7 @@ def _cli_parser() -> argparse.ArgumentParser:
     pdelete.add_argument("id", type=int)
     pdelete.add_argument("--force", action="store_true")
     sub.add_parser("me", help="the authenticated user (checks the credentials)")
+    _add_doctor_parser(sub)
     return parser
 
 
@@ -2249,6 +3662,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="wp-rest: %(levelname)s: %(message)s", stream=sys.stderr)
     try:
+        if args.command == "doctor":
+            return _doctor_command(args)
         env = dict(os.environ)
         if args.url:
             env["WP_URL"] = args.url
