@@ -1164,3 +1164,13 @@ async def test_lab_contributor_cannot_publish_even_when_allowed(lab_site: dict[s
         message = await refused(client, "create_post", {"title": "MCP contributor publish", "status": "publish"})
     assert "403 rest_cannot_publish" in message and "draft" in message
     assert lab_client(lab_site, "admin").list_posts(status="any", search="MCP contributor publish").total == 0
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_lab_diagnose_site_reports_the_doctor_verdict(lab_site: dict[str, Any]) -> None:
+    async with lab_server(lab_site) as client:
+        report = await ok(client, "diagnose_site")
+    assert report["writes_possible"] is True
+    assert {c["name"] for c in report["checks"]} >= {"reachable", "api", "credentials"}
+    assert lab_site["users"]["author"]["app_password"] not in json.dumps(report)
