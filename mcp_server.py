@@ -163,14 +163,14 @@ _ExcerptStr = Annotated[str, Field(max_length=10_000)]
 _SlugStr = Annotated[str, Field(min_length=1, max_length=200)]
 _DateStr = Annotated[str, Field(pattern=_DATE)]
 _SearchStr = Annotated[str, Field(min_length=1, max_length=200)]
-_TermRef = Annotated[int, Field(ge=1)] | Annotated[str, Field(min_length=1, max_length=200)]
+_TermRef = Annotated[int, Field(ge=1, strict=True)] | Annotated[str, Field(min_length=1, max_length=200)]
 _Status = Literal["draft", "pending", "private", "publish", "future"]
 _DATE_HELP = "Site-local date, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS (optional Z or +HH:MM)."
 _STATUS_HELP = (
     "draft (default), pending (awaiting review) or private; publish/future only if the server allows it."
 )
 
-PostId = Annotated[int, Field(ge=1, description="Post id, as returned by list_posts or create_post.")]
+PostId = Annotated[int, Field(ge=1, strict=True, description="Post id, as returned by list_posts or create_post.")]
 Title = Annotated[_TitleStr, Field(description="Post title (plain text).")]
 Content = Annotated[_ContentStr, Field(description="Post body, in content_format.")]
 ContentFormat = Annotated[
@@ -181,12 +181,12 @@ Excerpt = Annotated[_ExcerptStr | None, Field(description="Short summary shown i
 Slug = Annotated[_SlugStr | None, Field(description="URL slug; WordPress normalises it.")]
 PostDate = Annotated[_DateStr | None, Field(description=f"Publication date. {_DATE_HELP}")]
 FeaturedMedia = Annotated[
-    int | None, Field(ge=0, description="Media id of the featured image (from upload_media); 0 removes it.")
+    int | None, Field(ge=0, strict=True, description="Media id of the featured image (from upload_media); 0 removes it.")
 ]
 PageNo = Annotated[
-    int, Field(ge=1, le=100_000, description="Page number from 1; pass next_page from the last result.")
+    int, Field(ge=1, le=100_000, strict=True, description="Page number from 1; pass next_page from the last result.")
 ]
-PerPage = Annotated[int, Field(ge=1, le=100, description="Items per page, 1-100.")]
+PerPage = Annotated[int, Field(ge=1, le=100, strict=True, description="Items per page, 1-100.")]
 Search = Annotated[_SearchStr | None, Field(description="Words to search for.")]
 CategoryRefs = Annotated[
     list[_TermRef] | None,
@@ -745,7 +745,7 @@ def build_server(config: Config, client: wp_rest.Client) -> MCPServer:
             Literal["publish", "future", "draft", "pending", "private", "any"],
             Field(description="Only posts with this status; anything but publish needs edit rights."),
         ] = "publish",
-        author: Annotated[int | None, Field(ge=1, description="Only posts by this user id.")] = None,
+        author: Annotated[int | None, Field(ge=1, strict=True, description="Only posts by this user id.")] = None,
         categories: CategoryFilter = None,
         tags: TagFilter = None,
         after: Annotated[
@@ -918,7 +918,7 @@ def build_server(config: Config, client: wp_rest.Client) -> MCPServer:
             str | None, Field(max_length=1000, description="Alternative text describing the image.")
         ] = None,
         featured_for: Annotated[
-            int | None, Field(ge=1, description="Make it the featured image of this post id.")
+            int | None, Field(ge=1, strict=True, description="Make it the featured image of this post id.")
         ] = None,
     ) -> MediaResult:
         """Upload an image or file to the media library (size-limited), optionally as a featured image."""

@@ -106,6 +106,9 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_REDIRECTS = 5
 #: WordPress caps ``per_page`` at 100 on core collections.
 MAX_PER_PAGE = 100
+#: A slug WordPress stores unchanged (``create_post_once``): lowercase words of
+#: letters and digits joined by single hyphens, with a letter (all-digit slugs get a suffix).
+_ONCE_SLUG = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*")
 #: Idle keep-alive connections kept per origin.
 POOL_SIZE = 10
 
@@ -343,7 +346,9 @@ def _check_route(route: str) -> str:
     if not route.startswith("/"):
         route = "/" + route
     segments = route.split("/")
-    if (not _ROUTE_OK.match(route) or "%2f" in route.lower() or "%2e" in route.lower()
+    lowered = route.lower()
+    # Encoded '/', '.' and '\\' too: some servers decode them before routing (IIS reads '\\' as '/').
+    if (not _ROUTE_OK.match(route) or any(e in lowered for e in ("%2f", "%2e", "%5c"))
             or any(s in (".", "..") for s in segments) or "//" in route):
         raise ConfigError(
             f"invalid route {route!r}: a route is a path such as '/wp/v2/posts/5' "
@@ -1424,7 +1429,8 @@ def _check_sendable(request: Request) -> None:
     for name, value in request.headers.items():
         if not _TOKEN.fullmatch(name):
             raise ConfigError(f"{name[:40]!r} is not a valid HTTP header name")
-        if not isinstance(value, str) or _BAD_HEADER_VALUE.search(value):
+        text = value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
+        if _BAD_HEADER_VALUE.search(text):
             raise ConfigError(
                 f"header {name!r} has a value HTTP cannot carry (a line break, another control "
                 "character or a character beyond Latin-1); the value is not shown here because "
@@ -1448,7 +1454,9 @@ def _secret_forms(values: Iterable[str]) -> list[str]:
                 pair = base64.b64decode(token.strip(), validate=True).decode("utf-8")
             except (binascii.Error, ValueError):
                 pair = ""
-            parts += [pair, pair.partition(":")[2]]
+            password = pair.partition(":")[2]
+            # An application password as WordPress shows it: groups of four (PROTOCOLS.md 1.1).
+            parts += [pair, password, " ".join(re.findall(".{1,4}", password))]
         if scheme.lower() not in ("basic", "bearer"):  # cookies: each value
             parts += [v.partition("=")[2] for v in value.split(";")]
         for part in parts:
@@ -1628,6 +1636,22 @@ class _Transport:
         return b"".join(chunks)
 
 
+def _ascii_location(value: str) -> str:
+    """A ``Location`` with raw non-ASCII bytes percent-encoded, as browsers send it on (RFC 3986 2.1).
+
+    http.client decodes header bytes as Latin-1, so UTF-8 ``é`` arrives as ``Ã©``:
+    the original bytes are re-encoded, not the characters.
+    """
+    def quote(match: re.Match[str]) -> str:
+        try:
+            raw = match.group().encode("latin-1")
+        except UnicodeEncodeError:
+            raw = match.group().encode("utf-8")
+        return urllib.parse.quote(raw)
+
+    return re.sub(r"[^\x00-\x7f]+", quote, value)
+
+
 def _describe_os_error(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return (f"TLS certificate not trusted ({exc.verify_message}); if the site uses a private "
@@ -1706,7 +1730,11 @@ class Client:
                  timeout: float = 30.0, verify: bool | str = True,
                  allow_insecure_http: bool = False, user_agent: str | None = None,
                  retry: Retry | int | bool | None = None) -> None:
-        parts = urllib.parse.urlsplit(url.strip() if isinstance(url, str) else "")
+        try:
+            parts = urllib.parse.urlsplit(url.strip() if isinstance(url, str) else "")
+            parts.port  # noqa: B018 (validates the port)
+        except ValueError:
+            raise ConfigError(f"url {url!r} is not a valid URL (check brackets and the port)") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"url must be an http(s) URL such as https://example.com, not {url!r}")
         if parts.username or parts.password:
@@ -1804,8 +1832,8 @@ class Client:
         except (RedirectError, InvalidResponse):
             root = None
         if root:
-            root = urllib.parse.urljoin(resp.url, root)
-        else:
+            root = _join_link(resp.url, root)
+        if not root:
             # The Link header can be missing (a cache or plugin dropped it);
             # ?rest_route= works on every permalink setting (PROTOCOLS.md 7.3).
             root = site + "?rest_route=/"
@@ -1822,8 +1850,7 @@ class Client:
                     "plugin or firewall may block the REST API.",
                     status=resp.status, content_type=resp.content_type,
                     body_start=_body_start(resp.body), method="GET", url=root)
-            root = (resp.links.get(API_REL) and urllib.parse.urljoin(
-                resp.url, resp.links[API_REL])) or root
+            root = _join_link(resp.url, resp.links.get(API_REL, "")) or root
         if self.auth is not None and _origin(root) != _origin(self.url):
             raise ConfigError(
                 f"{self.url} says its REST API lives at {root}, another origin; "
@@ -1879,7 +1906,8 @@ class Client:
                 resp = self._send_with_auth(request)
             except TransportError as exc:
                 safe = request.method in retry.idempotent_methods or not exc.request_sent
-                if not safe or attempt >= retry.total:
+                # An untrusted certificate stays untrusted: retrying only delays the error.
+                if not safe or attempt >= retry.total or isinstance(exc.__cause__, ssl.SSLCertVerificationError):
                     raise
                 attempt += 1
                 delay = retry.backoff(attempt)
@@ -1932,7 +1960,7 @@ class Client:
             if (resp.status not in (301, 302, 303, 307, 308) or "Location" not in resp.headers
                     or not request.follow_redirects):
                 return resp
-            location = str(resp.headers["Location"])
+            location = _ascii_location(str(resp.headers["Location"]))
             try:
                 location = urllib.parse.urljoin(request.url, location)
                 target = urllib.parse.urlsplit(location)
@@ -2225,6 +2253,83 @@ class Client:
         result: dict[str, Any] = self.request("POST", "/wp/v2/posts", json=body)
         return result
 
+    def create_post_once(self, slug: str, *, title: str, content: str = "", status: str = "draft",
+                         settle: float = 2.0, **fields: Any) -> dict[str, Any]:
+        """Create the post identified by ``slug`` unless it exists; a lost answer never makes two.
+
+        WordPress keeps post slugs unique: a second post asking for a slug that is
+        taken gets ``<slug>-2``. So a slug the caller chooses (``f"import-{uuid4().hex}"``,
+        or a natural key such as ``"report-2024-06"``) is a marker that the server
+        itself guards, for drafts too, and that the REST API can look up:
+
+        1. ``GET /wp/v2/posts?slug=<slug>&status=any``: if the post exists, return it.
+        2. ``POST /wp/v2/posts`` with that slug.
+        3. If the answer is lost after the request was sent (``TransportError`` with
+           ``request_sent``, a 5xx, an unreadable body), wait ``settle`` seconds and
+           look again: return what is there, or POST again (at most
+           ``self.retry.total`` more times; never when retrying is off).
+        4. If WordPress answered with ``<slug>-N``, a lost earlier attempt holds the
+           slug: delete the new copy for good and return the one holding the slug.
+
+        Args:
+            slug: lowercase letters, digits and single hyphens, with at least one
+                letter, at most 190 characters (WordPress stores it unchanged).
+            title, content, status, fields: as for ``create_post``.
+            settle: seconds to wait before looking for a post whose answer was lost,
+                so that a request still running on the server can finish.
+
+        Returns:
+            The post (``context=edit``), created now or found.
+
+        Raises:
+            ConfigError: the slug is not one WordPress keeps unchanged.
+            WPError: the last attempt's error, when the post could not be created
+                and is not there.
+
+        Limits: the lookup needs edit rights (``status=any``); a trashed post is not
+        found (a new one is created); a lost request still running after ``settle``
+        seconds can still make a second copy, and step 4 removes it only if it is
+        the later one.
+        """
+        if not isinstance(slug, str) or len(slug) > 190 or not _ONCE_SLUG.fullmatch(slug):
+            raise ConfigError(
+                f"slug {slug!r} is not one WordPress keeps unchanged: use lowercase letters, digits and "
+                "single hyphens, with a letter, e.g. f'import-{uuid.uuid4().hex}'")
+        found = self._post_by_slug(slug)
+        if found is not None:
+            return found
+        body = {"title": title, "content": content, "status": status, **fields, "slug": slug}
+        attempts = 1 + self.retry.total
+        for attempt in range(1, attempts + 1):
+            try:
+                post: dict[str, Any] = self.request("POST", "/wp/v2/posts", json=body)
+            except (TransportError, ServerError, InvalidResponse) as exc:
+                if isinstance(exc, TransportError) and not exc.request_sent:
+                    raise  # never reached WordPress (and the client already retried the connection)
+                _log.warning("creating post %r may have happened (%s); looking it up in %.1f s",
+                             slug, exc, settle)
+                self.retry.sleep(settle)
+                found = self._post_by_slug(slug)
+                if found is not None:
+                    return found
+                if attempt == attempts:
+                    raise
+                continue
+            if post.get("slug") == slug:
+                return post
+            keep = self._post_by_slug(slug)  # ours is "<slug>-N": who holds the slug?
+            if keep is None or int(keep["id"]) == int(post["id"]):
+                return post
+            _log.warning("post %r was created twice (%s, %s); deleting the later copy",
+                         slug, keep["id"], post["id"])
+            self.delete_post(int(post["id"]), force=True)
+            return keep
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _post_by_slug(self, slug: str) -> dict[str, Any] | None:
+        page = self.list_posts(slug=slug, status="any", context="edit", per_page=2, orderby="id", order="asc")
+        return page.items[0] if page.items else None
+
     def list_posts(self, **params: Any) -> Page:
         """One page of posts; WordPress's parameters (``status``, ``search``, ``per_page``...)."""
         return self.list_items("/wp/v2/posts", **params)
@@ -2311,6 +2416,20 @@ def _safe_filename(name: str) -> str:
             any(ord(c) < 32 for c in base):
         raise ConfigError(f"unusable file name {name!r}: give a plain name such as 'photo.jpg'")
     return base
+
+
+def _join_link(base: str, target: str) -> str | None:
+    """A ``Link`` target made absolute; None for an unusable one (treated as no Link)."""
+    if not target:
+        return None
+    try:
+        joined = urllib.parse.urljoin(base, target)
+        parts = urllib.parse.urlsplit(joined)
+        parts.port  # noqa: B018 (validates the port)
+    except ValueError:
+        _log.warning("ignoring an unusable Link header target %r", target[:200])
+        return None
+    return joined if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 def _check_id(value: Any) -> int:

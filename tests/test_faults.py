@@ -1,0 +1,606 @@
+"""Fault injection: every way a server or the network can misbehave gives a typed
+error that names the cause, within the timeout, with no secret in it.
+
+Each case runs against a loopback ``FaultServer`` (tests/faultkit.py) with
+retries off (tests/test_retry.py covers retrying) and records what it saw
+for RELIABILITY.md (tests/reliability_log.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faultkit import (
+    Conn,
+    Hit,
+    Sleeps,
+    answer,
+    basic_token,
+    describe,
+    fault_server,
+    free_port,
+    gzipped,
+    http_date,
+    leaks,
+    normalise,
+    response,
+    secret_forms,
+    self_signed_cert,
+    tls_server_context,
+    wp_error,
+)
+from reliability_log import observe
+
+import wp_rest
+
+USER = "admin"
+SECRET = "abcd EFGH 1234 ijkl MNOP 6789"
+SECRETS = [*secret_forms(SECRET), basic_token(USER, SECRET)]
+#: Seconds one attempt may take; slow faults must end within it (plus scheduling slack).
+TIMEOUT = 0.3
+SLACK = 0.4
+
+
+def client_for(url: str, **kwargs: Any) -> wp_rest.Client:
+    kwargs.setdefault("auth", wp_rest.ApplicationPassword(USER, SECRET))
+    kwargs.setdefault("timeout", TIMEOUT)
+    kwargs.setdefault("retry", False)
+    return wp_rest.Client(url + "/wp-json/", **kwargs)
+
+
+def call(client: wp_rest.Client, method: str) -> Any:
+    if method == "GET":
+        return client.get_post(1)
+    return client.create_post(title="Fault test")
+
+
+# --- Handlers -------------------------------------------------------------------
+
+
+def reset(hit: Hit, conn: Conn) -> None:
+    conn.reset()
+
+
+def close(hit: Hit, conn: Conn) -> None:
+    conn.close()
+
+
+def headers_then(after: Callable[[Conn], None], *, length: int = 1000, chunked: bool = False) -> Callable[[Hit, Conn], None]:
+    def handler(hit: Hit, conn: Conn) -> None:
+        extra = {"Transfer-Encoding": "chunked"} if chunked else {"Content-Length": str(length)}
+        conn.send(response(200, b"", extra))
+        after(conn)
+    return handler
+
+
+def part_then_reset(conn: Conn) -> None:
+    conn.send(b'{"id": 1, "title": "')
+    time.sleep(0.05)
+    conn.reset()
+
+
+def part_then_close(conn: Conn) -> None:
+    conn.send(b'{"id": 1, "title": "')
+    conn.close()
+
+
+def trickle_headers(hit: Hit, conn: Conn) -> None:
+    conn.trickle(response(200, {"id": 1}), every=0.05)
+
+
+def trickle_body(conn: Conn) -> None:
+    conn.trickle(b'{"id": 1, "content": "' + b"x" * 500 + b'"}', every=0.05)
+
+
+def trickle_chunk_sizes(conn: Conn) -> None:
+    conn.send(b"1\r\n{\r\n")
+    conn.trickle(b"00000000000000000000000000000000000000000000000000000000000000000000000001", every=0.05)
+
+
+def silent(hit: Hit, conn: Conn) -> None:
+    conn.stall(TIMEOUT + 2)
+
+
+def redirect(location: str, status: int = 301) -> Callable[[Hit, Conn], None]:
+    return answer(response(status, b"", {"Location": location, "Content-Type": "text/html"}))
+
+
+def redirect_loop(hit: Hit, conn: Conn) -> None:
+    target = "/wp-json/b" if hit.path.endswith("/1") else "/wp-json/wp/v2/posts/1"
+    conn.send(response(302, b"", {"Location": target}))
+
+
+def redirect_chain(hit: Hit, conn: Conn) -> None:
+    n = int(re.sub(r"\D", "", hit.path.rsplit("/", 1)[-1]) or 0)
+    conn.send(response(302, b"", {"Location": f"/wp-json/hop{n + 1}"}))
+
+
+def https_upgrade(hit: Hit, conn: Conn) -> None:
+    host = hit.headers.get("Host", "")
+    conn.send(response(301, b"", {"Location": f"https://{host}{hit.path}"}))
+
+
+def echo_credentials(hit: Hit, conn: Conn) -> None:
+    """A debug page or WAF block page that prints the request's headers back."""
+    auth = hit.headers.get("Authorization", "")
+    password = SECRET.replace(" ", "")
+    page = f"<html><pre>Authorization: {auth}\nPHP_AUTH_PW: {password}</pre></html>"
+    conn.send(response(200, page, {"Content-Type": "text/html"}))
+
+
+def echo_in_status_line(hit: Hit, conn: Conn) -> None:
+    conn.send(f"{hit.headers.get('Authorization', '')} 200 OK\r\n\r\n".encode())
+    conn.close()
+
+
+def echo_in_wp_error(hit: Hit, conn: Conn) -> None:
+    password = SECRET.replace(" ", "")
+    conn.send(response(401, {"code": "rest_bad", "message": f"Bad password {password} for\\/ "
+                             f"{hit.headers.get('Authorization', '').replace('/', chr(92) + '/')}",
+                             "data": {"status": 401}}))
+
+
+@functools.cache
+def _bomb() -> bytes:
+    """65 MiB of zeros, 64 KiB on the wire."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return packer.compress(bytes(wp_rest.MAX_BODY_BYTES + 1024 * 1024)) + packer.flush()
+
+
+def gzip_bomb(hit: Hit, conn: Conn) -> None:
+    conn.send(response(200, _bomb(), {"Content-Encoding": "gzip"}))
+
+
+PHP_WARNING = (b"<br />\n<b>Warning</b>:  Undefined array key \"x\" in <b>/var/www/wp-content/plugins/"
+               b"p/p.php</b> on line <b>12</b><br />\n")
+MAINTENANCE = ("<!DOCTYPE html><html><head><title>Maintenance</title></head><body>Briefly unavailable "
+               "for scheduled maintenance. Check back in a minute.</body></html>")
+CRITICAL = ("<!DOCTYPE html><html><head><title>WordPress &rsaquo; Error</title></head><body><p>There has "
+            "been a critical error on this website.</p></body></html>")
+NGINX_502 = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+
+
+@dataclass
+class Fault:
+    id: str
+    case: str
+    expected: str
+    handler: Callable[[Hit, Conn], None] | None  # None: nothing listens (connection refused)
+    error: type[wp_rest.WPError] | None  # None: the call succeeds
+    pattern: str = ""
+    method: str = "GET"
+    attrs: dict[str, Any] = field(default_factory=dict)
+    slow: bool = False
+
+
+FAULTS = [
+    Fault("refused-get", "connection refused (GET)", "TransportError, request_sent=False",
+          None, wp_rest.TransportError, r"connection refused.*was not sent", attrs={"request_sent": False}),
+    Fault("refused-post", "connection refused (POST)", "TransportError, request_sent=False: safe to resend",
+          None, wp_rest.TransportError, r"connection refused.*was not sent", "POST", {"request_sent": False}),
+    Fault("reset-before-get", "reset before any answer (GET)", "TransportError naming the reset",
+          reset, wp_rest.TransportError, r"reset|closed the connection", attrs={"request_sent": True}),
+    Fault("reset-before-post", "reset after the request, before any answer (POST)",
+          "TransportError: the write may have happened", reset, wp_rest.TransportError,
+          r"(reset|closed the connection).*may have processed it", "POST", {"request_sent": True}),
+    Fault("empty-reply", "connection closed without an answer", "TransportError naming it",
+          close, wp_rest.TransportError, r"closed the connection without answering"),
+    Fault("reset-body-get", "reset during the body (GET)", "TransportError",
+          headers_then(part_then_reset), wp_rest.TransportError, r"reset|ended early"),
+    Fault("reset-body-post", "reset during the body (POST)", "TransportError: the write may have happened",
+          headers_then(part_then_reset), wp_rest.TransportError, r"(reset|ended early).*may have processed it",
+          "POST"),
+    Fault("short-body", "body shorter than Content-Length, then close", "TransportError: body ended early",
+          headers_then(part_then_close), wp_rest.TransportError, r"body ended early"),
+    Fault("slow-headers", "slow headers (1 byte / 50 ms)", f"TransportError: timed out within {TIMEOUT} s",
+          trickle_headers, wp_rest.TransportError, r"timed out", slow=True),
+    Fault("slow-body", "slow body (1 byte / 50 ms)", f"TransportError: timed out within {TIMEOUT} s",
+          headers_then(trickle_body, length=525), wp_rest.TransportError, r"timed out", slow=True),
+    Fault("slow-chunk-size", "slow chunked body (chunk-size line trickled)",
+          f"TransportError: timed out within {TIMEOUT} s",
+          headers_then(trickle_chunk_sizes, chunked=True), wp_rest.TransportError, r"timed out", slow=True),
+    Fault("silent", "server accepts and never answers", f"TransportError: timed out within {TIMEOUT} s",
+          silent, wp_rest.TransportError, r"timed out", slow=True),
+    Fault("silent-post", "server never answers a POST", "TransportError: timed out, may have happened",
+          silent, wp_rest.TransportError, r"timed out.*may have processed it", "POST", slow=True),
+    Fault("500-json", "500 with a WordPress error", "ServerError with WordPress's code",
+          answer(wp_error(500, "internal_server_error", "There has been a critical error.")),
+          wp_rest.ServerError, r"500 internal_server_error", attrs={"status": 500}),
+    Fault("500-html", "500 critical-error HTML page", "ServerError quoting the page",
+          answer(response(500, CRITICAL, {"Content-Type": "text/html"})), wp_rest.ServerError,
+          r"500 http_error.*critical error", attrs={"status": 500}),
+    Fault("500-post", "500 to a POST", "ServerError: says the write may have happened",
+          answer(wp_error(500, "db_insert_error", "Could not insert post into the database.")),
+          wp_rest.ServerError, r"(?s)db_insert_error.*not retried.*may have happened", "POST"),
+    Fault("502", "502 nginx page", "ServerError 502",
+          answer(response(502, NGINX_502, {"Content-Type": "text/html"})), wp_rest.ServerError,
+          r"502 http_error.*Bad Gateway", attrs={"status": 502}),
+    Fault("503", "503 maintenance page with Retry-After", "ServerError 503",
+          answer(response(503, MAINTENANCE, {"Content-Type": "text/html", "Retry-After": "600"})),
+          wp_rest.ServerError, r"503 http_error.*maintenance", attrs={"status": 503}),
+    Fault("503-post", "503 to a POST", "ServerError: says the write probably did not happen",
+          answer(response(503, MAINTENANCE, {"Content-Type": "text/html"})),
+          wp_rest.ServerError, r"(?s)503.*not retried.*usually comes before WordPress runs", "POST"),
+    Fault("504", "504 gateway timeout", "ServerError 504",
+          answer(response(504, "<html>504 Gateway Time-out</html>", {"Content-Type": "text/html"})),
+          wp_rest.ServerError, r"504 http_error", attrs={"status": 504}),
+    Fault("504-post", "504 to a POST", "ServerError: says the write may have happened",
+          answer(response(504, "<html>504 Gateway Time-out</html>", {"Content-Type": "text/html"})),
+          wp_rest.ServerError, r"(?s)504.*not retried.*may have happened", "POST"),
+    Fault("429-seconds", "429 with Retry-After: 120 (seconds)", "RateLimited, retry_after=120",
+          answer(response(429, {"code": "too_many", "message": "Slow down", "data": {"status": 429}},
+                          {"Retry-After": "120"})),
+          wp_rest.RateLimited, r"429 too_many", attrs={"retry_after": 120.0}),
+    Fault("429-date", "429 with Retry-After as an HTTP date (+90 s)", "RateLimited, retry_after about 90",
+          answer(response(429, "Too Many Requests", {"Content-Type": "text/plain",
+                                                     "Retry-After": http_date(90)})),
+          wp_rest.RateLimited, r"429 http_error"),
+    Fault("truncated-json", "truncated JSON (complete HTTP message)", "InvalidResponse: not JSON",
+          answer(response(200, b'{"id": 1, "title": {"rendered": "Hel')), wp_rest.InvalidResponse,
+          r"200 not JSON"),
+    Fault("html-200", "HTML 200 instead of JSON", "InvalidResponse: HTML instead of JSON",
+          answer(response(200, "<!DOCTYPE html><html><body>Welcome</body></html>",
+                          {"Content-Type": "text/html"})),
+          wp_rest.InvalidResponse, r"200 HTML instead of JSON"),
+    Fault("php-warning", "PHP warnings printed before the JSON", "the JSON is used; a warning is logged",
+          answer(response(200, PHP_WARNING + b'{"id": 1}')), None),
+    Fault("php-warning-after", "PHP warning printed after the JSON", "InvalidResponse: not JSON",
+          answer(response(200, b'{"id": 1}' + PHP_WARNING)), wp_rest.InvalidResponse, r"not JSON"),
+    Fault("bad-gzip", "Content-Encoding: gzip with a body that is not gzip", "InvalidResponse: not valid gzip",
+          answer(response(200, b"this is not gzip at all", {"Content-Encoding": "gzip"})),
+          wp_rest.InvalidResponse, r"not valid gzip"),
+    Fault("truncated-gzip", "gzip stream cut short", "InvalidResponse: gzip truncated",
+          answer(response(200, gzipped(b'{"id": 1}' * 50)[:-12], {"Content-Encoding": "gzip"})),
+          wp_rest.InvalidResponse, r"gzip stream is truncated"),
+    Fault("gzip-bomb", "gzip bomb (64 KiB expanding past 64 MiB)", "InvalidResponse: larger than MAX_BODY_BYTES",
+          gzip_bomb, wp_rest.InvalidResponse, r"larger than \d+ bytes"),
+    Fault("bad-utf8", "invalid UTF-8 in a JSON body", "InvalidResponse: not JSON",
+          answer(response(200, b'{"title": "caf\xe9 \xff"}')), wp_rest.InvalidResponse, r"not JSON"),
+    Fault("deep-json", "JSON nested 100000 deep", "InvalidResponse (no RecursionError)",
+          answer(response(200, b"[" * 100_000 + b"]" * 100_000)), wp_rest.InvalidResponse, r"not JSON"),
+    Fault("huge-int", "JSON integer with 5000 digits", "InvalidResponse (int parsing limit)",
+          answer(response(200, b'{"id": ' + b"9" * 5000 + b"}")), wp_rest.InvalidResponse, r"not JSON"),
+    Fault("10mb-json", "a 10 MB JSON body", "parsed and returned",
+          answer(response(200, {"id": 1, "content": {"raw": "x" * 10_000_000}})), None),
+    Fault("10mb-html", "a 10 MB HTML body", "InvalidResponse with a short body_start",
+          answer(response(200, "<html>" + "x" * 10_000_000, {"Content-Type": "text/html"})),
+          wp_rest.InvalidResponse, r"HTML instead of JSON"),
+    Fault("not-http", "a non-HTTP answer (SSH banner)", "TransportError naming the bad status line",
+          answer(b"SSH-2.0-OpenSSH_9.2\r\n"), wp_rest.TransportError, r"BadStatusLine|RemoteDisconnected|not"),
+    Fault("long-header", "a 70 KB header line", "TransportError: LineTooLong",
+          answer(response(200, {"id": 1}, {"X-Big": "x" * 70_000})), wp_rest.TransportError, r"LineTooLong"),
+    Fault("many-headers", "150 header lines", "TransportError: too many headers",
+          answer(response(200, {"id": 1}, {f"X-H{i}": "v" for i in range(150)})), wp_rest.TransportError,
+          r"more than 100 headers"),
+    Fault("redirect-loop", "redirect loop", "RedirectError: loop",
+          redirect_loop, wp_rest.RedirectError, r"redirect loop"),
+    Fault("redirect-chain", "endless redirect chain", "RedirectError: more than MAX_REDIRECTS",
+          redirect_chain, wp_rest.RedirectError, r"more than 5 redirects"),
+    Fault("https-upgrade-post", "http to https 301 on a POST", "RedirectError; the POST is not replayed",
+          https_upgrade, wp_rest.RedirectError, r"301 redirect on POST.*not followed.*Client\('https://",
+          "POST", {"status": 301}),
+    Fault("307-post", "307 on a POST (same origin)", "RedirectError; writes are never re-sent",
+          redirect("/wp-json/wp/v2/other", 307), wp_rest.RedirectError, r"307 redirect on POST", "POST"),
+    Fault("redirect-javascript", "redirect to javascript: URL", "RedirectError: unusable address",
+          redirect("javascript:alert(1)"), wp_rest.RedirectError, r"unusable address"),
+    Fault("redirect-file", "redirect to file:///etc/passwd", "RedirectError: unusable address",
+          redirect("file:///etc/passwd"), wp_rest.RedirectError, r"unusable address"),
+    Fault("redirect-no-host", "redirect to http://:8080/ (no host)", "RedirectError: unusable address",
+          redirect("http://:8080/wp-json/"), wp_rest.RedirectError, r"unusable address"),
+    Fault("echo-page", "HTML page echoing Authorization and the password", "InvalidResponse; secrets shown as ****",
+          echo_credentials, wp_rest.InvalidResponse, r"\*\*\*\*"),
+    Fault("echo-status-line", "status line made of the Authorization header", "TransportError; no secret in it",
+          echo_in_status_line, wp_rest.TransportError, r"BadStatusLine|not|closed"),
+    Fault("echo-wp-error", "WordPress error message quoting the password and token",
+          "AuthenticationError; secrets shown as ****", echo_in_wp_error, wp_rest.AuthenticationError,
+          r"Bad password \*\*\*\*"),
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.id for f in FAULTS])
+def test_fault_gives_a_typed_error_in_time_without_secrets(fault: Fault, caplog: pytest.LogCaptureFixture) -> None:
+    if fault.handler is gzip_bomb:
+        _bomb()  # built before the clock starts
+    with observe("fault", fault.case, fault.expected) as obs:
+        result: Any = None
+        error: wp_rest.WPError | None = None
+        with caplog.at_level(logging.DEBUG, logger="wp_rest"):
+            if fault.handler is None:
+                client = wp_rest.Client(f"http://127.0.0.1:{free_port()}/wp-json/",
+                                        auth=wp_rest.ApplicationPassword(USER, SECRET), timeout=TIMEOUT,
+                                        retry=False)
+                start = time.monotonic()
+                try:
+                    result = call(client, fault.method)
+                except wp_rest.WPError as exc:
+                    error = exc
+                elapsed = time.monotonic() - start
+                hits: list[Hit] = []
+            else:
+                with fault_server(fault.handler) as server:
+                    client = client_for(server.url)
+                    start = time.monotonic()
+                    try:
+                        result = call(client, fault.method)
+                    except wp_rest.WPError as exc:  # anything else fails the test
+                        error = exc
+                    elapsed = time.monotonic() - start
+                    hits = list(server.hits)
+                client.close()
+        obs.observed = describe(error if error is not None else f"returned {str(result)[:80]}", elapsed)
+        assert elapsed < TIMEOUT + SLACK
+        if fault.error is None:
+            assert error is None, error
+        else:
+            assert type(error) is fault.error, repr(error)
+            assert re.search(fault.pattern, str(error), re.DOTALL), str(error)
+            for name, value in fault.attrs.items():
+                assert getattr(error, name) == value, name
+        if fault.method == "POST":
+            assert [h.method for h in hits].count("POST") <= 1  # a write is never re-sent
+        assert leaks(SECRETS, error, result if error else None, caplog.text) == []
+
+
+def test_slow_faults_end_at_the_deadline_not_per_receive() -> None:
+    """Before the deadline socket, a 1-byte/50 ms trickle of headers ran for seconds past timeout=0.5."""
+    with observe("fault", "slow headers, timeout=0.2 s, trickle would take 4 s",
+                 "TransportError after 0.2 s, not 4 s") as obs:
+        with fault_server(trickle_headers) as server:
+            client = client_for(server.url, timeout=0.2)
+            start = time.monotonic()
+            with pytest.raises(wp_rest.TransportError) as info:
+                client.get_post(1)
+            elapsed = time.monotonic() - start
+        obs.observed = describe(info.value, elapsed)
+        assert 0.2 <= elapsed < 0.2 + SLACK
+
+
+def test_php_warning_before_json_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    with fault_server(answer(response(200, PHP_WARNING + b'{"id": 1}'))) as server:
+        with caplog.at_level(logging.WARNING, logger="wp_rest"):
+            assert client_for(server.url).get_post(1) == {"id": 1}
+    assert "PHP output before the JSON" in caplog.text and "display_errors" in caplog.text
+
+
+def test_10mb_html_body_is_quoted_briefly() -> None:
+    page = "<html>" + "x" * 10_000_000
+    with fault_server(answer(response(200, page, {"Content-Type": "text/html"}))) as server:
+        with pytest.raises(wp_rest.InvalidResponse) as info:
+            client_for(server.url).get_post(1)
+    assert len(info.value.body_start) <= 300 and len(str(info.value)) < 1000
+
+
+def test_body_over_the_size_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wp_rest, "MAX_BODY_BYTES", 1_000_000)
+    with observe("fault", "plain body over MAX_BODY_BYTES (limit lowered to 1 MB)",
+                 "InvalidResponse: larger than the limit") as obs:
+        with fault_server(answer(response(200, b"[" + b"1," * 1_000_000 + b"1]"))) as server:
+            with pytest.raises(wp_rest.InvalidResponse) as info:
+                client_for(server.url).get_post(1)
+        obs.observed = describe(info.value)
+        assert "larger than 1000000 bytes" in str(info.value)
+
+
+def test_redirect_to_another_host_drops_credentials() -> None:
+    with observe("fault", "GET redirected to another host (127.0.0.2)",
+                 "followed without Authorization/Cookie") as obs:
+        with fault_server(answer(response(200, {"id": 1})), host="127.0.0.2") as other:
+            with fault_server(redirect(other.url + "/wp-json/wp/v2/posts/1", 302)) as first:
+                post = client_for(first.url).request("GET", "/wp/v2/posts/1", headers={"Cookie": "s=1"})
+            sent = other.hits[0].headers
+        obs.observed = f"returned {post}; headers at the other host: {sorted(sent)}"
+        assert post == {"id": 1}
+        assert "Authorization" in first.hits[0].headers
+        assert {k.lower() for k in sent} & {"authorization", "cookie", "x-wp-nonce"} == set()
+
+
+def test_post_redirected_to_another_host_is_not_followed() -> None:
+    with observe("fault", "POST redirected (302) to another host", "RedirectError; nothing sent there") as obs:
+        with fault_server(answer(response(201, {"id": 1}))) as other:
+            target = other.url.replace("127.0.0.1", "localhost") + "/wp-json/wp/v2/posts"
+            with fault_server(redirect(target, 302)) as first:
+                with pytest.raises(wp_rest.RedirectError) as info:
+                    client_for(first.url).create_post(title="t")
+            obs.observed = describe(info.value)
+            assert other.hits == [] and info.value.location == target
+
+
+def test_a_utf8_location_is_followed_percent_encoded() -> None:
+    def handler(hit: Hit, conn: Conn) -> None:
+        if hit.path.endswith("/old"):
+            conn.send(b"HTTP/1.1 301 Moved\r\nLocation: /wp-json/caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n")
+        else:
+            conn.send(response(200, {"path": hit.path}))
+
+    with observe("fault", "redirect to a Location with raw UTF-8 bytes (/wp-json/caf\\xc3\\xa9)",
+                 "followed as /wp-json/caf%C3%A9") as obs:
+        with fault_server(handler) as server:
+            got = client_for(server.url).request("GET", "/old")
+        obs.observed = f"returned {got}"
+        assert got == {"path": "/wp-json/caf%C3%A9"}
+
+
+def test_header_values_that_are_numbers_are_sent() -> None:
+    with fault_server(lambda hit, conn: conn.send(response(200, {"n": hit.headers.get("X-Count")}))) as server:
+        assert client_for(server.url).request("GET", "/x", headers={"X-Count": 5}) == {"n": "5"}  # type: ignore[dict-item]
+
+
+def test_https_upgrade_on_post_sends_once_and_names_the_fix() -> None:
+    with fault_server(https_upgrade) as server:
+        with pytest.raises(wp_rest.RedirectError) as info:
+            client_for(server.url).create_post(title="t")
+        assert server.methods() == ["POST"]  # never replayed as a GET (the urllib trap)
+    assert info.value.location.startswith("https://127.0.0.1:")
+    assert f"Client('https://127.0.0.1:{server.port}/')" in str(info.value)
+
+
+def test_an_idle_connection_closed_by_the_server_is_replaced() -> None:
+    def once_then_close(hit: Hit, conn: Conn) -> None:
+        conn.send(response(200, {"path": hit.path}))  # keep-alive in the headers ...
+        conn.close()  # ... but the server closes it anyway
+
+    with observe("fault", "server closes an idle keep-alive connection",
+                 "the next request opens a new connection and succeeds") as obs:
+        with fault_server(once_then_close) as server:
+            client = client_for(server.url)
+            first = client.request("GET", "/a")
+            time.sleep(0.05)
+            second = client.request("GET", "/b")
+            obs.observed = f"both succeeded over {server.connections} connections"
+        assert first == {"path": "/wp-json/a"} and second == {"path": "/wp-json/b"}
+        assert server.connections == 2
+
+
+@pytest.mark.parametrize(("headers", "auth"), [
+    ({"X-Note": "a\r\nX-Injected: 1"}, None),
+    ({"X-Note": "a\nb"}, None),
+    ({"X-Bad Name": "v"}, None),
+    ({}, wp_rest.BearerToken("tok\u20acen-with-euro-" + SECRET.replace(" ", ""))),
+], ids=["crlf-value", "lf-value", "space-in-name", "non-latin1-token"])
+def test_unsendable_headers_are_refused_before_sending(headers: dict[str, str], auth: Any) -> None:
+    with observe("hostile input", f"header {next(iter(headers or {'Authorization': ''}))!r}: "
+                 f"{'non-Latin-1 bearer token' if auth else repr(next(iter(headers.values())))}",
+                 "ConfigError before anything is sent; the value is not echoed") as obs:
+        with fault_server(answer(response(200, {"id": 1}))) as server:
+            client = client_for(server.url, **({"auth": auth} if auth else {}))
+            with pytest.raises(wp_rest.ConfigError) as info:
+                client.request("GET", "/wp/v2/posts/1", headers=headers)
+            obs.observed = describe(info.value)
+            assert server.hits == []
+        assert leaks([*SECRETS, "X-Injected"], info.value) == []
+
+
+def test_bad_method_is_refused() -> None:
+    with pytest.raises(wp_rest.ConfigError, match="not an HTTP method"):
+        wp_rest.Client("http://127.0.0.1:1/wp-json/").request("GET /x HTTP/1.1\r\nX:", "/a")
+
+
+def test_no_foreign_exception_escapes_a_raw_garbage_server() -> None:
+    """Raw bytes a hostile server might send; the client must only ever raise WPError."""
+    garbage = [b"", b"\x00" * 64, b"HTTP/1.1 abc\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n",
+               b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n{}",
+               b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+               b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+               b"HTTP/9.9 200 OK\r\n\r\n", b"HTTP/1.1 99 Weird\r\nContent-Length: 0\r\n\r\n",
+               b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\n\x1f\x8b\x08",
+               b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n\xff\xfe{}",
+               b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 10 + b"\r\n" + json.dumps({"a": 1}).encode()]
+    outcomes = []
+    for raw in garbage:
+        def handler(hit: Hit, conn: Conn, raw: bytes = raw) -> None:
+            conn.send(raw)
+            conn.close()
+
+        with fault_server(handler) as server:
+            try:
+                client_for(server.url).get_post(1)
+                outcomes.append("ok")
+            except wp_rest.WPError as exc:
+                outcomes.append(type(exc).__name__)
+    assert len(outcomes) == len(garbage)
+
+
+# --- TLS ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_pem(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return self_signed_cert(tmp_path_factory.mktemp("tls"))
+
+
+def test_tls_certificate_not_trusted_is_named_and_nothing_is_sent(tls_pem: Path) -> None:
+    with observe("fault", "https with a self-signed certificate, verify=True, retries on",
+                 "TransportError naming the untrusted certificate; request_sent=False; not retried") as obs:
+        sleeps = Sleeps()
+        with fault_server(answer(response(200, {"id": 1})), tls=tls_server_context(tls_pem)) as server:
+            client = client_for(server.url, retry=wp_rest.Retry(total=3, sleep=sleeps))
+            with pytest.raises(wp_rest.TransportError) as info:
+                client.create_post(title="t")
+            assert server.hits == [] and server.connections == 1 and sleeps.calls == []
+        obs.observed = describe(info.value)
+        assert info.value.request_sent is False and "certificate not trusted" in str(info.value)
+        assert "verify=" in str(info.value)  # says how to fix it
+        assert client._transport._ssl_context.cert_store_stats()["x509_ca"] > 0  # the system CAs were used
+
+
+@pytest.mark.parametrize("verify", ["bundle", False], ids=["ca-bundle", "verify-false"])
+def test_tls_with_a_ca_bundle_or_without_verification(tls_pem: Path, verify: Any) -> None:
+    with fault_server(answer(response(201, {"id": 3})), tls=tls_server_context(tls_pem)) as server:
+        client = client_for(server.url, verify=str(tls_pem) if verify == "bundle" else False)
+        assert client.create_post(title="t") == {"id": 3}
+        assert server.hits[0].headers["Authorization"].startswith("Basic ")
+
+
+def test_tls_slow_headers_end_at_the_deadline(tls_pem: Path) -> None:
+    with observe("fault", "https: slow headers (1 byte / 50 ms)", f"TransportError: timed out within {TIMEOUT} s") as obs:
+        with fault_server(trickle_headers, tls=tls_server_context(tls_pem)) as server:
+            start = time.monotonic()
+            with pytest.raises(wp_rest.TransportError, match="timed out") as info:
+                client_for(server.url, verify=str(tls_pem)).get_post(1)
+            elapsed = time.monotonic() - start
+        obs.observed = describe(info.value, elapsed)
+        assert elapsed < TIMEOUT + SLACK
+
+
+def test_https_to_http_redirect_drops_credentials(tls_pem: Path) -> None:
+    with observe("fault", "GET on https redirected to http on the same host",
+                 "followed without credentials (a downgrade is another origin)") as obs:
+        with fault_server(answer(response(200, {"id": 1}))) as plain:
+            with fault_server(redirect(plain.url + "/wp-json/wp/v2/posts/1", 302),
+                              tls=tls_server_context(tls_pem)) as secure:
+                post = client_for(secure.url, verify=str(tls_pem)).get_post(1)
+            obs.observed = f"returned {post}; headers at http: {sorted(plain.hits[0].headers)}"
+            assert "Authorization" not in plain.hits[0].headers
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+# --- MCP output -------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_mcp_tool_errors_and_logs_carry_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+    from mcp import Client as MCPClient
+
+    import mcp_server
+
+    def hostile(hit: Hit, conn: Conn) -> None:
+        if hit.path.startswith("/wp-json/wp/v2/posts/1"):
+            echo_in_wp_error(hit, conn)  # get_post: a 401 quoting the password and token
+        elif hit.path.startswith("/wp-json/wp/v2/posts/2"):
+            echo_in_status_line(hit, conn)
+        elif hit.path.startswith("/wp-json/wp/v2/posts?"):
+            echo_credentials(hit, conn)  # list_posts: an HTML page echoing them
+        elif hit.method == "POST":
+            conn.reset()  # create_post: lost
+        else:
+            conn.send(response(500, {"code": "x", "message": SECRET, "data": {"status": 500}}))
+
+    with observe("secrets", "MCP tools over a server that echoes the credentials (401 text, HTML page, "
+                 "status line) or resets", "tool errors (is_error) with no secret; none in the logs") as obs:
+        with fault_server(hostile) as server, caplog.at_level(logging.DEBUG):
+            wp = client_for(server.url)
+            async with MCPClient(mcp_server.build_server(mcp_server.Config(), wp)) as client:
+                results = [await client.call_tool("get_post", {"post_id": 1}),
+                           await client.call_tool("get_post", {"post_id": 2}),
+                           await client.call_tool("list_posts", {}),
+                           await client.call_tool("create_post", {"title": "t"}),
+                           await client.call_tool("get_site_info", {})]
+        texts = [c.text for r in results for c in r.content if hasattr(c, "text")]
+        obs.observed = (f"{sum(r.is_error for r in results)}/{len(results)} tool errors, "
+                        f"{len(caplog.text)} log chars; e.g. {normalise(texts[0])[:120]!r}")
+        assert all(r.is_error for r in results)
+        assert leaks(SECRETS, texts, [r.structured_content for r in results], caplog.text) == []
