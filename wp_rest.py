@@ -122,8 +122,16 @@ _log = logging.getLogger("wp_rest")
 #  +-- RedirectError                   a 3xx the client must not follow
 #  +-- InvalidResponse                 an answer that is not WordPress JSON
 #  +-- APIError                        WordPress answered with status >= 400
-#       +-- BadRequest (400), AuthenticationError (401), PermissionDenied (403),
-#           NotFound (404), RateLimited (429), ServerError (5xx)
+#  |    +-- BadRequest (400), AuthenticationError (401), PermissionDenied (403),
+#  |        NotFound (404), RateLimited (429), ServerError (5xx)
+#  +-- TokenError                      jwt_decode/jwt_peek rejected a token
+#       +-- MalformedToken             not an HS256 JWS with JSON-object header and payload
+#       +-- InvalidSignature           HMAC mismatch, or a header alg other than HS256
+#       +-- ExpiredToken               exp has passed
+#       +-- ImmatureToken              nbf or iat lies in the future
+#       +-- InvalidIssuer              iss missing or not the expected one
+#       +-- InvalidAudience            aud missing or naming none of the expected audiences
+# WeakSecretWarning (a UserWarning)    jwt_encode with a secret under 32 bytes
 
 
 class WPError(Exception):
@@ -224,6 +232,84 @@ class RateLimited(APIError):
 
 class ServerError(APIError):
     """5xx: the server failed (PHP fatal error, overloaded host, bad gateway)."""
+
+
+class WeakSecretWarning(UserWarning):
+    """An HS256 secret shorter than 32 bytes (RFC 7518 §3.2) was used to sign."""
+
+
+class TokenError(WPError):
+    """A JWT was rejected; base of every jwt_decode/jwt_peek error.
+
+    Attributes:
+        claim: The header parameter or claim at fault ("alg", "exp", ...), or None.
+        value: Its value as found in the token, or None.
+    """
+
+    def __init__(self, message: str, *, claim: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.claim = claim
+        self.value = value
+
+
+class MalformedToken(TokenError):
+    """The token is not a well-formed HS256 JWS carrying a JSON-object payload."""
+
+
+class InvalidSignature(TokenError):
+    """The HMAC does not match, or the header asks for an algorithm other than HS256."""
+
+
+class _TimeClaimError(TokenError):
+    """A time claim failed; carries the clock reading used."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        claim: str | None = None,
+        value: Any = None,
+        now: float = 0.0,
+        leeway: float = 0.0,
+        by_seconds: float = 0.0,
+    ) -> None:
+        super().__init__(message, claim=claim, value=value)
+        self.now = now
+        self.leeway = leeway
+        self.by_seconds = by_seconds
+
+
+class ExpiredToken(_TimeClaimError):
+    """``exp`` has passed; ``by_seconds`` is ``now - exp``, ``now``/``leeway`` in seconds."""
+
+
+class ImmatureToken(_TimeClaimError):
+    """``nbf`` or ``iat`` lies in the future; ``by_seconds`` is ``claim - now``."""
+
+
+class InvalidIssuer(TokenError):
+    """``iss`` is missing or differs from ``expected``."""
+
+    def __init__(
+        self, message: str, *, claim: str | None = "iss", value: Any = None, expected: str = ""
+    ) -> None:
+        super().__init__(message, claim=claim, value=value)
+        self.expected = expected
+
+
+class InvalidAudience(TokenError):
+    """``aud`` is missing or names none of ``expected``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        claim: str | None = "aud",
+        value: Any = None,
+        expected: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(message, claim=claim, value=value)
+        self.expected = expected
 
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {
@@ -357,18 +443,127 @@ def _check_route(route: str) -> str:
     return route
 
 
+def _api_error(request: Request, resp: Response, value: Any, *, authenticated: bool) -> APIError:
+    """The ``APIError`` subclass for a WordPress error answer, with a hint where one helps."""
+    err = _error_for_status(request, resp.status, value, authenticated=authenticated)
+    if isinstance(err, RateLimited):
+        err.retry_after = Retry.parse_retry_after(resp.headers.get("Retry-After"))
+    return err
+
+
+def _error_for_status(request: Request, status: int, value: Any, *, authenticated: bool) -> APIError:
+    if isinstance(value, dict) and isinstance(value.get("code"), str):
+        code, message, data = value["code"], str(value.get("message", "")), value.get("data")
+    else:
+        code, message, data = "http_error", f"HTTP {status}", value
+    cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
+    hint = ""
+    if status == 401:
+        hint = _HINT_401 if authenticated else _HINT_401_ANONYMOUS
+    elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
+        hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to "
+                "a wrong login password; it also rejects application passwords. Use "
+                "BasicAuth with the login password, or remove that plugin and use "
+                "ApplicationPassword.")
+    elif code.startswith("jwt_auth_"):
+        hint = ("The JWT plugin refused the token. JWTAuth renews tokens by itself; for "
+                "self-signed tokens the secret must be the site's JWT_AUTH_SECRET_KEY and "
+                "iss exactly the site's home URL (see `wp-rest doctor`).")
+    return cls(status, code, message, data, method=request.method, url=request.url,
+               route=request.route, hint=hint)
+
+
+def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -> str:
+    """``route`` below the API ``root``, path-style (``/wp-json/``) or query-style (``?rest_route=``)."""
+    route = _check_route(route)
+    reserved = _RESERVED_PARAMS.intersection(params or ())
+    if reserved:
+        raise ConfigError(f"query parameter {sorted(reserved)[0]!r} is reserved: it would change "
+                          "the route, the method or the response format that WordPress serves")
+    query = [(k, _encode_param(v)) for k, v in (params or {}).items() if v is not None]
+    parts = urllib.parse.urlsplit(root)
+    if "rest_route=" in parts.query:
+        base = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
+        encoded = urllib.parse.urlencode([*base, ("rest_route", route), *query], safe="/:@!$'()*,;")
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, encoded, ""))
+    path = parts.path.rstrip("/") + route
+    encoded = urllib.parse.urlencode(query, safe="/:@!$'()*,;")
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, encoded, ""))
+
+
+def _check_slug(value: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9_-]{1,64}", value):
+        raise ConfigError(f"{value!r} is not a REST base such as 'categories' or 'tags'")
+    return value
+
+
+def _safe_filename(name: str) -> str:
+    """A bare file name for ``Content-Disposition``: no directories, quotes or control characters."""
+    base = re.split(r"[\\/]", name)[-1].strip()
+    if not base or base in (".", "..") or any(c in base for c in '"\r\n\x00') or \
+            any(ord(c) < 32 for c in base):
+        raise ConfigError(f"unusable file name {name!r}: give a plain name such as 'photo.jpg'")
+    return base
+
+
+def _join_link(base: str, target: str) -> str | None:
+    """A ``Link`` target made absolute; None for an unusable one (treated as no Link)."""
+    if not target:
+        return None
+    try:
+        joined = urllib.parse.urljoin(base, target)
+        parts = urllib.parse.urlsplit(joined)
+        parts.port  # noqa: B018 (validates the port)
+    except ValueError:
+        _log.warning("ignoring an unusable Link header target %r", target[:200])
+        return None
+    return joined if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def _check_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"an id is a positive integer, not {value!r}")
+    return value
+
+
+def _json_dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _body_start(body: bytes, limit: int = 300) -> str:
+    text = body[:limit].decode("utf-8", "replace")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _invalid_response(request: Request, resp: Response) -> InvalidResponse:
+    ctype = resp.content_type or "no content type"
+    start = _body_start(resp.body)
+    why = "HTML instead of JSON" if "html" in ctype.lower() or start.startswith("<") else "not JSON"
+    advice = ("a wrong URL, a maintenance page, or a security plugin/firewall in front of "
+              "WordPress")
+    if resp.status == 401 and resp.headers.get("WWW-Authenticate"):
+        advice = ("the web server asks for its own Basic auth (WWW-Authenticate: "
+                  f"{resp.headers['WWW-Authenticate']}) before WordPress runs")
+    return InvalidResponse(
+        f"{resp.status} {why} ({ctype}) from {request.method} {request.route or request.url}; "
+        f"likely {advice}. Body starts: {start[:200]!r}",
+        status=resp.status, content_type=resp.content_type, body_start=start,
+        method=request.method, url=request.url)
+
+
+def _site_of(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path
+    for marker in ("/wp-json", "/index.php"):
+        if marker in path:
+            path = path[: path.index(marker)]
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path or "/", "", ""))
+
+
 # --- JWT ----------------------------------------------------------------------
 # HS256 only (RFC 7518 §3.2), compact serialisation only (RFC 7515 §7.1).
 # The algorithm is fixed here and never taken from a token (RFC 8725 §2.1, §3.1).
-#
-# WPError
-#  +-- TokenError                  jwt_decode/jwt_peek rejected a token
-#       +-- MalformedToken         not an HS256 JWS with JSON-object header and payload
-#       +-- InvalidSignature       HMAC mismatch, or a header alg other than HS256
-#       +-- ExpiredToken           exp has passed
-#       +-- ImmatureToken          nbf or iat lies in the future
-#       +-- InvalidIssuer          iss missing or not the expected one
-#       +-- InvalidAudience        aud missing or naming none of the expected audiences
+# Its errors (TokenError and subclasses) are in the Exceptions section.
 
 #: HMAC key length below which jwt_encode warns ("a key of the same size as the
 #: hash output ... or larger MUST be used", RFC 7518 §3.2).
@@ -378,84 +573,6 @@ _JWT_MIN_KEY_BYTES = 32
 _JWT_MAX_INT_DIGITS = 4300
 #: One base64url segment: RFC 4648 §5 alphabet, no padding (RFC 7515 §2).
 _JWT_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
-
-
-class WeakSecretWarning(UserWarning):
-    """An HS256 secret shorter than 32 bytes (RFC 7518 §3.2) was used to sign."""
-
-
-class TokenError(WPError):
-    """A JWT was rejected; base of every jwt_decode/jwt_peek error.
-
-    Attributes:
-        claim: The header parameter or claim at fault ("alg", "exp", ...), or None.
-        value: Its value as found in the token, or None.
-    """
-
-    def __init__(self, message: str, *, claim: str | None = None, value: Any = None) -> None:
-        super().__init__(message)
-        self.claim = claim
-        self.value = value
-
-
-class MalformedToken(TokenError):
-    """The token is not a well-formed HS256 JWS carrying a JSON-object payload."""
-
-
-class InvalidSignature(TokenError):
-    """The HMAC does not match, or the header asks for an algorithm other than HS256."""
-
-
-class _TimeClaimError(TokenError):
-    """A time claim failed; carries the clock reading used."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        claim: str | None = None,
-        value: Any = None,
-        now: float = 0.0,
-        leeway: float = 0.0,
-        by_seconds: float = 0.0,
-    ) -> None:
-        super().__init__(message, claim=claim, value=value)
-        self.now = now
-        self.leeway = leeway
-        self.by_seconds = by_seconds
-
-
-class ExpiredToken(_TimeClaimError):
-    """``exp`` has passed; ``by_seconds`` is ``now - exp``, ``now``/``leeway`` in seconds."""
-
-
-class ImmatureToken(_TimeClaimError):
-    """``nbf`` or ``iat`` lies in the future; ``by_seconds`` is ``claim - now``."""
-
-
-class InvalidIssuer(TokenError):
-    """``iss`` is missing or differs from ``expected``."""
-
-    def __init__(
-        self, message: str, *, claim: str | None = "iss", value: Any = None, expected: str = ""
-    ) -> None:
-        super().__init__(message, claim=claim, value=value)
-        self.expected = expected
-
-
-class InvalidAudience(TokenError):
-    """``aud`` is missing or names none of ``expected``."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        claim: str | None = "aud",
-        value: Any = None,
-        expected: frozenset[str] = frozenset(),
-    ) -> None:
-        super().__init__(message, claim=claim, value=value)
-        self.expected = expected
 
 
 def jwt_encode(
@@ -2355,128 +2472,11 @@ class Client:
         return result
 
 
-def _api_error(request: Request, resp: Response, value: Any, *, authenticated: bool) -> APIError:
-    """The ``APIError`` subclass for a WordPress error answer, with a hint where one helps."""
-    err = _error_for_status(request, resp.status, value, authenticated=authenticated)
-    if isinstance(err, RateLimited):
-        err.retry_after = Retry.parse_retry_after(resp.headers.get("Retry-After"))
-    return err
-
-
-def _error_for_status(request: Request, status: int, value: Any, *, authenticated: bool) -> APIError:
-    if isinstance(value, dict) and isinstance(value.get("code"), str):
-        code, message, data = value["code"], str(value.get("message", "")), value.get("data")
-    else:
-        code, message, data = "http_error", f"HTTP {status}", value
-    cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
-    hint = ""
-    if status == 401:
-        hint = _HINT_401 if authenticated else _HINT_401_ANONYMOUS
-    elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
-        hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to "
-                "a wrong login password; it also rejects application passwords. Use "
-                "BasicAuth with the login password, or remove that plugin and use "
-                "ApplicationPassword.")
-    elif code.startswith("jwt_auth_"):
-        hint = ("The JWT plugin refused the token. JWTAuth renews tokens by itself; for "
-                "self-signed tokens the secret must be the site's JWT_AUTH_SECRET_KEY and "
-                "iss exactly the site's home URL (see `wp-rest doctor`).")
-    return cls(status, code, message, data, method=request.method, url=request.url,
-               route=request.route, hint=hint)
-
-
-def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -> str:
-    """``route`` below the API ``root``, path-style (``/wp-json/``) or query-style (``?rest_route=``)."""
-    route = _check_route(route)
-    reserved = _RESERVED_PARAMS.intersection(params or ())
-    if reserved:
-        raise ConfigError(f"query parameter {sorted(reserved)[0]!r} is reserved: it would change "
-                          "the route, the method or the response format that WordPress serves")
-    query = [(k, _encode_param(v)) for k, v in (params or {}).items() if v is not None]
-    parts = urllib.parse.urlsplit(root)
-    if "rest_route=" in parts.query:
-        base = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
-        encoded = urllib.parse.urlencode([*base, ("rest_route", route), *query], safe="/:@!$'()*,;")
-        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, encoded, ""))
-    path = parts.path.rstrip("/") + route
-    encoded = urllib.parse.urlencode(query, safe="/:@!$'()*,;")
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, encoded, ""))
-
-
-def _check_slug(value: str) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9_-]{1,64}", value):
-        raise ConfigError(f"{value!r} is not a REST base such as 'categories' or 'tags'")
-    return value
-
-
-def _safe_filename(name: str) -> str:
-    """A bare file name for ``Content-Disposition``: no directories, quotes or control characters."""
-    base = re.split(r"[\\/]", name)[-1].strip()
-    if not base or base in (".", "..") or any(c in base for c in '"\r\n\x00') or \
-            any(ord(c) < 32 for c in base):
-        raise ConfigError(f"unusable file name {name!r}: give a plain name such as 'photo.jpg'")
-    return base
-
-
-def _join_link(base: str, target: str) -> str | None:
-    """A ``Link`` target made absolute; None for an unusable one (treated as no Link)."""
-    if not target:
-        return None
-    try:
-        joined = urllib.parse.urljoin(base, target)
-        parts = urllib.parse.urlsplit(joined)
-        parts.port  # noqa: B018 (validates the port)
-    except ValueError:
-        _log.warning("ignoring an unusable Link header target %r", target[:200])
-        return None
-    return joined if parts.scheme in ("http", "https") and parts.hostname else None
-
-
-def _check_id(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"an id is a positive integer, not {value!r}")
-    return value
-
-
 def _int_header(resp: Response, name: str, default: int) -> int:
     try:
         return int(str(resp.headers.get(name, default)))
     except ValueError:
         return default
-
-
-def _json_dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _body_start(body: bytes, limit: int = 300) -> str:
-    text = body[:limit].decode("utf-8", "replace")
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _invalid_response(request: Request, resp: Response) -> InvalidResponse:
-    ctype = resp.content_type or "no content type"
-    start = _body_start(resp.body)
-    why = "HTML instead of JSON" if "html" in ctype.lower() or start.startswith("<") else "not JSON"
-    advice = ("a wrong URL, a maintenance page, or a security plugin/firewall in front of "
-              "WordPress")
-    if resp.status == 401 and resp.headers.get("WWW-Authenticate"):
-        advice = ("the web server asks for its own Basic auth (WWW-Authenticate: "
-                  f"{resp.headers['WWW-Authenticate']}) before WordPress runs")
-    return InvalidResponse(
-        f"{resp.status} {why} ({ctype}) from {request.method} {request.route or request.url}; "
-        f"likely {advice}. Body starts: {start[:200]!r}",
-        status=resp.status, content_type=resp.content_type, body_start=start,
-        method=request.method, url=request.url)
-
-
-def _site_of(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    path = parts.path
-    for marker in ("/wp-json", "/index.php"):
-        if marker in path:
-            path = path[: path.index(marker)]
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path or "/", "", ""))
 
 
 def _as_retry(retry: Retry | int | bool | None) -> Retry:
@@ -3830,9 +3830,5 @@ def _run_command(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
-def _exit(code: int) -> NoReturn:
-    sys.exit(code)
-
-
 if __name__ == "__main__":
-    _exit(main())
+    sys.exit(main())
