@@ -64,23 +64,19 @@ __all__ = [
     "main",
 ]
 
-import argparse
 import base64
 import binascii
 import collections
-import concurrent.futures
 import dataclasses
 import datetime
 import email.utils
-import hashlib
-import hmac
+import functools
 import http.client
 import ipaddress
 import itertools
 import json
 import logging
 import math
-import mimetypes
 import os
 import random
 import re
@@ -94,7 +90,15 @@ import urllib.parse
 import warnings
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from typing import Any, NoReturn
+
+# Imported where used, so `import wp_rest` stays cheap: argparse (CLI only),
+# concurrent.futures (iter_items with concurrency), hashlib/hmac (JWT),
+# mimetypes (upload_media). typing is for the type checker only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    import concurrent.futures
+    from typing import Any, NoReturn
 
 # --- Constants ----------------------------------------------------------------
 
@@ -341,6 +345,13 @@ def _strip_tags(text: str) -> str:
 def _origin(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) with default ports filled in, for same-origin checks."""
     parts = urllib.parse.urlsplit(url)
+    return _netloc_origin(parts.scheme, parts.netloc)
+
+
+@functools.lru_cache(maxsize=128)
+def _netloc_origin(scheme: str, netloc: str) -> tuple[str, str, int]:
+    """_origin's work, once per (scheme, netloc): a client talks to one or two origins."""
+    parts = urllib.parse.SplitResult(scheme, netloc, "", "", "")
     scheme = parts.scheme.lower()
     try:
         port = parts.port
@@ -351,6 +362,7 @@ def _origin(url: str) -> tuple[str, str, int]:
     return scheme, (parts.hostname or "").lower(), port
 
 
+@functools.lru_cache(maxsize=128)
 def _is_loopback(host: str) -> bool:
     host = host.strip("[]").lower()
     if host == "localhost" or host.endswith(".localhost"):
@@ -361,9 +373,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_transport_security(url: str, allow_insecure_http: bool) -> None:
+def _check_transport_security(url: str, allow_insecure_http: bool,
+                              origin: tuple[str, str, int] | None = None) -> None:
     """Refuse to send credentials in clear text to a host that is not this machine."""
-    scheme, host, _ = _origin(url)
+    scheme, host, _ = origin or _origin(url)
     if scheme == "http" and not allow_insecure_http and not _is_loopback(host):
         raise ConfigError(
             f"refusing to send credentials over plain HTTP to {host}: anyone on the path "
@@ -849,6 +862,9 @@ def _jwt_segments(token: str) -> tuple[str, str, str]:
 
 
 def _jwt_mac(key: bytes, signing_input: str) -> bytes:
+    import hashlib
+    import hmac
+
     return hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()
 
 
@@ -877,6 +893,8 @@ def _jwt_verify(token: str, key: bytes) -> dict[str, Any]:
             value=header["crit"],
         )
     # Over the received segments, never re-serialised; constant time (RFC 7518 §3.2).
+    import hmac
+
     if not hmac.compare_digest(signature, _jwt_mac(key, f"{h64}.{p64}")):
         raise InvalidSignature("signature verification failed")
     return _jwt_object(payload_raw, "payload")
@@ -2050,15 +2068,18 @@ class Client:
         """Drive the auth flow: send what it yields, feed it the answers (httpx's pattern)."""
         if self.auth is None:
             return self._send_following(request, auth_origin=None)
+        origin = _origin(request.url)
+        _check_transport_security(request.url, self.allow_insecure_http, origin)
         flow = self.auth.flow(request)
         try:
             req = next(flow)
             while True:
                 # An auth flow may log in or fetch tokens; only ever where the API lives.
-                _check_transport_security(req.url, self.allow_insecure_http)
-                if _origin(req.url) != _origin(request.url):
-                    raise ConfigError(f"auth step {req.method} {req.url} would leave {request.url}'s origin")
-                resp = self._send_following(req, auth_origin=_origin(req.url))
+                if req.url != request.url:
+                    _check_transport_security(req.url, self.allow_insecure_http)
+                    if _origin(req.url) != origin:
+                        raise ConfigError(f"auth step {req.method} {req.url} would leave {request.url}'s origin")
+                resp = self._send_following(req, auth_origin=origin)
                 try:
                     req = flow.send(resp)
                 except StopIteration:
@@ -2223,19 +2244,24 @@ class Client:
             raise ConfigError("concurrency must be an integer from 1 to 32")
         params.setdefault("per_page", MAX_PER_PAGE)
         page_no = int(params.pop("page", 1))
-        first = self.list_items(route, page=page_no, **params)
-        yield from first.items
-        if first.next_page is None or not first.items:
+        # Only the page being yielded stays referenced: a page is dropped
+        # before the next one is fetched (memory stays at about one page).
+        page = self.list_items(route, page=page_no, **params)
+        next_page, total_pages, empty = page.next_page, page.total_pages, not page.items
+        yield from page.items
+        del page
+        if next_page is None or empty:
             return
         if concurrency == 1:
-            page_no = first.next_page
-            while True:
-                page = self.list_items(route, page=page_no, **params)
+            while next_page is not None and not empty:
+                page = self.list_items(route, page=next_page, **params)
+                next_page, empty = page.next_page, not page.items
                 yield from page.items
-                if page.next_page is None or not page.items:
-                    return
-                page_no = page.next_page
-        remaining = iter(range(first.next_page, first.total_pages + 1))
+                del page
+            return
+        remaining = iter(range(next_page, total_pages + 1))
+        import concurrent.futures
+
         with concurrent.futures.ThreadPoolExecutor(concurrency, "wp_rest-page") as pool:
             window: collections.deque[concurrent.futures.Future[Page]] = collections.deque(
                 pool.submit(self.list_items, route, page=n, **params)
@@ -2246,6 +2272,7 @@ class Client:
                     for n in itertools.islice(remaining, 1):
                         window.append(pool.submit(self.list_items, route, page=n, **params))
                     yield from page.items
+                    del page
             finally:
                 for future in window:
                     future.cancel()
@@ -2285,6 +2312,8 @@ class Client:
                 raise ConfigError(f"cannot read {os.fspath(file)!r}: {exc.strerror}") from exc
             filename = filename or os.path.basename(os.fspath(file))
         name = _safe_filename(filename)
+        import mimetypes
+
         ctype = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
         # WordPress reads only a plain filename= (no RFC 6266 filename*=), so a
         # non-ASCII name travels as its UTF-8 bytes (http.client sends latin-1).
@@ -3722,6 +3751,8 @@ def _post_row(post: Mapping[str, Any]) -> str:
 
 
 def _cli_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="wp-rest",
         description="WordPress REST API from the command line. Credentials come from the "
