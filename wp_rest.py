@@ -12,9 +12,11 @@ Quick start::
     post = wp.create_post(title="Hello", content="<p>From Python</p>")
     print(wp.list_posts(status="draft").total)
 
-Command line: ``python wp_rest.py --help`` (or ``wp-rest --help`` once installed).
+Command line: ``python wp_rest.py --help`` (or ``wp-rest --help`` once installed);
+``wp-rest doctor URL`` explains why writes fail and how to fix the site.
 Configuration from the environment: ``WP_URL``, ``WP_USERNAME``,
-``WP_APP_PASSWORD``, ``WP_CA_BUNDLE`` (see ``Client.from_env``).
+``WP_APP_PASSWORD``, ``WP_CA_BUNDLE`` and the JWT/cookie variants (see
+``Client.from_env``).
 
 Licence: MIT. Version: see ``__version__``. A vendored copy is identified by
 that line alone: keep it when you copy the file.
@@ -1907,12 +1909,20 @@ class Client:
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Client:
         """A client configured from environment variables.
 
-        ``WP_URL`` (required), ``WP_USERNAME`` with ``WP_APP_PASSWORD``
-        (an Application Password), optional ``WP_CA_BUNDLE`` (PEM file for
-        ``verify``). Keyword arguments are passed on to ``Client``.
+        ``WP_URL`` (required) and at most one kind of credential:
+
+        - ``WP_USERNAME`` + ``WP_APP_PASSWORD``: ``ApplicationPassword``;
+        - ``WP_USERNAME`` + ``WP_PASSWORD`` (the login password) +
+          ``WP_AUTH=jwt|cookie|basic``: ``JWTAuth``, ``CookieAuth`` or ``BasicAuth``;
+        - ``WP_JWT_TOKEN``: ``BearerToken``;
+        - ``WP_JWT_SECRET`` + ``WP_JWT_USER_ID``: ``JWTAuth.self_signed``.
+
+        ``WP_CA_BUNDLE`` (a PEM file) becomes ``verify``. Keyword arguments are
+        passed on to ``Client``.
 
         Raises:
-            ConfigError: a variable is missing or malformed; the message names it.
+            ConfigError: a variable is missing or malformed, or two kinds of
+                credential are set; the message names the variable.
         """
         env = os.environ if environ is None else environ
 
@@ -3755,8 +3765,11 @@ def _cli_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="wp-rest",
-        description="WordPress REST API from the command line. Credentials come from the "
-                    "environment only: WP_URL, WP_USERNAME, WP_APP_PASSWORD (and WP_CA_BUNDLE).",
+        description="WordPress REST API from the command line. Configuration comes from the "
+                    "environment only (never arguments, which `ps` shows): WP_URL; WP_USERNAME with "
+                    "WP_APP_PASSWORD (an application password), or with WP_PASSWORD and "
+                    "WP_AUTH=jwt|cookie|basic; or WP_JWT_TOKEN; or WP_JWT_SECRET with "
+                    "WP_JWT_USER_ID; WP_CA_BUNDLE for a private CA.",
         epilog="Exit codes: 0 ok, 1 WordPress or network error, 2 usage or configuration error.")
     parser.add_argument("--url", help="site URL or API root (default: $WP_URL)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
