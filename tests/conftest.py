@@ -60,8 +60,13 @@ def cleanup(wp: WPFactory, lab: dict[str, Any]) -> Iterator[list[tuple[str, int]
     yield posts
     for site, post_id in posts:
         admin = lab["sites"][site]["users"]["admin"]
-        # The Basic-Auth plugin site refuses application passwords (PROTOCOLS.md 3).
-        auth = wp_rest.BasicAuth(admin["username"], admin["password"]) if site == "basicauth" else None
+        # The Basic-Auth plugin site refuses application passwords (PROTOCOLS.md 3), and the
+        # production site over http has none: log in with the password there.
+        auth: wp_rest.Auth | None = None
+        if site == "basicauth":
+            auth = wp_rest.BasicAuth(admin["username"], admin["password"])
+        elif site == "production":
+            auth = wp_rest.CookieAuth(admin["username"], admin["password"])
         try:
             (wp(None, site, auth=auth) if auth else wp("admin", site)).delete_post(post_id, force=True)
         except wp_rest.NotFound:

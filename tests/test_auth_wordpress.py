@@ -246,3 +246,16 @@ def test_no_secret_appears_in_repr_logs_or_errors(wp: WPFactory, lab: dict[str, 
     blob = "\n".join([*seen, caplog.text, out.out, out.err])
     for secret in secrets:
         assert secret not in blob
+
+
+def test_cookie_auth_works_where_application_passwords_are_unavailable(
+        wp: WPFactory, lab: dict[str, Any], cleanup: list[tuple[str, int]]) -> None:
+    # The production site over plain http offers no application passwords ("authentication": []),
+    # as an old or locked-down site would; core's cookie + nonce still writes.
+    author = _user(lab, "author", "production")
+    client = wp(None, "production", auth=wp_rest.CookieAuth(author["username"], author["password"]))
+    assert client.index()["authentication"] == []
+    post = client.create_post(title="Cookies where app passwords are off")
+    cleanup.append(("production", post["id"]))
+    assert post["author"] == author["id"]
+    assert post["id"] in [p["id"] for p in client.list_posts(status="draft", author=author["id"]).items]

@@ -49,3 +49,25 @@ def test_exceptions_form_one_tree() -> None:
     for cls in (wp_rest.BadRequest, wp_rest.AuthenticationError, wp_rest.PermissionDenied,
                 wp_rest.NotFound, wp_rest.RateLimited, wp_rest.ServerError):
         assert issubclass(cls, wp_rest.APIError)
+
+
+def test_pip_install_gives_both_modules_and_both_commands(tmp_path: Path) -> None:
+    import venv
+
+    root = Path(wp_rest.__file__).parent
+    env_dir = tmp_path / "venv"
+    # System site packages: the mcp package the server needs is already there.
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
+                    "--disable-pip-version-check", str(root)], check=True, timeout=300, cwd=tmp_path,
+                   capture_output=True)
+    help_text = subprocess.run([str(env_dir / "bin" / "wp-rest"), "--help"], capture_output=True, text=True,
+                               check=True, timeout=60).stdout
+    assert "doctor" in help_text and "posts" in help_text
+    mcp_help = subprocess.run([str(env_dir / "bin" / "wp-rest-mcp"), "--help"], capture_output=True, text=True,
+                              check=True, timeout=60).stdout
+    assert "--transport" in mcp_help
+    where = subprocess.run([str(python), "-c", "import wp_rest, mcp_server; print(wp_rest.__file__)"],
+                           capture_output=True, text=True, check=True, timeout=60, cwd=tmp_path).stdout
+    assert str(env_dir) in where
