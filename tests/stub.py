@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.server
 import json
 import socketserver
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -108,8 +109,11 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve(handler: Handler) -> Iterator[StubServer]:
+def serve(handler: Handler, tls: ssl.SSLContext | None = None) -> Iterator[StubServer]:
+    """Run a stub on 127.0.0.1 (over TLS with ``tls``, a server-side context) until the block ends."""
     server = StubServer(handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:

@@ -15,18 +15,17 @@ import json
 import socket
 import ssl
 import subprocess
-import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import wp_rest
-from stub import Answer, Seen, StubServer, json_answer, serve
+from doctorkit import outcomes, text_of
+from stub import Answer, Seen, json_answer, serve
 from wp_rest import Check, Report, main
 
 USER = "admin"
@@ -45,16 +44,6 @@ Part = Callable[[Seen], Answer]
 
 def diagnose(client: wp_rest.Client, **kwargs: Any) -> Report:
     return client.diagnose(**kwargs)
-
-
-def outcomes(report: Report) -> dict[str, str]:
-    return {c.name: c.outcome for c in report.checks}
-
-
-def text_of(report: Report, name: str) -> str:
-    check = report.get(name)
-    assert check is not None, f"no {name!r} check in:\n{report.render()}"
-    return check.seen + "\n" + check.fix
 
 
 def base_of(seen: Seen, scheme: str = "http") -> str:
@@ -281,19 +270,10 @@ def expired(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
     return str(where / "ca.pem"), str(where / "leaf.pem"), str(where / "leaf.key")
 
 
-@contextmanager
-def serve_tls(handler: Callable[[Seen], Answer], cert: str, key: str) -> Iterator[StubServer]:
-    server = StubServer(handler)
+def serve_tls(handler: Callable[[Seen], Answer], cert: str, key: str) -> Any:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serve(handler, tls=context)
 
 
 def test_self_signed_certificate_explained_then_ok_with_the_ca_bundle(self_signed: tuple[str, str]) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 import wp_rest
 from conftest import HERE, ROOT
+from doctorkit import outcomes, text_of
 from wp_rest import Report
 
 pytestmark = pytest.mark.wordpress
@@ -33,16 +34,6 @@ WRONG = "aaaa bbbb cccc dddd eeee ffff"
 
 def diagnose(client: wp_rest.Client, **kwargs: Any) -> Report:
     return client.diagnose(**kwargs)
-
-
-def outcomes(report: Report) -> dict[str, str]:
-    return {c.name: c.outcome for c in report.checks}
-
-
-def text_of(report: Report, name: str) -> str:
-    check = report.get(name)
-    assert check is not None, f"no {name!r} check in:\n{report.render()}"
-    return check.seen + "\n" + check.fix
 
 
 def user(lab: dict[str, Any], site: str, role: str = "admin") -> dict[str, str]:

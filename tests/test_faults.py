@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+import wp_rest
 from faultkit import (
     Conn,
     Hit,
@@ -40,8 +42,6 @@ from faultkit import (
     wp_error,
 )
 from reliability_log import observe
-
-import wp_rest
 
 USER = "admin"
 SECRET = "abcd EFGH 1234 ijkl MNOP 6789"

@@ -22,15 +22,15 @@ from typing import Any
 
 import anyio.from_thread
 import pytest
-from faultkit import Conn, FaultServer, Hit, describe, leaks, secret_forms
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from mcp import Client as MCPClient
-from reliability_log import observe
 from test_mcp_server import FakeWP
 
 import mcp_server
 import wp_rest
+from faultkit import Conn, FaultServer, Hit, describe, leaks, secret_forms
+from reliability_log import observe
 
 USER = "admin"
 SECRET = "abcd EFGH 1234 ijkl MNOP 6789"

@@ -938,14 +938,9 @@ LAB_JSON = Path(__file__).parent / "wp" / "lab.json"
 
 
 @pytest.fixture(scope="module")
-def lab_site() -> dict[str, Any]:
-    """The lab's main site; fails (never skips) when the lab is not up."""
-    if not LAB_JSON.is_file():
-        pytest.fail(
-            f"{LAB_JSON} is missing: run `bash tests/wp/lab.sh up` first"
-            + (" (CI must start the lab before the tests)" if os.environ.get("CI") else "")
-        )
-    site: dict[str, Any] = json.loads(LAB_JSON.read_text())["sites"]["main"]
+def lab_site(lab: dict[str, Any]) -> dict[str, Any]:
+    """The lab's main site (conftest's ``lab`` fails, never skips, when the lab is not up)."""
+    site: dict[str, Any] = lab["sites"]["main"]
     return site
 
 

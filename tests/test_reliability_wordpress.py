@@ -24,12 +24,12 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from faultkit import Conn, FaultServer, Hit, Sleeps, describe, leaks, secret_forms
 from mcp import Client as MCPClient
 from mcp.client.streamable_http import streamable_http_client
-from reliability_log import observe
 
 import wp_rest
+from faultkit import Conn, FaultServer, Hit, Sleeps, describe, leaks, secret_forms
+from reliability_log import observe
 
 pytestmark = pytest.mark.wordpress
 

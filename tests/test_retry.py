@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+import wp_rest
 from faultkit import (
     Conn,
     FaultServer,
@@ -35,8 +37,6 @@ from faultkit import (
     wp_error,
 )
 from reliability_log import observe
-
-import wp_rest
 
 USER = "admin"
 SECRET = "abcd EFGH 1234 ijkl MNOP 6789"
