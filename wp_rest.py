@@ -442,6 +442,7 @@ _RESERVED_PARAMS = frozenset({"rest_route", "_method", "_envelope", "_jsonp"})
 _ROUTE_OK = re.compile(r"\A(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)+\Z")
 
 
+@functools.lru_cache(maxsize=512)
 def _check_route(route: str) -> str:
     """A route is a path below the API root; it may never leave it or change the host."""
     if not route.startswith("/"):
@@ -488,6 +489,12 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
                route=request.route, hint=hint)
 
 
+@functools.lru_cache(maxsize=64)
+def _split_url(url: str) -> urllib.parse.SplitResult:
+    """``urlsplit`` once per API root (it is the same for every request of a client)."""
+    return urllib.parse.urlsplit(url)
+
+
 def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -> str:
     """``route`` below the API ``root``, path-style (``/wp-json/``) or query-style (``?rest_route=``)."""
     route = _check_route(route)
@@ -496,7 +503,7 @@ def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -
         raise ConfigError(f"query parameter {sorted(reserved)[0]!r} is reserved: it would change "
                           "the route, the method or the response format that WordPress serves")
     query = [(k, _encode_param(v)) for k, v in (params or {}).items() if v is not None]
-    parts = urllib.parse.urlsplit(root)
+    parts = _split_url(root)
     if "rest_route=" in parts.query:
         base = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
         encoded = urllib.parse.urlencode([*base, ("rest_route", route), *query], safe="/:@!$'()*,;")
