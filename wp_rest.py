@@ -419,13 +419,21 @@ def _decode_json(body: bytes) -> tuple[Any, str]:
     if text.startswith("\ufeff"):
         text, cleaned = text[1:], "a UTF-8 byte order mark"
     try:
-        return json.loads(text), cleaned
+        return _json_loads(text), cleaned
     except ValueError:
         notice = _PHP_NOTICE.match(text)
         if not notice:
             raise
         junk = text[: notice.end()].strip()
-        return json.loads(text[notice.end():]), f"PHP output before the JSON: {junk[:200]!r}"
+        return _json_loads(text[notice.end():]), f"PHP output before the JSON: {junk[:200]!r}"
+
+
+def _json_loads(text: str) -> Any:
+    """``json.loads`` whose only error is ValueError: hostile nesting hits the recursion limit."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def _encode_param(value: Any) -> str:
@@ -2164,7 +2172,7 @@ class Client:
         parsed = True
         try:
             value, cleaned = _decode_json(resp.body)
-        except (ValueError, RecursionError):  # also UnicodeDecodeError; JSON nested too deeply
+        except ValueError:  # also UnicodeDecodeError and JSON nested too deeply
             value, cleaned, parsed = None, "", False
         if not parsed or resp.status >= 400 or cleaned:
             # Error texts quote the body: a debug page or WAF may echo our credentials there.
@@ -2175,7 +2183,7 @@ class Client:
                 resp = dataclasses.replace(resp, body=body)
                 try:
                     value, cleaned = _decode_json(body) if parsed else (None, "")
-                except (ValueError, RecursionError):
+                except ValueError:
                     parsed = False
         if not parsed and resp.status < 500 and resp.status != 429:
             raise _invalid_response(request, resp) from None
@@ -2780,7 +2788,7 @@ def _doctor_json(resp: Response) -> tuple[Any, str]:
     """(value, what had to be cleaned) of a body, or (None, "") when it is not JSON."""
     try:
         return _decode_json(resp.body)
-    except (ValueError, RecursionError):  # also UnicodeDecodeError; JSON nested too deeply
+    except ValueError:  # also UnicodeDecodeError and JSON nested too deeply
         return None, ""
 
 

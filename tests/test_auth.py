@@ -192,3 +192,11 @@ def test_a_plain_callable_is_accepted_as_auth() -> None:
     with serve(lambda seen: json_answer({"h": seen.headers.get("X-Key")})) as server:
         client = wp_rest.Client(server.url + "/wp-json/", auth=lambda r: r.with_headers(**{"X-Key": "k"}))
         assert client.request("GET", "/x") == {"h": "k"}
+
+
+@pytest.mark.parametrize("flow_kind", ["jwt", "cookie"])
+def test_a_hostile_auth_answer_is_a_wperror_not_a_recursion_error(flow_kind: str) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    auth: wp_rest.Auth = wp_rest.JWTAuth("admin", "pw") if flow_kind == "jwt" else wp_rest.CookieAuth("admin", "pw")
+    with pytest.raises(wp_rest.WPError):
+        drive(auth.flow(request()), [response(200, deep)])
