@@ -108,6 +108,8 @@ if TYPE_CHECKING:
 API_REL = "https://api.w.org/"
 #: Largest response body the client reads (after decompression), in bytes.
 MAX_BODY_BYTES = 64 * 1024 * 1024
+#: The statuses that redirect (with a ``Location``).
+_REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 #: How many redirects a GET may follow.
 MAX_REDIRECTS = 5
 #: WordPress caps ``per_page`` at 100 on core collections.
@@ -2120,7 +2122,7 @@ class Client:
             resp = self._transport.send(request, timeout=self.timeout)
             _log.debug("%s %s -> %d (%.0f ms)", request.method, request.route or request.url,
                        resp.status, (time.monotonic() - started) * 1000)
-            if (resp.status not in (301, 302, 303, 307, 308) or "Location" not in resp.headers
+            if (resp.status not in _REDIRECT_STATUSES or "Location" not in resp.headers
                     or not request.follow_redirects):
                 return resp
             location = _ascii_location(str(resp.headers["Location"]))
@@ -2162,7 +2164,7 @@ class Client:
                             url=request.url)
 
     def _decode(self, request: Request, resp: Response) -> Any:
-        if resp.status in (301, 302, 303, 307, 308):
+        if resp.status in _REDIRECT_STATUSES:
             location = str(resp.headers.get("Location", ""))
             raise RedirectError(f"{resp.status} redirect to {location!r} ({request.method} "
                                 f"{request.route})", status=resp.status, location=location,
@@ -2611,7 +2613,6 @@ _DOCTOR_OUTCOMES = ("ok", "warn", "fail")
 #: WordPress's own test value for the Authorization header ("user:pwd", from
 #: class-wp-site-health.php): it is nobody's password.
 _PROBE_AUTHORIZATION = "Basic dXNlcjpwd2Q="
-_REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 _ROUTE_VALIDATE = "/jwt-auth/v1/token/validate"
 _ROUTE_SITE_HEALTH = "/wp-site-health/v1/tests/authorization-header"
 #: Clock difference to the server beyond which JWTs get refused (the plugins

@@ -539,18 +539,20 @@ def test_no_credentials_still_checks_the_site_and_says_what_to_set() -> None:
     assert outcomes(report)["api"] == "ok" and not report.writes_possible
 
 
+def jwt_index(seen: Seen) -> Answer:
+    """The REST index of a site with the Tmeister JWT plugin (its validate route is the probe)."""
+    value = index_for(base_of(seen))
+    value["namespaces"].append("jwt-auth/v1")
+    value["routes"]["/jwt-auth/v1/token/validate"] = {}
+    return json_answer(value)
+
+
 def test_jwt_probe_shows_the_header_arrives_so_the_credentials_are_wrong() -> None:
     """PROTOCOLS.md 7.4 (a): jwt_auth_bad_auth_header means the header reached PHP."""
     bad_header = {"code": "jwt_auth_bad_auth_header", "message": "Authorization header malformed.",
                   "data": {"status": 403}}
 
-    def index(seen: Seen) -> Answer:
-        value = index_for(base_of(seen))
-        value["namespaces"].append("jwt-auth/v1")
-        value["routes"]["/jwt-auth/v1/token/validate"] = {}
-        return json_answer(value)
-
-    parts = {"GET /wp-json/": index,
+    parts = {"GET /wp-json/": jwt_index,
              "POST /wp-json/jwt-auth/v1/token/validate": lambda s: json_answer(bad_header, 403)}
     with serve(fake_wp(parts)) as server:
         report = diagnose(client_for(server.url, auth=wp_rest.ApplicationPassword(USER, "x" * 24)))
@@ -567,13 +569,7 @@ def test_jwt_probe_shows_no_http_authorization(bearer: bool) -> None:
     no_header = {"code": "jwt_auth_no_auth_header", "message": "Authorization header not found.",
                  "data": {"status": 403}}
 
-    def index(seen: Seen) -> Answer:
-        value = index_for(base_of(seen))
-        value["namespaces"].append("jwt-auth/v1")
-        value["routes"]["/jwt-auth/v1/token/validate"] = {}
-        return json_answer(value)
-
-    parts = {"GET /wp-json/": index,
+    parts = {"GET /wp-json/": jwt_index,
              "POST /wp-json/jwt-auth/v1/token/validate": lambda s: json_answer(no_header, 403)}
     auth = wp_rest.BearerToken("abc.def.ghi") if bearer else wp_rest.ApplicationPassword(USER, SECRET)
     with serve(fake_wp({**parts, "GET /wp-json/wp/v2/users/me?context=edit":
