@@ -39,6 +39,8 @@ __all__ = [
     "ConfigError",
     "CookieAuth",
     "ExpiredToken",
+    "HTTPTransport",
+    "Headers",
     "ImmatureToken",
     "InvalidAudience",
     "InvalidIssuer",
@@ -46,6 +48,7 @@ __all__ = [
     "InvalidSignature",
     "JWTAuth",
     "MalformedToken",
+    "MockTransport",
     "NotFound",
     "Page",
     "PermissionDenied",
@@ -57,6 +60,7 @@ __all__ = [
     "Retry",
     "ServerError",
     "TokenError",
+    "Transport",
     "TransportError",
     "WPError",
     "WeakSecretWarning",
@@ -100,7 +104,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     import concurrent.futures
-    from typing import Any, NoReturn
+    from typing import Any, NoReturn, Protocol
+else:
+    Protocol = object  # typing costs import time; the type checker alone needs Protocol
 
 # --- Constants ----------------------------------------------------------------
 
@@ -119,6 +125,8 @@ MAX_PER_PAGE = 100
 _ONCE_SLUG = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*")
 #: Idle keep-alive connections kept per origin.
 POOL_SIZE = 10
+#: Request headers whose values are credentials: never logged, shown or sent to another origin.
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-wp-nonce"})
 
 _log = logging.getLogger("wp_rest")
 
@@ -346,6 +354,11 @@ def _strip_tags(text: str) -> str:
     return re.sub(r"<[^>]+>", "", text).strip()
 
 
+def _masked_headers(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers fit to show: credential values replaced by ``****``."""
+    return [(k, "****" if k.lower() in _SECRET_HEADERS else v) for k, v in pairs]
+
+
 def _origin(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) with default ports filled in, for same-origin checks."""
     parts = urllib.parse.urlsplit(url)
@@ -368,13 +381,31 @@ def _netloc_origin(scheme: str, netloc: str) -> tuple[str, str, int]:
 
 @functools.lru_cache(maxsize=128)
 def _is_loopback(host: str) -> bool:
+    """A loopback address, or ``localhost`` when every address it resolves to is one.
+
+    Other names (``evil.localhost`` too) are not trusted: what they resolve to can
+    change between this check and the connection. ``localhost`` is pinned to the
+    address checked here (``_loopback_address``).
+    """
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+    if host == "localhost":
+        return _loopback_address(host) is not None
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@functools.lru_cache(maxsize=8)
+def _loopback_address(host: str) -> str | None:
+    """The address ``host`` resolves to, if it resolves to loopback addresses only."""
+    try:
+        found = {str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+    except OSError:
+        return None
+    if not found or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in found):
+        return None
+    return min(found)  # 127.0.0.1 sorts before ::1
 
 
 def _check_transport_security(url: str, allow_insecure_http: bool,
@@ -438,17 +469,59 @@ def _json_loads(text: str) -> Any:
         raise ValueError("JSON nested too deeply") from None
 
 
-def _encode_param(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return ",".join(_encode_param(v) for v in value)
-    return str(value)
-
-
-#: Query parameters WordPress reads as routing or format switches (PROTOCOLS.md 7.3, 9).
+#: Query names WordPress reads as routing, method or format switches: rest_api_loaded()
+#: reads ``rest_route``, WP_REST_Server::serve_request() ``_method``, ``_envelope`` and ``_jsonp``.
 _RESERVED_PARAMS = frozenset({"rest_route", "_method", "_envelope", "_jsonp"})
 
+
+def _php_name(key: str) -> str:
+    """The name PHP files a query key under (php_register_variable_ex in main/php_variables.c).
+
+    It drops leading spaces and what follows a NUL, ends the name at a ``[`` that
+    opens a bracket pair, and turns ``' '``, ``'.'`` and a lone ``[`` into ``_``:
+    ``.method`` and ``rest[route`` arrive as ``_method`` and ``rest_route``.
+    """
+    name = key.split("\0")[0].lstrip(" ")
+    bracket = name.find("[")
+    if bracket >= 0 and "]" in name[bracket:]:
+        name = name[:bracket]
+    return re.sub(r"[ .\[]", "_", name)
+
+
+def _query_pairs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Query pairs that PHP parses back into the same values: ``a[b]=1&a[c][0]=x``.
+
+    Dicts and lists nest with brackets (the only way a query carries them); None
+    is left out; booleans are ``true``/``false``, which rest_sanitize_boolean() reads.
+    """
+    pairs: list[tuple[str, str]] = []
+
+    def add(key: str, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, Mapping):
+            items: Iterable[tuple[Any, Any]] = value.items()
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            items = enumerate(sorted(value, key=str) if isinstance(value, (set, frozenset)) else value)
+        else:
+            pairs.append((key, ("true" if value else "false") if isinstance(value, bool) else str(value)))
+            return
+        for sub, item in items:
+            if re.search(r"[\[\]\0]", str(sub)):
+                raise ConfigError(f"query key {sub!r} inside {key!r} cannot contain brackets")
+            add(f"{key}[{sub}]", item)
+
+    for key, value in params.items():
+        name = _php_name(str(key))
+        if name in _RESERVED_PARAMS:
+            raise ConfigError(
+                f"query parameter {key!r} is refused: PHP reads it as {name!r}, which would change "
+                "the route, the method or the response format that WordPress serves")
+        add(str(key), value)
+    return pairs
+
+
+_QUERY_SAFE = "/:@!$'()*,;"
 _ROUTE_OK = re.compile(r"\A(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)+\Z")
 
 
@@ -508,19 +581,22 @@ def _split_url(url: str) -> urllib.parse.SplitResult:
 def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -> str:
     """``route`` below the API ``root``, path-style (``/wp-json/``) or query-style (``?rest_route=``)."""
     route = _check_route(route)
-    reserved = _RESERVED_PARAMS.intersection(params or ())
-    if reserved:
-        raise ConfigError(f"query parameter {sorted(reserved)[0]!r} is reserved: it would change "
-                          "the route, the method or the response format that WordPress serves")
-    query = [(k, _encode_param(v)) for k, v in (params or {}).items() if v is not None]
+    query = _query_pairs(params) if params else []
     parts = _split_url(root)
     if "rest_route=" in parts.query:
         base = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
-        encoded = urllib.parse.urlencode([*base, ("rest_route", route), *query], safe="/:@!$'()*,;")
+        encoded = urllib.parse.urlencode([*base, ("rest_route", route), *query], safe=_QUERY_SAFE)
         return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, encoded, ""))
     path = parts.path.rstrip("/") + route
-    encoded = urllib.parse.urlencode(query, safe="/:@!$'()*,;")
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, encoded, ""))
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path,
+                                    urllib.parse.urlencode(query, safe=_QUERY_SAFE), ""))
+
+
+def _build_query(url: str, params: Mapping[str, Any]) -> str:
+    """``url`` with ``params`` added to its query."""
+    parts = urllib.parse.urlsplit(url)
+    extra = urllib.parse.urlencode(_query_pairs(params), safe=_QUERY_SAFE)
+    return urllib.parse.urlunsplit(parts._replace(query="&".join(filter(None, (parts.query, extra)))))
 
 
 def _check_slug(value: str) -> str:
@@ -1022,10 +1098,10 @@ def _jwt_secs(seconds: float) -> str:
     return f"{seconds:.3f}".rstrip("0").rstrip(".")
 
 
-# --- Auth ---------------------------------------------------------------------
+# --- Requests and responses ---------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class Request:
     """One HTTP request as the transport sends it. Headers are a plain dict (copied on change)."""
 
@@ -1045,23 +1121,72 @@ class Request:
         headers.update(changes)
         return dataclasses.replace(self, headers=headers)
 
+    def __repr__(self) -> str:
+        size = len(self.body) if self.body is not None else 0
+        return f"Request({self.method!r}, {self.url!r}, {_masked_headers(self.headers.items())!r}, {size} bytes)"
+
+
+class Headers:
+    """HTTP headers: case-insensitive lookup, every value of a repeated header (Link, Set-Cookie) kept.
+
+    Built from a dict, a list of ``(name, value)`` pairs, or anything with ``items()``.
+    """
+
+    def __init__(self, items: Any = ()) -> None:
+        pairs = items.items() if hasattr(items, "items") else items
+        self._items = [(str(k), str(v)) for k, v in pairs]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self._items if k.lower() == name), default)
+
+    def get_all(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self._items if k.lower() == name]
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({_masked_headers(self._items)!r})"
+
 
 @dataclasses.dataclass(frozen=True)
 class Response:
-    """One HTTP response, fully read."""
+    """One HTTP response, fully read. ``headers`` may be given as a dict or a list of pairs.
+
+    ``history`` holds the ``(status, url)`` of each redirect followed to get here.
+    """
 
     status: int
-    headers: http.client.HTTPMessage
+    headers: Headers
     body: bytes
-    url: str
+    url: str = ""
+    history: tuple[tuple[int, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, Headers):
+            object.__setattr__(self, "headers", Headers(self.headers))
 
     @property
     def content_type(self) -> str:
-        return str(self.headers.get("Content-Type", ""))
+        return self.headers.get("Content-Type") or ""
 
     @property
     def links(self) -> dict[str, str]:
-        return _parse_link_header(self.headers.get_all("Link") or [])
+        return _parse_link_header(self.headers.get_all("Link"))
+
+
+# --- Auth ---------------------------------------------------------------------
 
 
 class Auth:
@@ -1074,6 +1199,14 @@ class Auth:
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request
+
+    def describe(self) -> str:
+        """What credentials these are, in words fit for a report (never the secret)."""
+        return f"custom auth ({type(self).__name__})"
+
+    def secrets(self) -> tuple[str, ...]:
+        """The raw secrets held, password first: for redaction and shape checks, never to show."""
+        return ()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -1095,6 +1228,10 @@ class _BasicHeaderAuth(Auth):
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request.with_headers(Authorization=self._header)
 
+    def secrets(self) -> tuple[str, ...]:
+        password = base64.b64decode(self._header[6:]).decode().partition(":")[2]
+        return password, self._header
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(username={self.username!r}, password='****')"
 
@@ -1109,12 +1246,18 @@ class ApplicationPassword(_BasicHeaderAuth):
     def __init__(self, username: str, password: str) -> None:
         super().__init__(username, re.sub(r"\s+", "", password))
 
+    def describe(self) -> str:
+        return f"the application password of {self.username!r}"
+
 
 class BasicAuth(_BasicHeaderAuth):
     """HTTP Basic with the user's login password: only for sites running a Basic-Auth plugin.
 
     Core WordPress ignores login passwords over Basic; use ``ApplicationPassword``.
     """
+
+    def describe(self) -> str:
+        return f"the login password of {self.username!r} over Basic"
 
 
 class BearerToken(Auth):
@@ -1127,6 +1270,12 @@ class BearerToken(Auth):
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request.with_headers(Authorization=self._header)
+
+    def describe(self) -> str:
+        return "a Bearer token"
+
+    def secrets(self) -> tuple[str, ...]:
+        return self._header[7:], self._header
 
     def __repr__(self) -> str:
         return "BearerToken(token='****')"
@@ -1203,6 +1352,7 @@ class JWTAuth(Auth):
         self._token: str | None = None
         self._expires = 0.0
         self._lock = threading.Lock()
+        self._login_lock = threading.Lock()
 
     @classmethod
     def self_signed(cls, secret: str | bytes, user_id: int | str, *, issuer: str | None = None,
@@ -1232,27 +1382,53 @@ class JWTAuth(Auth):
         auth._token = None
         auth._expires = 0.0
         auth._lock = threading.Lock()
+        auth._login_lock = threading.Lock()
         return auth
 
     def __repr__(self) -> str:
         kind = "self_signed" if self._secret is not None else "password"
         return f"JWTAuth(username={self.username!r}, {kind}='****')"
 
-    def flow(self, request: Request) -> Generator[Request, Response, None]:
+    def describe(self) -> str:
+        if self._secret is not None:
+            return f"a self-signed JWT for user {self._user_id}"
+        return f"a JWT for {self.username!r} from {self._token_route}"
+
+    def secrets(self) -> tuple[str, ...]:
+        held = (self._password, (self._secret or b"").decode("utf-8", "replace"), self._token or "")
+        return tuple(s for s in held if s)
+
+    def _current(self) -> str | None:
         with self._lock:
-            token = self._token if self._clock() < self._expires - self.renew_margin else None
+            return self._token if self._clock() < self._expires - self.renew_margin else None
+
+    def flow(self, request: Request) -> Generator[Request, Response, None]:
+        token = self._current()
         if token is None:
-            token = yield from self._renew(request)
+            token = yield from self._renew(request, None)
         response = yield request.with_headers(Authorization="Bearer " + token)
         if response.status in (401, 403):
             value = _json_or_none(response)
             code = str(value.get("code", "")) if isinstance(value, dict) else ""
             if code in _JWT_RENEW_CODES:
                 _log.info("JWT refused (%s); renewing the token once", code)
-                token = yield from self._renew(request)
+                token = yield from self._renew(request, token)
                 yield request.with_headers(Authorization="Bearer " + token)
 
-    def _renew(self, request: Request) -> Generator[Request, Response, str]:
+    def _renew(self, request: Request, refused: str | None) -> Generator[Request, Response, str]:
+        """A fresh token; one login at a time: threads waiting here reuse its result.
+
+        The lock is held across the yields; the thread that drives this flow is
+        the one that took it, and ``Client`` closes the flow on any error.
+        """
+        with self._login_lock:
+            with self._lock:
+                token = self._token
+            if token is not None and token != refused and self._current() is not None:
+                return token
+            return (yield from self._renew_now(request))
+
+    def _renew_now(self, request: Request) -> Generator[Request, Response, str]:
         if self._secret is not None:
             token, expires = yield from self._mint(request)
         else:
@@ -1315,15 +1491,28 @@ class CookieAuth(Auth):
         self._nonce: str | None = None
         self._site_url: str | None = None
         self._lock = threading.Lock()
+        self._login_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"CookieAuth(username={self.username!r}, password='****')"
+
+    def describe(self) -> str:
+        return f"a cookie login as {self.username!r}"
+
+    def secrets(self) -> tuple[str, ...]:
+        with self._lock:
+            return (self._password, *(f"{k}={v}" for k, v in self._cookies.items()),
+                    *((self._nonce,) if self._nonce else ()))
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         with self._lock:
             cookies, nonce = dict(self._cookies), self._nonce
         if not cookies or nonce is None:
-            cookies, nonce = yield from self._login(request)
+            with self._login_lock:  # one login at a time; held across yields, see JWTAuth._renew
+                with self._lock:
+                    cookies, nonce = dict(self._cookies), self._nonce
+                if not cookies or nonce is None:
+                    cookies, nonce = yield from self._login(request)
         response = yield self._signed(request, cookies, nonce)
         if response.status == 403:
             value = _json_or_none(response)
@@ -1334,7 +1523,8 @@ class CookieAuth(Auth):
         fresh = response.headers.get("X-WP-Nonce")
         if fresh:
             with self._lock:
-                self._nonce = str(fresh)
+                if self._cookies == cookies:  # a nonce belongs to the session it came with
+                    self._nonce = fresh
 
     @staticmethod
     def _signed(request: Request, cookies: Mapping[str, str], nonce: str) -> Request:
@@ -1385,7 +1575,7 @@ class CookieAuth(Auth):
 def _set_cookies(resp: Response) -> dict[str, str]:
     """name -> value of the cookies a response sets (deleted ones left out)."""
     cookies: dict[str, str] = {}
-    for header in resp.headers.get_all("Set-Cookie") or []:
+    for header in resp.headers.get_all("Set-Cookie"):
         pair = header.split(";", 1)[0]
         name, _, value = pair.partition("=")
         if name.strip() and value.strip() and value.strip() != "deleted":
@@ -1591,12 +1781,12 @@ def _check_sendable(request: Request) -> None:
                 "it may be a credential")
 
 
-#: Request headers whose values are credentials.
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-wp-nonce"})
-
-
 def _secret_forms(values: Iterable[str]) -> list[str]:
-    """The spellings in which a server could echo these credentials back, longest first."""
+    """The spellings in which a server could echo these credentials back, longest first.
+
+    Each secret as is, JSON-escaped (``\\u00e9``, PHP's ``\\/``) and URL-encoded; for
+    an ``Authorization`` value also its token and, for Basic, the decoded pair.
+    """
     forms: set[str] = set()
     for value in values:
         scheme, _, token = value.partition(" ")
@@ -1609,43 +1799,83 @@ def _secret_forms(values: Iterable[str]) -> list[str]:
             except (binascii.Error, ValueError):
                 pair = ""
             password = pair.partition(":")[2]
-            # An application password as WordPress shows it: groups of four (PROTOCOLS.md 1.1).
+            # WordPress shows an application password in groups of four (WP_Application_Passwords::chunk_password).
             parts += [pair, password, " ".join(re.findall(".{1,4}", password))]
-        if scheme.lower() not in ("basic", "bearer"):  # cookies: each value
+        elif "=" in value and scheme.lower() != "bearer":  # a Cookie header: each value
             parts += [v.partition("=")[2] for v in value.split(";")]
-        for part in parts:
-            part = part.strip()
-            if len(part) >= 8:  # shorter ones would blank out ordinary words
-                forms.update((part, part.replace("/", "\\/")))  # PHP's json_encode escapes "/"
+        for part in filter(None, (p.strip() for p in parts)):
+            escaped = json.dumps(part)[1:-1]
+            forms.update((part, escaped, part.replace("/", "\\/"), escaped.replace("/", "\\/"),
+                          urllib.parse.quote(part, safe=""), urllib.parse.quote_plus(part, safe="")))
     return sorted(forms, key=len, reverse=True)
 
 
 def _auth_secrets(auth: Auth | None) -> list[str]:
     """The credentials an auth object holds, in every spelling ``_secret_forms`` knows."""
-    found: list[str] = []
-    for name in ("_header", "_password", "_token", "_secret", "_nonce"):
-        value = getattr(auth, name, None)
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        if isinstance(value, str):
-            found.append(value)
-    cookies = getattr(auth, "_cookies", None)
-    if isinstance(cookies, dict):
-        found += [f"{k}={v}" for k, v in cookies.items()]
-    return _secret_forms(found)
+    return _secret_forms(auth.secrets()) if auth is not None else []
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``****``; one under 8 characters only where it
+    stands alone, so that a short password does not blank out ordinary words."""
     for secret in secrets:
-        text = text.replace(secret, "****")
+        if len(secret) >= 8:
+            text = text.replace(secret, "****")
+        elif secret in text:
+            text = re.sub(rf"(?<![^\W_]){re.escape(secret)}(?![^\W_])", "****", text)
     return text
+
+
+def _redact_error(exc: WPError, secrets: list[str]) -> None:
+    """Mask secrets in an error's message and data, in place (an error page may echo a password)."""
+    if not secrets:
+        return
+    for name, value in list(vars(exc).items()):
+        if isinstance(value, str):
+            setattr(exc, name, _redact(value, secrets))
+        elif name == "data" and value is not None:
+            setattr(exc, name, _json_loads(_redact(json.dumps(value), secrets)))
+    exc.args = tuple(_redact(a, secrets) if isinstance(a, str) else a for a in exc.args)
 
 
 class _BadBody(Exception):
     """The answer's body cannot be used (bad gzip, too large); the status line was fine."""
 
 
-class _Transport:
+class Transport(Protocol):
+    """What ``Client`` sends through: one request in, one fully read response out.
+
+    ``send`` raises ``TransportError`` when no answer came. Implementations:
+    ``HTTPTransport`` (the default) and ``MockTransport`` (tests, offline work).
+    """
+
+    def send(self, request: Request, *, timeout: float) -> Response: ...
+
+    def close(self) -> None: ...
+
+
+class MockTransport:
+    """A transport that answers from ``handler(request) -> Response``; no network.
+
+    The handler may raise ``TransportError`` to simulate a failure. Every request
+    it was given is kept in ``requests``.
+    """
+
+    def __init__(self, handler: Callable[[Request], Response]) -> None:
+        self.handler = handler
+        self.requests: list[Request] = []
+
+    def send(self, request: Request, *, timeout: float) -> Response:
+        _check_sendable(request)
+        self.requests.append(request)
+        resp = self.handler(request)
+        return resp if resp.url else dataclasses.replace(resp, url=request.url)
+
+    def close(self) -> None:
+        pass
+
+
+class HTTPTransport:
     """Sends one request over a pooled keep-alive connection; the only code that does I/O.
 
     Connections are kept per origin and handed to one thread at a time, so a
@@ -1653,11 +1883,15 @@ class _Transport:
     leave this class as ``TransportError``; a body that cannot be decoded as
     ``InvalidResponse``. One attempt never takes longer than ``timeout``, from
     connecting to the body's last byte (DNS resolution aside).
+
+    Args:
+        verify: True, False (no TLS verification) or the path of a PEM CA bundle.
     """
 
-    def __init__(self, ssl_context: ssl.SSLContext) -> None:
-        ssl_context.sslsocket_class = _DeadlineSSLSocket  # our own context, made by _ssl_context
-        self._ssl_context = ssl_context
+    def __init__(self, verify: bool | str = True) -> None:
+        ssl_context = _ssl_context(verify)
+        ssl_context.sslsocket_class = _DeadlineSSLSocket
+        self.ssl_context = ssl_context
         #: Verifying, but no CA loaded yet (not a CA bundle): load the system's on first use.
         self._default_cas_pending = (ssl_context.verify_mode != ssl.CERT_NONE
                                      and not ssl_context.cert_store_stats()["x509_ca"])
@@ -1677,12 +1911,14 @@ class _Transport:
             self.connections_opened += 1
             scheme, host, port = origin
             if scheme == "https" and self._default_cas_pending:
-                self._ssl_context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+                self.ssl_context.load_default_certs(ssl.Purpose.SERVER_AUTH)
                 self._default_cas_pending = False
         if scheme == "https":
             return http.client.HTTPSConnection(host, port, timeout=timeout,
-                                               context=self._ssl_context), False
-        return http.client.HTTPConnection(host, port, timeout=timeout), False
+                                               context=self.ssl_context), False
+        # Plain http to localhost goes to the address _is_loopback() checked, not a new lookup.
+        pinned = _loopback_address(host) if host == "localhost" else None
+        return http.client.HTTPConnection(pinned or host, port, timeout=timeout), False
 
     def _checkin(self, origin: tuple[str, str, int], conn: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -1724,7 +1960,10 @@ class _Transport:
         resp: http.client.HTTPResponse | None = None
         failure: BaseException | None = None
         try:
-            conn.request(request.method, target, body=request.body, headers=request.headers)
+            headers = request.headers
+            if conn.host != origin[1]:  # pinned: the Host header still names the site
+                headers = {**headers, "Host": parts.netloc}
+            conn.request(request.method, target, body=request.body, headers=headers)
             resp = conn.getresponse()
             body = self._read_body(resp, deadline)
         except _BadBody as exc:
@@ -1744,7 +1983,7 @@ class _Transport:
             conn.close()
         else:
             self._checkin(origin, conn)
-        return Response(status=resp.status, headers=resp.msg, body=body, url=request.url)
+        return Response(resp.status, Headers(resp.msg.items()), body, request.url)
 
     @staticmethod
     def _no_answer(request: Request, origin: tuple[str, str, int], failure: BaseException) -> TransportError:
@@ -1872,6 +2111,8 @@ class Client:
             than this machine (off: such a client refuses to start).
         user_agent: the ``User-Agent`` header.
         retry: a ``Retry``, an int (attempts after the first) or False.
+        transport: what sends the requests (``MockTransport`` in tests); by
+            default an ``HTTPTransport`` with ``verify``.
 
     Raises:
         ConfigError: a malformed URL, an unusable CA bundle, or credentials
@@ -1883,7 +2124,7 @@ class Client:
     def __init__(self, url: str, *, auth: Auth | Callable[[Request], Request] | None = None,
                  timeout: float = 30.0, verify: bool | str = True,
                  allow_insecure_http: bool = False, user_agent: str | None = None,
-                 retry: Retry | int | bool | None = None) -> None:
+                 retry: Retry | int | bool | None = None, transport: Transport | None = None) -> None:
         try:
             parts = urllib.parse.urlsplit(url.strip() if isinstance(url, str) else "")
             parts.port  # noqa: B018 (validates the port)
@@ -1903,7 +2144,7 @@ class Client:
         self.retry = _as_retry(retry)
         if self.auth is not None:
             _check_transport_security(self.url, allow_insecure_http)
-        self._transport = _Transport(_ssl_context(verify))
+        self.transport: Transport = transport if transport is not None else HTTPTransport(verify)
         self._root: str | None = self._root_from_url(self.url)
         self._root_lock = threading.Lock()
 
@@ -1917,8 +2158,19 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Close idle connections."""
-        self._transport.close()
+        """Close idle connections (of every client sharing this transport)."""
+        self.transport.close()
+
+    def with_auth(self, auth: Auth | Callable[[Request], Request] | None) -> Client:
+        """A client like this one (URL, transport and pool, timeout, rules) with other credentials.
+
+        ``None`` gives an anonymous client. The API root already discovered is shared.
+        """
+        twin = Client(self.url, auth=auth, timeout=self.timeout, user_agent=self.user_agent,
+                      allow_insecure_http=self.allow_insecure_http, retry=self.retry,
+                      transport=self.transport)
+        twin._root = self._root
+        return twin
 
     # -- configuration from the environment --
 
@@ -1989,7 +2241,7 @@ class Client:
         site = self.url if self.url.endswith("/") else self.url + "/"
         headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
         try:
-            resp = self._send_following(Request("HEAD", site, headers), auth_origin=None)
+            resp = self._send_following(Request("HEAD", site, headers))
             root = resp.links.get(API_REL)
         except (RedirectError, InvalidResponse):
             root = None
@@ -1999,7 +2251,7 @@ class Client:
             # The Link header can be missing (a cache or plugin dropped it);
             # ?rest_route= works on every permalink setting (PROTOCOLS.md 7.3).
             root = site + "?rest_route=/"
-            resp = self._send_following(Request("GET", root, headers), auth_origin=None)
+            resp = self._send_following(Request("GET", root, headers))
             try:
                 index, _ = _decode_json(resp.body)
             except ValueError:
@@ -2044,11 +2296,14 @@ class Client:
         """
         return self._call(method, route, params=params, json=json, headers=headers)[0]
 
-    def _call(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
-              json: Any = None, headers: Mapping[str, str] | None = None,
-              body: bytes | None = None) -> tuple[Any, Response]:
+    def build_request(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
+                      json: Any = None, headers: Mapping[str, str] | None = None,
+                      body: bytes | None = None) -> Request:
+        """A ``Request`` for ``route`` below the API root, or for an absolute http(s) URL as is.
+
+        Carries the client's default headers; ``json`` is encoded as the body.
+        """
         method = method.upper()
-        url = self.url_for(route, params)
         hdrs = {"User-Agent": self.user_agent, "Accept": "application/json",
                 "Accept-Encoding": "gzip"}
         if json is not None:
@@ -2056,7 +2311,39 @@ class Client:
             hdrs["Content-Type"] = "application/json; charset=utf-8"
         if headers:
             hdrs.update(headers)
-        req = Request(method, url, hdrs, body, route=_check_route(route), api_root=self.api_root)
+            override = next((v for k, v in hdrs.items() if k.lower() == "x-http-method-override"), None)
+            if override is not None and override.strip().upper() != method:
+                # WP_REST_Server::serve_request() runs the method this header names: a "GET"
+                # carrying it would write, and be retried as a read.
+                raise ConfigError(f"header X-HTTP-Method-Override: {override[:20]!r} on a {method} is "
+                                  f"refused; send the request with method={override.strip()[:20]!r}")
+        if route.startswith(("http://", "https://")):
+            url = _build_query(route, params) if params else route
+            return Request(method, url, hdrs, body, api_root=self._root or "")
+        return Request(method, self.url_for(route, params), hdrs, body, route=_check_route(route),
+                       api_root=self.api_root)
+
+    def send(self, request: Request, *, auth: bool = True, follow_redirects: bool = True) -> Response:
+        """Send a request once (no retries) and return the answer whatever its status.
+
+        Args:
+            auth: run the client's auth flow; False sends the request anonymously.
+            follow_redirects: False returns a 3xx as it is; True follows it for
+                GET and HEAD (credentials only to the same origin).
+
+        Raises:
+            TransportError, RedirectError, ConfigError.
+        """
+        if request.follow_redirects != follow_redirects:
+            request = dataclasses.replace(request, follow_redirects=follow_redirects)
+        if auth:
+            return self._send_with_auth(request)
+        return self._send_following(request)
+
+    def _call(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
+              json: Any = None, headers: Mapping[str, str] | None = None,
+              body: bytes | None = None) -> tuple[Any, Response]:
+        req = self.build_request(method, route, params=params, json=json, headers=headers, body=body)
         resp = self._send_with_retries(req)
         return self._decode(req, resp), resp
 
@@ -2094,37 +2381,52 @@ class Client:
     def _send_with_auth(self, request: Request) -> Response:
         """Drive the auth flow: send what it yields, feed it the answers (httpx's pattern)."""
         if self.auth is None:
-            return self._send_following(request, auth_origin=None)
+            return self._send_following(request)
         origin = _origin(request.url)
         _check_transport_security(request.url, self.allow_insecure_http, origin)
         flow = self.auth.flow(request)
         try:
-            req = next(flow)
-            while True:
-                # An auth flow may log in or fetch tokens; only ever where the API lives.
-                if req.url != request.url:
-                    _check_transport_security(req.url, self.allow_insecure_http)
-                    if _origin(req.url) != origin:
-                        raise ConfigError(f"auth step {req.method} {req.url} would leave {request.url}'s origin")
-                resp = self._send_following(req, auth_origin=origin)
-                try:
-                    req = flow.send(resp)
-                except StopIteration:
-                    return resp
+            return self._drive(flow, request, origin)
+        except WPError as exc:  # an auth step's error may quote what the server echoed
+            _redact_error(exc, _auth_secrets(self.auth))
+            raise
         finally:
             flow.close()
 
-    def _send_following(self, request: Request, *, auth_origin: tuple[str, str, int] | None) -> Response:
-        """Send, following redirects for GET/HEAD only; credentials never cross origins."""
+    def _drive(self, flow: Generator[Request, Response, None], request: Request,
+               origin: tuple[str, str, int]) -> Response:
+        """Send what the flow yields and feed it the answers (httpx's pattern)."""
+        req = next(flow)
+        while True:
+            # An auth flow may log in or fetch tokens; only ever where the API lives.
+            if req.url != request.url:
+                _check_transport_security(req.url, self.allow_insecure_http)
+                if _origin(req.url) != origin:
+                    raise ConfigError(f"auth step {req.method} {req.url} would leave {request.url}'s origin")
+            resp = self._send_following(req)
+            try:
+                req = flow.send(resp)
+            except StopIteration:
+                return resp
+
+    def _send_following(self, request: Request) -> Response:
+        """Send, following redirects for GET/HEAD only; credentials never cross origins.
+
+        Credentials are the auth's and any the caller put in ``headers=`` alike.
+        """
+        home = _origin(request.url)
+        if any(name.lower() in _SECRET_HEADERS for name in request.headers):
+            _check_transport_security(request.url, self.allow_insecure_http, home)
         seen = {request.url}
+        history: list[tuple[int, str]] = []
         for _ in range(MAX_REDIRECTS + 1):
             started = time.monotonic()
-            resp = self._transport.send(request, timeout=self.timeout)
+            resp = self.transport.send(request, timeout=self.timeout)
             _log.debug("%s %s -> %d (%.0f ms)", request.method, request.route or request.url,
                        resp.status, (time.monotonic() - started) * 1000)
             if (resp.status not in _REDIRECT_STATUSES or "Location" not in resp.headers
                     or not request.follow_redirects):
-                return resp
+                return dataclasses.replace(resp, history=tuple(history)) if history else resp
             location = _ascii_location(str(resp.headers["Location"]))
             try:
                 location = urllib.parse.urljoin(request.url, location)
@@ -2150,14 +2452,15 @@ class Client:
                                     status=resp.status, location=location,
                                     method=request.method, url=request.url)
             seen.add(location)
+            history.append((resp.status, location))
             headers = dict(request.headers)
-            if auth_origin is not None and _origin(location) != auth_origin:
-                # Never hand credentials to another origin (urllib would, PROTOCOLS.md 7.2).
-                for name in list(headers):
-                    if name.lower() in ("authorization", "cookie", "proxy-authorization",
-                                        "x-wp-nonce"):
-                        del headers[name]
-                _log.warning("redirect to another origin %s: credentials not forwarded", location)
+            if _origin(location) != home:
+                # Never hand credentials to another origin (urllib.request would).
+                stripped = [name for name in headers if name.lower() in _SECRET_HEADERS]
+                for name in stripped:
+                    del headers[name]
+                if stripped:
+                    _log.warning("redirect to another origin %s: credentials not forwarded", location)
             request = dataclasses.replace(request, url=location, headers=headers)
         raise RedirectError(f"more than {MAX_REDIRECTS} redirects from {request.url}",
                             status=resp.status, location=request.url, method=request.method,
@@ -2529,10 +2832,9 @@ class Client:
 
 
 def _int_header(resp: Response, name: str, default: int) -> int:
-    try:
-        return int(str(resp.headers.get(name, default)))
-    except ValueError:
-        return default
+    """A count header (X-WP-Total...); anything but 1 to 9 digits is treated as absent."""
+    value = (resp.headers.get(name) or "").strip()
+    return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else default
 
 
 def _as_retry(retry: Retry | int | bool | None) -> Retry:
@@ -3049,7 +3351,7 @@ class _Doctor:
         started = time.monotonic()
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                resp = self.client._send_following(request, auth_origin=None)
+                resp = self.client._send_following(request)
                 location = resp.headers.get("Location")
                 if resp.status not in _REDIRECT_STATUSES or not location:
                     break
@@ -3153,7 +3455,7 @@ class _Doctor:
                  f"({resp.content_type or 'no content type'}) in {answer.elapsed * 1000:.0f} ms{after}")
         scheme, host, _ = _origin(resp.url)
         if scheme == "https":
-            if self.client._transport._ssl_context.verify_mode == ssl.CERT_NONE:
+            if getattr(getattr(self.client.transport, "ssl_context", None), "verify_mode", None) == ssl.CERT_NONE:
                 self.add("tls", "warn", f"the certificate of {host} was not verified (verify=False)",
                          "Pass the CA bundle instead: Client(url, verify='/path/to/ca.pem') or "
                          "WP_CA_BUNDLE; without verification anyone on the path can read the credentials.")
@@ -3596,7 +3898,7 @@ class _Doctor:
                                    follow=False)
         sent = f"POST {_ROUTE_VALIDATE} with WordPress's test header (Basic user:pwd) answered"
         try:
-            resp = self.client._send_following(request, auth_origin=_origin(request.url))
+            resp = self.client._send_following(request)
         except WPError as exc:
             self.unavailable.append(f"(a) POST {_ROUTE_VALIDATE} failed: {exc}")
             return None, f"POST {_ROUTE_VALIDATE}: {exc}"

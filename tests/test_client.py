@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 import threading
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -95,7 +96,7 @@ def test_many_calls_reuse_one_connection() -> None:
         for _ in range(25):
             assert client.list_posts().items == [{"id": 1}]
         assert server.connections == 1
-        assert client._transport.connections_opened == 1
+        assert client.transport.connections_opened == 1
 
 
 def test_client_is_thread_safe_and_connections_are_bounded() -> None:
@@ -338,11 +339,38 @@ def test_routes_cannot_escape_the_api_root(route: str) -> None:
         wp_rest.Client("https://x/wp-json/").url_for(route)
 
 
-@pytest.mark.parametrize("name", ["rest_route", "_method", "_envelope", "_jsonp"])
+@pytest.mark.parametrize("name", ["rest_route", "_method", "_envelope", "_jsonp",
+                                  # PHP files these under the names above (php_register_variable_ex)
+                                  ".method", " _method", "_method[x]", "rest.route", "rest[route",
+                                  "rest route", ".envelope", "_jsonp\x00x"])
 def test_params_cannot_change_the_route_or_method(name: str) -> None:
     for root in ("https://x/?rest_route=/", "https://x/wp-json/"):
-        with pytest.raises(wp_rest.ConfigError, match="reserved"):
+        with pytest.raises(wp_rest.ConfigError, match="refused: PHP reads it as"):
             wp_rest.Client(root).url_for("/wp/v2/posts", {name: "/wp/v2/users"})
+
+
+@pytest.mark.parametrize("name", ["method", "_methods", "rest_routes", "_embed", "a.b[c]"])
+def test_params_that_php_keeps_apart_are_allowed(name: str) -> None:
+    assert "?" in wp_rest.Client("https://x/wp-json/").url_for("/wp/v2/posts", {name: "1"})
+
+
+def test_dicts_and_lists_in_params_are_encoded_the_php_way() -> None:
+    url = wp_rest.Client("https://x/wp-json/").url_for(
+        "/a", {"input": {"text": "a b&c", "n": 3, "tags": ["x", "y"], "on": True}, "skip": None})
+    query = urllib.parse.urlsplit(url).query
+    assert urllib.parse.parse_qsl(query) == [
+        ("input[text]", "a b&c"), ("input[n]", "3"), ("input[tags][0]", "x"),
+        ("input[tags][1]", "y"), ("input[on]", "true")]
+    with pytest.raises(wp_rest.ConfigError, match="cannot contain brackets"):
+        wp_rest.Client("https://x/wp-json/").url_for("/a", {"input": {"a]b": 1}})
+
+
+def test_a_method_override_header_is_refused() -> None:
+    client = wp_rest.Client("https://x/wp-json/")
+    for name in ("X-HTTP-Method-Override", "x-http-method-override"):
+        with pytest.raises(wp_rest.ConfigError, match="refused"):
+            client.build_request("GET", "/wp/v2/posts", headers={name: "DELETE"})
+    assert client.build_request("POST", "/wp/v2/posts", headers={"X-HTTP-Method-Override": "post"})
 
 
 def test_param_values_are_encoded_and_cannot_add_params() -> None:

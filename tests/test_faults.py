@@ -530,7 +530,7 @@ def test_tls_certificate_not_trusted_is_named_and_nothing_is_sent(tls_pem: Path)
         obs.observed = describe(info.value)
         assert info.value.request_sent is False and "certificate not trusted" in str(info.value)
         assert "verify=" in str(info.value)  # says how to fix it
-        assert client._transport._ssl_context.cert_store_stats()["x509_ca"] > 0  # the system CAs were used
+        assert client.transport.ssl_context.cert_store_stats()["x509_ca"] > 0  # the system CAs were used
 
 
 @pytest.mark.parametrize("verify", ["bundle", False], ids=["ca-bundle", "verify-false"])

@@ -336,7 +336,7 @@ def test_eight_threads_of_mixed_requests_share_one_client(
             admin.delete_post(post["id"], force=True)
         obs.observed = (f"{sum(counts)} requests in {elapsed:.1f} s ({sum(counts) / elapsed:.0f}/s), "
                         f"{len(errors)} errors, peak {peak[0]} open connections, "
-                        f"{client._transport.connections_opened} opened in all (the lab closes each), "
+                        f"{client.transport.connections_opened} opened in all (the lab closes each), "
                         f"{len(left)} posts left")
         assert errors == []
         assert sum(counts) >= THREADS * REQUESTS
