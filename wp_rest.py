@@ -546,7 +546,7 @@ def _api_error(request: Request, resp: Response, value: Any, *, authenticated: b
     """The ``APIError`` subclass for a WordPress error answer, with a hint where one helps."""
     err = _error_for_status(request, resp.status, value, authenticated=authenticated)
     if isinstance(err, RateLimited):
-        err.retry_after = Retry.parse_retry_after(resp.headers.get("Retry-After"))
+        err.retry_after = Retry.retry_after(resp)
     return err
 
 
@@ -1636,6 +1636,8 @@ class Retry:
     respect_retry_after: bool = True
     retry_after_max: float = 60.0
     sleep: Callable[[float], None] = dataclasses.field(default=time.sleep, repr=False, compare=False)
+    #: Retries done so far (``increment`` counts them).
+    attempts: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.total, bool) or not isinstance(self.total, int) or self.total < 0:
@@ -1645,6 +1647,37 @@ class Retry:
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not 0 <= value < math.inf:
                 raise ConfigError(f"Retry({name}=...) must be a finite number >= 0, not {value!r}")
+
+    def increment(self, method: str, response: Response | None = None,
+                  error: TransportError | None = None) -> Retry | None:
+        """The ``Retry`` for one more attempt after this answer or error, or None: give up.
+
+        ``method`` is the one WordPress executes. A write is tried again only when
+        ``error`` says it never left; an answer only for an idempotent method with
+        a status in ``status_forcelist`` and a ``Retry-After`` within ``retry_after_max``.
+        """
+        if self.attempts >= self.total:
+            return None
+        if error is not None:
+            # An untrusted certificate stays untrusted: retrying only delays the error.
+            if isinstance(error.__cause__, ssl.SSLCertVerificationError) or (
+                    error.request_sent and method not in self.idempotent_methods):
+                return None
+        elif response is None or response.status not in self.status_forcelist or (
+                method not in self.idempotent_methods):
+            return None
+        elif self.respect_retry_after and (self.retry_after(response) or 0) > self.retry_after_max:
+            return None  # the caller gets RateLimited with retry_after set
+        return dataclasses.replace(self, attempts=self.attempts + 1)
+
+    def delay(self, response: Response | None = None) -> float:
+        """Seconds to sleep before the attempt this ``Retry`` counts: backoff, or the server's wish."""
+        wish = self.retry_after(response) if response is not None and self.respect_retry_after else None
+        return max(self.backoff(self.attempts), wish or 0.0)
+
+    @classmethod
+    def retry_after(cls, response: Response) -> float | None:
+        return cls.parse_retry_after(response.headers.get("Retry-After"))
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based), with jitter."""
@@ -2348,35 +2381,23 @@ class Client:
         return self._decode(req, resp), resp
 
     def _send_with_retries(self, request: Request) -> Response:
-        retry = self.retry
-        attempt = 0
+        retry: Retry | None = self.retry
         while True:
             try:
                 resp = self._send_with_auth(request)
             except TransportError as exc:
-                safe = request.method in retry.idempotent_methods or not exc.request_sent
-                # An untrusted certificate stays untrusted: retrying only delays the error.
-                if not safe or attempt >= retry.total or isinstance(exc.__cause__, ssl.SSLCertVerificationError):
+                retry = retry.increment(request.method, error=exc) if retry else None
+                if retry is None:
                     raise
-                attempt += 1
-                delay = retry.backoff(attempt)
-                _log.warning("%s; retry %d of %d in %.1f s", exc, attempt, retry.total, delay)
-                retry.sleep(delay)
+                _log.warning("%s; retry %d of %d", exc, retry.attempts, retry.total)
+                retry.sleep(retry.delay())
                 continue
-            if (resp.status in retry.status_forcelist and attempt < retry.total
-                    and request.method in retry.idempotent_methods):
-                delay = retry.backoff(attempt + 1)
-                wish = Retry.parse_retry_after(resp.headers.get("Retry-After"))
-                if retry.respect_retry_after and wish is not None:
-                    if wish > retry.retry_after_max:
-                        return resp  # the caller gets RateLimited with retry_after set
-                    delay = max(delay, wish)
-                attempt += 1
-                _log.warning("%s %s answered %d; retry %d of %d in %.1f s", request.method,
-                             request.route, resp.status, attempt, retry.total, delay)
-                retry.sleep(delay)
-                continue
-            return resp
+            retry = retry.increment(request.method, response=resp) if retry else None
+            if retry is None:
+                return resp
+            _log.warning("%s %s answered %d; retry %d of %d", request.method, request.route,
+                         resp.status, retry.attempts, retry.total)
+            retry.sleep(retry.delay(resp))
 
     def _send_with_auth(self, request: Request) -> Response:
         """Drive the auth flow: send what it yields, feed it the answers (httpx's pattern)."""

@@ -327,3 +327,43 @@ def test_retry_logs_carry_no_secret(caplog: pytest.LogCaptureFixture) -> None:
             client_for(server.url, wp_rest.Retry(total=3, sleep=Sleeps())).get_post(1)
     assert "retry 1 of 3" in caplog.text and "retry 2 of 3" in caplog.text
     assert leaks(SECRETS, caplog.text) == []
+
+
+# --- Retry.increment: the decision, as a value ---------------------------------------------
+
+
+def _answer(status: int, **headers: str) -> wp_rest.Response:
+    return wp_rest.Response(status, {k.replace("_", "-"): v for k, v in headers.items()}, b"", "https://x/")
+
+
+def test_increment_counts_and_gives_up_when_the_budget_is_spent() -> None:
+    retry: wp_rest.Retry | None = wp_rest.Retry(total=2)
+    seen = []
+    while retry is not None:
+        seen.append(retry.attempts)
+        retry = retry.increment("GET", response=_answer(503))
+    assert seen == [0, 1, 2]
+
+
+@pytest.mark.parametrize(("method", "status", "expected"), [
+    ("GET", 503, 1), ("GET", 404, None), ("GET", 500, None), ("POST", 503, None), ("PATCH", 429, None),
+])
+def test_increment_retries_answers_only_for_idempotent_methods_and_listed_statuses(
+        method: str, status: int, expected: int | None) -> None:
+    after = wp_rest.Retry().increment(method, response=_answer(status))
+    assert (after.attempts if after else None) == expected
+
+
+def test_increment_retries_a_write_only_when_it_never_left() -> None:
+    never_left = wp_rest.TransportError("refused", request_sent=False)
+    maybe_done = wp_rest.TransportError("reset", request_sent=True)
+    assert wp_rest.Retry().increment("POST", error=never_left) is not None
+    assert wp_rest.Retry().increment("POST", error=maybe_done) is None
+    assert wp_rest.Retry().increment("GET", error=maybe_done) is not None
+
+
+def test_increment_gives_up_on_a_retry_after_beyond_the_cap_and_delay_honours_a_short_one() -> None:
+    retry = wp_rest.Retry(retry_after_max=5, backoff_factor=0)
+    assert retry.increment("GET", response=_answer(429, Retry_After="60")) is None
+    after = retry.increment("GET", response=_answer(429, Retry_After="3"))
+    assert after is not None and after.delay(_answer(429, Retry_After="3")) == 3.0
