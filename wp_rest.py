@@ -73,6 +73,7 @@ __all__ = [
 import base64
 import binascii
 import collections
+import contextlib
 import dataclasses
 import datetime
 import email.utils
@@ -123,6 +124,8 @@ MAX_PER_PAGE = 100
 #: A slug WordPress stores unchanged (``create_post_once``): lowercase words of
 #: letters and digits joined by single hyphens, with a letter (all-digit slugs get a suffix).
 _ONCE_SLUG = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*")
+#: The Abilities API's namespace (WordPress 6.9+).
+_ABILITIES = "/wp-abilities/v1"
 #: Idle keep-alive connections kept per origin.
 POOL_SIZE = 10
 #: Request headers whose values are credentials: never logged, shown or sent to another origin.
@@ -626,6 +629,13 @@ def _join_link(base: str, target: str) -> str | None:
         _log.warning("ignoring an unusable Link header target %r", target[:200])
         return None
     return joined if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def _check_ability(name: str) -> str:
+    # wp_register_ability() accepts only lowercase "namespace/name" with letters, digits and dashes.
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9-]+/[a-z0-9-]+", name):
+        raise ConfigError(f"{name!r} is not an ability name such as 'core/get-site-info'")
+    return name
 
 
 def _check_id(value: Any) -> int:
@@ -2548,6 +2558,59 @@ class Client:
         params.setdefault("context", "edit")
         result: dict[str, Any] = self.request("GET", "/wp/v2/users/me", params=params)
         return result
+
+    # -- the Abilities API (WordPress 6.9+, wp-abilities/v1) --
+
+    def abilities(self, *, category: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every ability the user may see (all pages): name, label, description, category,
+        ``input_schema``, ``output_schema`` and ``meta.annotations`` (readonly, destructive, idempotent).
+
+        Raises:
+            NotFound: the site has no Abilities API (it needs WordPress 6.9 or later).
+        """
+        with self._abilities_api():
+            return list(self.iter_items(f"{_ABILITIES}/abilities", category=category, namespace=namespace))
+
+    def ability(self, name: str) -> dict[str, Any]:
+        """One ability by its ``namespace/name``; ``NotFound`` when there is none."""
+        with self._abilities_api():
+            result: dict[str, Any] = self.request("GET", f"{_ABILITIES}/abilities/{_check_ability(name)}")
+        return result
+
+    def run_ability(self, name: str, input: Any = None) -> Any:
+        """Run an ability and return its result (WordPress sends it without an envelope).
+
+        The method is the one WordPress requires from the ability's annotations
+        (WP_REST_Abilities_V1_Run_Controller): readonly runs as GET, destructive and
+        idempotent as DELETE, anything else as POST. GET and DELETE carry ``input``
+        in the query (PHP-style brackets), POST as ``{"input": ...}``; no input is
+        sent when ``input`` is None.
+
+        Raises:
+            NotFound: no such ability (``rest_ability_not_found``) or no Abilities API.
+            BadRequest: ``ability_invalid_input``; the message names the field.
+            AuthenticationError, PermissionDenied: ``rest_ability_cannot_execute``.
+        """
+        annotations = (self.ability(name).get("meta") or {}).get("annotations") or {}
+        method = ("GET" if annotations.get("readonly") else
+                  "DELETE" if annotations.get("destructive") and annotations.get("idempotent") else "POST")
+        route = f"{_ABILITIES}/abilities/{_check_ability(name)}/run"
+        with self._abilities_api():
+            if method == "POST":
+                return self.request("POST", route, json={"input": input} if input is not None else {})
+            return self.request(method, route, params={"input": input} if input is not None else None)
+
+    @contextlib.contextmanager
+    def _abilities_api(self) -> Iterator[None]:
+        """Turn a 404 of a site without the Abilities API into an error that says so."""
+        try:
+            yield
+        except NotFound as exc:
+            if exc.code != "rest_no_route" or _ABILITIES[1:] in self.index().get("namespaces", ()):
+                raise
+            raise NotFound(404, "rest_no_route", f"{self.url} has no Abilities API ({_ABILITIES[1:]} is "
+                           "not among its REST namespaces): it needs WordPress 6.9 or later",
+                           method=exc.method, url=exc.url, route=exc.route) from None
 
     def diagnose(self, *, login_password: str | None = None,
                  login_username: str | None = None) -> Report:

@@ -382,3 +382,53 @@ def test_param_values_are_encoded_and_cannot_add_params() -> None:
 def test_ids_must_be_positive_integers(bad: Any) -> None:
     with pytest.raises(wp_rest.ConfigError, match="positive integer"):
         wp_rest.Client("https://x/wp-json/").get_post(bad)
+
+
+# --- The Abilities API (unit level; the lab's WordPress 7.1 proves it for real) ------------
+
+
+def _abilities_site(annotations: dict[str, bool], namespaces: list[str] | None = None) -> wp_rest.MockTransport:
+    def answer(request: wp_rest.Request) -> wp_rest.Response:
+        path = urllib.parse.urlsplit(request.url).path
+        if path == "/wp-json/":
+            return wp_rest.Response(200, {"Content-Type": "application/json"},
+                                    json.dumps({"namespaces": namespaces or ["wp/v2"]}).encode())
+        if namespaces is not None and "wp-abilities/v1" not in namespaces:
+            return wp_rest.Response(404, {}, b'{"code":"rest_no_route","message":"No route","data":{"status":404}}')
+        if path.endswith("/run"):
+            return wp_rest.Response(200, {}, json.dumps({"method": request.method}).encode())
+        return wp_rest.Response(200, {}, json.dumps({"name": "t/x", "meta": {"annotations": annotations}}).encode())
+    return wp_rest.MockTransport(answer)
+
+
+@pytest.mark.parametrize(("annotations", "method"), [
+    ({"readonly": True}, "GET"), ({"destructive": True, "idempotent": True}, "DELETE"),
+    ({"destructive": True, "idempotent": False}, "POST"), ({}, "POST"),
+])
+def test_run_ability_picks_the_method_wordpress_requires(annotations: dict[str, bool], method: str) -> None:
+    transport = _abilities_site(annotations)
+    client = wp_rest.Client("https://x/wp-json/", transport=transport)
+    assert client.run_ability("t/x", {"n": 1, "tags": ["a"]}) == {"method": method}
+    sent = transport.requests[-1]
+    if method == "POST":
+        assert json.loads(sent.body or b"") == {"input": {"n": 1, "tags": ["a"]}}
+    else:
+        assert sent.body is None and "input%5Btags%5D%5B0%5D=a" in sent.url
+
+
+def test_run_ability_without_input_sends_none() -> None:
+    transport = _abilities_site({"readonly": True})
+    wp_rest.Client("https://x/wp-json/", transport=transport).run_ability("t/x")
+    assert "input" not in transport.requests[-1].url
+
+
+def test_a_site_without_the_abilities_api_says_so() -> None:
+    client = wp_rest.Client("https://x/wp-json/", transport=_abilities_site({}, namespaces=["wp/v2"]))
+    with pytest.raises(wp_rest.NotFound, match=r"has no Abilities API.*WordPress 6\.9 or later"):
+        client.abilities()
+
+
+@pytest.mark.parametrize("name", ["core", "Core/x", "a/b/c", "../x", "a/b?c=1", ""])
+def test_ability_names_are_checked(name: str) -> None:
+    with pytest.raises(wp_rest.ConfigError, match="not an ability name"):
+        wp_rest.Client("https://x/wp-json/").ability(name)
