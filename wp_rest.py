@@ -115,6 +115,9 @@ else:
 API_REL = "https://api.w.org/"
 #: Largest response body the client reads (after decompression), in bytes.
 MAX_BODY_BYTES = 64 * 1024 * 1024
+#: Most JSON objects and arrays (counted as ``{`` and ``[``) a body may hold to be decoded:
+#: 64 MiB of ``[{},{},...]`` would take about 1.6 GiB as Python objects.
+MAX_JSON_CONTAINERS = 1_000_000
 #: The statuses that redirect (with a ``Location``).
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 #: How many redirects a GET may follow.
@@ -1462,9 +1465,11 @@ class JWTAuth(Auth):
             exp = jwt_peek(token).get("exp")
         except TokenError:
             exp = None
-        expires = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) \
-            else self._clock() + 300
-        return token, expires
+        try:
+            expires = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else math.nan
+        except OverflowError:  # an exp of 10**400 is an int Python holds but no float does
+            expires = math.nan
+        return token, (expires if math.isfinite(expires) else self._clock() + 300)
 
     def _mint(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
         if self._issuer is None:
@@ -2060,6 +2065,8 @@ class HTTPTransport:
                     chunk = inflater.decompress(chunk, MAX_BODY_BYTES + 1 - size)
                 except zlib.error as exc:
                     raise _BadBody(f"it is not valid gzip ({exc})") from None
+                if inflater.unused_data:  # else junk after the stream would be read until the timeout
+                    raise _BadBody("data follows the end of its gzip stream")
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 raise _BadBody(f"it is larger than {MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)")
@@ -2177,8 +2184,8 @@ class Client:
             raise ConfigError(f"url must be an http(s) URL such as https://example.com, not {url!r}")
         if parts.username or parts.password:
             raise ConfigError("put credentials in auth=, not in the URL (URLs end up in logs)")
-        if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ConfigError("timeout must be a positive number of seconds")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
+            raise ConfigError(f"timeout must be a number of seconds above 0 and at most 86400, not {timeout!r}")
         self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
         self.auth = _as_auth(auth)
         self.timeout = float(timeout)
@@ -2505,6 +2512,13 @@ class Client:
                                 method=request.method, url=request.url)
         if not resp.body.strip() and resp.status < 400:
             return None
+        if resp.body.count(b"{") + resp.body.count(b"[") > MAX_JSON_CONTAINERS:
+            raise InvalidResponse(
+                f"{resp.status} answer to {request.method} {request.route or request.url} holds more "
+                f"than {MAX_JSON_CONTAINERS} JSON objects and arrays (MAX_JSON_CONTAINERS): not decoded, "
+                "to bound memory; ask for smaller pages (per_page) or fewer fields (_fields)",
+                status=resp.status, content_type=resp.content_type, body_start=_body_start(resp.body),
+                method=request.method, url=request.url)
         parsed = True
         try:
             value, cleaned = _decode_json(resp.body)
@@ -2635,6 +2649,7 @@ class Client:
 
     def list_items(self, route: str, **params: Any) -> Page:
         """One page of any collection route, with its totals."""
+        page, per_page = _count(params, "page", 1), _count(params, "per_page", 10)
         value, resp = self._call("GET", route, params=params)
         if not isinstance(value, list):
             raise InvalidResponse(f"GET {route} did not return a list", status=resp.status,
@@ -2642,12 +2657,14 @@ class Client:
                                   body_start=_body_start(resp.body), method="GET", url=resp.url)
         total = _int_header(resp, "X-WP-Total", len(value))
         total_pages = _int_header(resp, "X-WP-TotalPages", 1 if value else 0)
-        return Page(items=value, page=int(params.get("page", 1)),
-                    per_page=int(params.get("per_page", 10)), total=total,
-                    total_pages=total_pages)
+        return Page(items=value, page=page, per_page=per_page, total=total, total_pages=total_pages)
 
     def iter_items(self, route: str, *, concurrency: int = 1, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a collection, page by page as you iterate (100 a page by default).
+
+        The pages are those the first page counts (``X-WP-TotalPages``); a page
+        that repeats the one before it ends the iteration with ``InvalidResponse``
+        (a broken cache or proxy would otherwise repeat it forever).
 
         Args:
             concurrency: pages fetched in parallel after the first one (which
@@ -2657,25 +2674,32 @@ class Client:
         if not (isinstance(concurrency, int) and 1 <= concurrency <= 32):
             raise ConfigError("concurrency must be an integer from 1 to 32")
         params.setdefault("per_page", MAX_PER_PAGE)
-        page_no = int(params.pop("page", 1))
-        # Only the page being yielded stays referenced: a page is dropped
-        # before the next one is fetched (memory stays at about one page).
-        page = self.list_items(route, page=page_no, **params)
-        next_page, total_pages, empty = page.next_page, page.total_pages, not page.items
-        yield from page.items
-        del page
-        if next_page is None or empty:
-            return
+        first = self.list_items(route, page=_count(params, "page", 1), **params)
+        params.pop("page", None)
+        numbers = range(first.page + 1, first.total_pages + 1) if first.items else range(0)
+        previous = first.items
+        yield from first.items
+        del first  # memory stays at about one page
         if concurrency == 1:
-            while next_page is not None and not empty:
-                page = self.list_items(route, page=next_page, **params)
-                next_page, empty = page.next_page, not page.items
-                yield from page.items
-                del page
-            return
-        remaining = iter(range(next_page, total_pages + 1))
+            pages: Iterator[Page] = (self.list_items(route, page=n, **params) for n in numbers)
+        else:
+            pages = self._pages_in_parallel(route, numbers, concurrency, params)
+        for page in pages:
+            if not page.items:
+                return
+            if page.items == previous:
+                raise InvalidResponse(
+                    f"GET {route} page {page.page} repeats page {page.page - 1}: the server (or a cache "
+                    "in front of it) ignores the page parameter", status=200, content_type="",
+                    body_start="", method="GET", url=self.url_for(route))
+            previous = page.items
+            yield from page.items
+
+    def _pages_in_parallel(self, route: str, numbers: range, concurrency: int,
+                           params: dict[str, Any]) -> Iterator[Page]:
         import concurrent.futures
 
+        remaining = iter(numbers)
         with concurrent.futures.ThreadPoolExecutor(concurrency, "wp_rest-page") as pool:
             window: collections.deque[concurrent.futures.Future[Page]] = collections.deque(
                 pool.submit(self.list_items, route, page=n, **params)
@@ -2685,7 +2709,7 @@ class Client:
                     page = window.popleft().result()
                     for n in itertools.islice(remaining, 1):
                         window.append(pool.submit(self.list_items, route, page=n, **params))
-                    yield from page.items
+                    yield page
                     del page
             finally:
                 for future in window:
@@ -2913,6 +2937,16 @@ class Client:
         result: dict[str, Any] = self.request(
             "DELETE", f"/wp/v2/posts/{_check_id(id)}", params={"force": True} if force else None)
         return result
+
+
+def _count(params: Mapping[str, Any], name: str, default: int) -> int:
+    """``page``/``per_page`` as a positive int (digits in a string too), or ConfigError."""
+    value = params.get(name, default)
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value.strip()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 10**9:
+        raise ConfigError(f"{name} must be a whole number from 1, not {value!r}")
+    return value
 
 
 def _int_header(resp: Response, name: str, default: int) -> int:
