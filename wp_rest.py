@@ -129,6 +129,9 @@ MAX_PER_PAGE = 100
 _ONCE_SLUG = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*")
 #: The Abilities API's namespace (WordPress 6.9+).
 _ABILITIES = "/wp-abilities/v1"
+#: Slugs wp_unique_post_slug() changes on publishing: the default feeds of
+#: WP_Rewrite::$feeds, and "embed".
+_REWRITTEN_SLUGS = frozenset({"feed", "rdf", "rss", "rss2", "atom", "embed"})
 #: Idle keep-alive connections kept per origin.
 POOL_SIZE = 10
 #: Request headers whose values are credentials: never logged, shown or sent to another origin.
@@ -2870,15 +2873,24 @@ class Client:
             WPError: the last attempt's error, when the post could not be created
                 and is not there.
 
-        Limits: the lookup needs edit rights (``status=any``); a trashed post is not
+        Limits: feed names and ``embed`` are refused (wp_unique_post_slug() turns
+        them into ``feed-2`` on publishing), and so is ``status='pending'`` for a
+        user who cannot publish (wp_insert_post() empties that slug). The lookup needs edit rights (``status=any``); a trashed post is not
         found (a new one is created); a lost request still running after ``settle``
         seconds can still make a second copy, and step 4 removes it only if it is
         the later one.
         """
-        if not isinstance(slug, str) or len(slug) > 190 or not _ONCE_SLUG.fullmatch(slug):
+        if (not isinstance(slug, str) or len(slug) > 190 or not _ONCE_SLUG.fullmatch(slug)
+                or slug in _REWRITTEN_SLUGS):
             raise ConfigError(
                 f"slug {slug!r} is not one WordPress keeps unchanged: use lowercase letters, digits and "
-                "single hyphens, with a letter, e.g. f'import-{uuid.uuid4().hex}'")
+                "single hyphens, with a letter, not a feed name or 'embed', e.g. f'import-{uuid.uuid4().hex}'")
+        if status == "pending" and not self.me().get("capabilities", {}).get("publish_posts"):
+            # wp_insert_post() empties the slug of a new pending post whose author cannot publish.
+            raise ConfigError(
+                "create_post_once cannot create a pending post for a user who cannot publish: WordPress "
+                "drops its slug, so it could not be found again. Create it as a draft, then "
+                "update_post(id, status='pending').")
         found = self._post_by_slug(slug)
         if found is not None:
             return found

@@ -228,9 +228,54 @@ def test_create_once_removes_a_duplicate_made_by_a_race(
 
 def test_create_once_refuses_a_slug_wordpress_would_change() -> None:
     client = wp_rest.Client("http://127.0.0.1:1/wp-json/")
-    for bad in ("Hello", "a b", "12345", "a--b", "-a", "é", "x" * 191, ""):
+    for bad in ("Hello", "a b", "12345", "a--b", "-a", "é", "x" * 191, "", "feed", "rss2", "atom", "embed"):
         with pytest.raises(wp_rest.ConfigError, match="slug"):
             create_once(client, bad, title="t")
+
+
+def test_wordpress_rewrites_feed_slugs_on_publishing(admin: wp_rest.Client, cleanup: list[tuple[str, int]]) -> None:
+    """Why create_post_once refuses them: the slug it would look for is not the one stored."""
+    with observe("exactly once", "a published post asking for the slug 'feed' (real WordPress)",
+                 "WordPress stores another slug, so create_post_once refuses 'feed'") as obs:
+        post = admin.create_post(title="feed slug", slug="feed", status="publish")
+        cleanup.append(("main", int(post["id"])))
+        obs.observed = f"stored slug {post['slug']!r}"
+        assert post["slug"] != "feed" and post["slug"].startswith("feed-")
+
+
+def test_create_once_refuses_a_pending_post_of_a_contributor_and_creates_nothing(
+        lab: dict[str, Any], proxy: Any, admin: wp_rest.Client, doomed: list[str],
+        cleanup: list[tuple[str, int]], wp: Any) -> None:
+    contributor = wp("contributor")
+    slug = f"pending-{uuid.uuid4().hex}"
+    doomed.append(slug)
+    with observe("exactly once", "create_post_once(status='pending') as a contributor; the first POST's "
+                 "answer is lost", "ConfigError before any POST; no post; a plain create shows why") as obs:
+        lossy = proxy(lose_first_create("answer"))
+        client = through(lossy, lab, role="contributor", retry=wp_rest.Retry(total=2, sleep=Sleeps()))
+        with pytest.raises(wp_rest.ConfigError, match="cannot publish"):
+            create_once(client, slug, title="pending", status="pending")
+        made = contributor.create_post(title="plain pending", slug=slug + "-plain", status="pending")
+        cleanup.append(("main", int(made["id"])))
+        obs.observed = (f"refused; proxy saw {[m for m, *_ in lossy.log]}; WordPress stored a contributor's "
+                        f"pending slug as {made['slug']!r}")
+        assert "POST" not in [m for m, *_ in lossy.log] and posts_with_slug(admin, slug) == []
+        assert made["slug"] == ""
+
+
+def test_create_once_as_a_contributor_makes_one_draft_when_the_answer_is_lost(
+        lab: dict[str, Any], proxy: Any, admin: wp_rest.Client, doomed: list[str]) -> None:
+    slug = f"contrib-{uuid.uuid4().hex}"
+    doomed.append(slug)
+    with observe("exactly once", "create_post_once as a contributor (draft); the first POST's answer is lost",
+                 "exactly one post; two calls return it") as obs:
+        lossy = proxy(lose_first_create("answer"))
+        client = through(lossy, lab, role="contributor", retry=wp_rest.Retry(total=2, sleep=Sleeps()))
+        post = create_once(client, slug, title="contributor draft")
+        again = create_once(client, slug, title="contributor draft, second call")
+        found = posts_with_slug(admin, slug)
+        obs.observed = f"returned {post['id']} then {again['id']}; WordPress has {len(found)}"
+        assert len(found) == 1 and post["id"] == again["id"] == found[0]["id"]
 
 
 # --- Load -----------------------------------------------------------------------------
