@@ -1992,7 +1992,7 @@ class HTTPTransport:
         parts = urllib.parse.urlsplit(request.url)
         target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
         deadline = time.monotonic() + timeout
-        conn, _reused = self._checkout(origin, timeout)
+        conn, reused = self._checkout(origin, timeout)
         where = f"{request.method} {request.url}"
         try:
             if conn.sock is None:
@@ -2010,11 +2010,13 @@ class HTTPTransport:
                 url=request.url, request_sent=False) from exc
         resp: http.client.HTTPResponse | None = None
         failure: BaseException | None = None
+        sent = False
         try:
             headers = request.headers
             if conn.host != origin[1]:  # pinned: the Host header still names the site
                 headers = {**headers, "Host": parts.netloc}
             conn.request(request.method, target, body=request.body, headers=headers)
+            sent = True
             resp = conn.getresponse()
             body = self._read_body(resp, deadline)
         except _BadBody as exc:
@@ -2028,7 +2030,10 @@ class HTTPTransport:
             conn.close()
             failure = exc
         if failure is not None:  # raised out here, so that no __context__ keeps ``failure``
-            raise self._no_answer(request, origin, failure)
+            # Not sent: http.client refused it before writing (not an OSError), or an idle
+            # connection the server had already closed failed on writing.
+            sent = sent or (isinstance(failure, OSError) and not reused)
+            raise self._no_answer(request, origin, failure, sent)
         assert resp is not None
         if resp.will_close:
             conn.close()
@@ -2037,16 +2042,18 @@ class HTTPTransport:
         return Response(resp.status, Headers(resp.msg.items()), body, request.url)
 
     @staticmethod
-    def _no_answer(request: Request, origin: tuple[str, str, int], failure: BaseException) -> TransportError:
-        """The error for a request sent without a complete answer, free of echoed credentials."""
-        maybe = ("; the server may have processed it" if request.method not in ("GET", "HEAD")
-                 else "")
+    def _no_answer(request: Request, origin: tuple[str, str, int], failure: BaseException,
+                   sent: bool) -> TransportError:
+        """The error for a request without a complete answer, free of echoed credentials."""
+        maybe = ("; the request was not sent" if not sent else
+                 "; the server may have processed it" if request.method not in ("GET", "HEAD") else "")
         # http.client quotes what the server sent (BadStatusLine): it may echo our credentials.
         secrets = _secret_forms(v for k, v in request.headers.items() if k.lower() in _SECRET_HEADERS)
         why = _describe_os_error(failure)
         error = TransportError(
             f"no complete answer from {origin[1]}:{origin[2]}: {_redact(why, secrets)} "
-            f"({request.method} {request.url}){maybe}", method=request.method, url=request.url)
+            f"({request.method} {request.url}){maybe}", method=request.method, url=request.url,
+            request_sent=sent)
         if _redact(repr(failure.args), secrets) == repr(failure.args):
             error.__cause__ = failure
         return error
@@ -2187,6 +2194,7 @@ class Client:
             raise ConfigError(f"url must be an http(s) URL such as https://example.com, not {url!r}")
         if parts.username or parts.password:
             raise ConfigError("put credentials in auth=, not in the URL (URLs end up in logs)")
+        _query_pairs({k: v for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"})
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
             raise ConfigError(f"timeout must be a number of seconds above 0 and at most 86400, not {timeout!r}")
         self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
@@ -2296,6 +2304,8 @@ class Client:
         try:
             resp = self._send_following(Request("HEAD", site, headers))
             root = resp.links.get(API_REL)
+            if resp.history and urllib.parse.urlsplit(resp.url).path != urllib.parse.urlsplit(site).path:
+                _log.warning("%s redirects to %s; using the REST API that address names", site, resp.url)
         except (RedirectError, InvalidResponse):
             root = None
         if root:
@@ -2731,16 +2741,24 @@ class Client:
         return result
 
     def upload_media(self, file: str | os.PathLike[str] | bytes, *, filename: str | None = None,
-                     content_type: str | None = None, **fields: Any) -> dict[str, Any]:
+                     content_type: str | None = None, status: str | None = None,
+                     **fields: Any) -> dict[str, Any]:
         """Upload a file to the media library in one request and return the attachment.
+
+        The file is public as soon as it lands: the web server serves ``source_url``
+        to anyone, whatever the attachment's status, for drafts' images too.
 
         Args:
             file: a path, or the file's bytes (then ``filename`` is required).
             filename: the name WordPress stores (default: the path's name).
             content_type: the MIME type (default: guessed from the name).
+            status: ``"private"`` hides the attachment's page and REST entry from
+                visitors (not the file itself); by default WordPress uses ``inherit``.
             fields: attachment fields such as ``alt_text``, ``caption``,
                 ``title`` or ``post`` (the id of the post it belongs to).
         """
+        if status is not None:
+            fields["status"] = status
         if isinstance(file, bytes):
             data = file
             if not filename:

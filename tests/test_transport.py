@@ -172,3 +172,31 @@ def test_credentials_in_headers_do_not_follow_a_redirect_to_another_origin() -> 
     client.request("GET", "/y", headers={"Authorization": "Bearer s3cret", "Cookie": "a=b", "X-WP-Nonce": "n"})
     assert [r.url for r in transport.requests] == ["https://x/wp-json/y", "https://elsewhere.example/wp-json/y"]
     assert not {"authorization", "cookie", "x-wp-nonce"} & {k.lower() for k in transport.requests[1].headers}
+
+
+def test_a_request_http_client_refuses_to_write_is_reported_as_not_sent() -> None:
+    with serve(lambda seen: json_answer({})) as server:
+        client = wp_rest.Client(server.url + "/wp-json/", retry=False)
+        with pytest.raises(wp_rest.TransportError) as info:
+            client.send(client.build_request("POST", server.url + "/wp-json/é"))
+        assert info.value.request_sent is False and "was not sent" in str(info.value)
+        assert server.seen == []
+
+
+@pytest.mark.parametrize("root", ["https://x/?rest_route=/&_method=DELETE", "https://x/wp-json/?.method=DELETE",
+                                  "https://x/wp-json/?_envelope=1"])
+def test_a_reserved_parameter_in_the_api_roots_own_query_is_refused(root: str) -> None:
+    with pytest.raises(wp_rest.ConfigError, match="refused: PHP reads it as"):
+        wp_rest.Client(root)
+
+
+def test_discovery_says_when_the_site_redirects_to_another_path(caplog: pytest.LogCaptureFixture) -> None:
+    def site(request: wp_rest.Request) -> wp_rest.Response:
+        if request.url == "https://x/":
+            return wp_rest.Response(301, {"Location": "https://x/blog/"}, b"")
+        return wp_rest.Response(200, {"Link": '<https://x/blog/wp-json/>; rel="https://api.w.org/"'}, b"")
+
+    with caplog.at_level("WARNING", logger="wp_rest"):
+        root = wp_rest.Client("https://x/", transport=wp_rest.MockTransport(site)).api_root
+    assert root == "https://x/blog/wp-json/"
+    assert "https://x/ redirects to https://x/blog/" in caplog.text

@@ -301,6 +301,20 @@ def test_upload_media_with_alt_text_and_parent(wp: WPFactory, cleanup: list[tupl
         wp("admin").request("DELETE", f"/wp/v2/media/{media['id']}", params={"force": True})
 
 
+def test_an_upload_is_public_at_once_and_status_private_hides_only_its_entry(wp: WPFactory) -> None:
+    import urllib.request
+
+    media = wp("admin").upload_media(PNG_1PX, filename="private.png", status="private")
+    try:
+        assert media["status"] == "private"
+        with urllib.request.urlopen(media["source_url"], timeout=10) as answer:
+            assert answer.status == 200 and answer.read() == PNG_1PX  # the file itself: anyone
+        with pytest.raises(wp_rest.AuthenticationError):
+            wp(None).request("GET", f"/wp/v2/media/{media['id']}")  # its REST entry: not anonymous
+    finally:
+        wp("admin").request("DELETE", f"/wp/v2/media/{media['id']}", params={"force": True})
+
+
 def test_a_contributor_may_draft_but_not_publish(wp: WPFactory, cleanup: list[tuple[str, int]]) -> None:
     client = wp("contributor")
     with pytest.raises(wp_rest.PermissionDenied) as info:
