@@ -1176,7 +1176,7 @@ class Headers:
         return f"Headers({_masked_headers(self._items)!r})"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class Response:
     """One HTTP response, fully read. ``headers`` may be given as a dict or a list of pairs.
 
@@ -1192,6 +1192,9 @@ class Response:
     def __post_init__(self) -> None:
         if not isinstance(self.headers, Headers):
             object.__setattr__(self, "headers", Headers(self.headers))
+
+    def __repr__(self) -> str:  # no body: a server may echo a credential in it
+        return f"Response({self.status}, {self.url!r}, {self.headers!r}, {len(self.body)} bytes)"
 
     @property
     def content_type(self) -> str:
@@ -2559,6 +2562,7 @@ class Client:
                          "(turn off display_errors)", request.method, request.route, cleaned)
         if resp.status >= 400:
             err = self._api_error(request, resp, value)
+            _redact_error(err, _auth_secrets(self.auth))  # a message may quote a secret in any spelling
             if resp.status >= 500 and request.method not in self.retry.idempotent_methods:
                 # Not retried (it could duplicate a post): say whether it may have happened.
                 err.hint = (err.hint + "\n" if err.hint else "") + (

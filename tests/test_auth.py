@@ -200,3 +200,49 @@ def test_a_hostile_auth_answer_is_a_wperror_not_a_recursion_error(flow_kind: str
     auth: wp_rest.Auth = wp_rest.JWTAuth("admin", "pw") if flow_kind == "jwt" else wp_rest.CookieAuth("admin", "pw")
     with pytest.raises(wp_rest.WPError):
         drive(auth.flow(request()), [response(200, deep)])
+
+
+# --- No secret in any error: whatever form the server echoes it in ----------------------------
+
+ECHO_PASSWORDS = ["pässwörd/é+1 x", "pw1", "correct horse battery staple"]
+
+
+def _echo_forms(password: str) -> list[str]:
+    import urllib.parse
+
+    return [password, json.dumps(password)[1:-1], json.dumps(password)[1:-1].replace("/", "\\/"),
+            urllib.parse.quote(password, safe=""), urllib.parse.quote_plus(password)]
+
+
+def _echoing_site(password: str) -> wp_rest.MockTransport:
+    """A site whose every error quotes the password, in every spelling a server might use."""
+    said = " | ".join(_echo_forms(password))
+
+    def answer(request: wp_rest.Request) -> wp_rest.Response:
+        if request.url.endswith("/wp-login.php"):
+            page = f'<div id="login_error">Wrong password {said} for admin.</div>'
+            return wp_rest.Response(200, {"Content-Type": "text/html"}, page.encode())
+        body = json.dumps({"code": "jwt_auth_failed", "message": f"bad login: {said}",
+                           "data": {"status": 403, "echo": said}}).encode()
+        return wp_rest.Response(403 if "/jwt-auth/" in request.url else 401, {}, body)
+
+    return wp_rest.MockTransport(answer)
+
+
+@pytest.mark.parametrize("password", ECHO_PASSWORDS)
+@pytest.mark.parametrize("kind", ["jwt", "basic", "cookie"])
+def test_an_error_echoing_the_password_never_shows_it(kind: str, password: str) -> None:
+    auth = {"jwt": wp_rest.JWTAuth, "basic": wp_rest.BasicAuth, "cookie": wp_rest.CookieAuth}[kind]("admin", password)
+    client = wp_rest.Client("https://x/wp-json/", auth=auth, transport=_echoing_site(password))
+    client._root = "https://x/wp-json/"  # no discovery round trip in this table
+    if kind == "cookie":
+        auth._site_url = "https://x"  # type: ignore[attr-defined]
+    with pytest.raises(wp_rest.WPError) as info:
+        client.get_post(1)
+    shown = " ".join([str(info.value), repr(info.value), json.dumps(getattr(info.value, "data", None))])
+    for form in _echo_forms(password):
+        if len(form) >= 8:
+            assert form not in shown, (kind, form, shown)
+    assert "****" in shown
+    if len(password) < 8:
+        assert f" {password} " not in shown

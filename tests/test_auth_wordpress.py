@@ -8,6 +8,7 @@ hash_hmac (tests/wp/mu-plugins/wprest-lab-jwt.php), not our Python code; the
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -24,18 +25,26 @@ def _user(lab: dict[str, Any], role: str, site: str = "main") -> dict[str, Any]:
     return user
 
 
+class CountingTransport:
+    """A Transport that records each request (method and route) and passes it on."""
+
+    def __init__(self, inner: wp_rest.Transport) -> None:
+        self.inner = inner
+        self.sent: list[str] = []
+
+    def send(self, request: wp_rest.Request, *, timeout: float) -> wp_rest.Response:
+        self.sent.append(f"{request.method} {request.route or request.url}")
+        return self.inner.send(request, timeout=timeout)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def _counting(client: wp_rest.Client) -> list[str]:
-    """Record every request the client sends (method and route), by wrapping its transport."""
+    """Record every request the client sends, through the public transport seam."""
     assert client.api_root  # discover first: only the calls under test are counted
-    sent: list[str] = []
-    original = client._transport.send
-
-    def send(request: wp_rest.Request, *, timeout: float) -> wp_rest.Response:
-        sent.append(f"{request.method} {request.route or request.url}")
-        return original(request, timeout=timeout)
-
-    client._transport.send = send  # type: ignore[method-assign]
-    return sent
+    client.transport = CountingTransport(client.transport)
+    return client.transport.sent
 
 
 # --- JWT: login through the plugin's token route -----------------------------
@@ -246,6 +255,35 @@ def test_no_secret_appears_in_repr_logs_or_errors(wp: WPFactory, lab: dict[str, 
     blob = "\n".join([*seen, caplog.text, out.out, out.err])
     for secret in secrets:
         assert secret not in blob
+
+
+@pytest.mark.parametrize("kind", ["jwt", "cookie"])
+def test_sixteen_threads_starting_together_cause_exactly_one_login(
+        wp: WPFactory, lab: dict[str, Any], kind: str) -> None:
+    admin = _user(lab, "admin")
+    auth: wp_rest.Auth = (wp_rest.JWTAuth(admin["username"], admin["password"]) if kind == "jwt"
+                          else wp_rest.CookieAuth(admin["username"], admin["password"]))
+    client = wp(None, auth=auth)
+    sent = _counting(client)
+    start = threading.Barrier(16)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        start.wait()
+        try:
+            client.me()
+        except wp_rest.WPError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    login = "POST /jwt-auth/v1/token" if kind == "jwt" else "POST /wp-login.php"
+    logins = sum(1 for line in sent if line.startswith(login) or line.endswith("/wp-login.php"))
+    assert errors == [] and logins == 1, (errors, sent)
+    assert sent.count("GET /wp/v2/users/me") == 16
 
 
 def test_cookie_auth_works_where_application_passwords_are_unavailable(
