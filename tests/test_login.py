@@ -1,0 +1,182 @@
+"""`wp-rest login` through WordPress's authorize-application page (the lab's 'main' site, environment
+'local', so the loopback callback is accepted), the credentials file and named sites."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+import wp_rest
+from conftest import ROOT, WPFactory
+
+W: Any = wp_rest if hasattr(wp_rest, "_login_command") else importlib.import_module("_draft_auth")
+
+# Until `login` is wired into wp_rest's CLI, the same parser and command run from the draft.
+DRAFT_CLI = ("import argparse, sys; import _draft_auth as m; p = argparse.ArgumentParser(); "
+             "m._add_login_parser(p.add_subparsers(dest='command')); "
+             "sys.exit(m._login_command(p.parse_args(sys.argv[1:])))")
+
+
+def _command() -> list[str]:
+    return [sys.executable, str(ROOT / "wp_rest.py")] if W is wp_rest else [sys.executable, "-c", DRAFT_CLI]
+
+
+def _start_login(config: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """Run `wp-rest login ...` and return it with the authorize URL it printed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WP_")}
+    env["WP_REST_CONFIG"] = str(config)
+    proc = subprocess.Popen([*_command(), "login", *args], cwd=ROOT, env=env, text=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    for _ in range(5):
+        line = proc.stderr.readline()
+        if "authorize-application.php?" in line:
+            return proc, line.strip()
+    proc.kill()
+    raise AssertionError(f"no authorize URL printed; exit {proc.wait()}")
+
+
+def _browser(lab: dict[str, Any], url: str, button: str) -> requests.Response:
+    """The user: logs in, opens the authorize page, presses approve or reject (no JavaScript)."""
+    info = lab["sites"]["main"]
+    browser = requests.Session()
+    login = browser.post(info["url"] + "/wp-login.php", allow_redirects=False,
+                         data={"log": "admin", "pwd": info["users"]["admin"]["password"]})
+    assert login.status_code == 302
+    page = browser.get(url)
+    assert page.status_code == 200, page.text[:300]
+    fields = dict(re.findall(r'name="(_wpnonce|app_id|success_url|reject_url|app_name)" '
+                             r'(?:id="[^"]*" )?value="([^"]*)"', page.text))
+    assert fields["success_url"].startswith("http://127.0.0.1:") and fields["_wpnonce"]
+    fields = {k: v.replace("&amp;", "&").replace("&#038;", "&") for k, v in fields.items()}
+    answer = browser.post(info["url"] + "/wp-admin/authorize-application.php", allow_redirects=False,
+                          data={**fields, "action": "authorize_application_password", button: "1"})
+    assert answer.status_code == 302
+    # WordPress sends the browser to the callback; the browser follows.
+    return browser.get(answer.headers["Location"], timeout=10)
+
+
+def _app_passwords(wp: WPFactory, name: str) -> list[dict[str, Any]]:
+    return [p for p in wp("admin").request("GET", "/wp/v2/users/me/application-passwords") if p["name"] == name]
+
+
+@pytest.mark.wordpress
+def test_login_approved_in_the_browser_stores_a_checked_password(wp: WPFactory, lab: dict[str, Any],
+                                                                tmp_path: Path) -> None:
+    config = tmp_path / "conf" / "credentials.json"
+    app_name = f"wp-rest test {uuid.uuid4().hex[:8]}"
+    proc, url = _start_login(config, lab["sites"]["main"]["url"], "--no-browser", "--name", "lab",
+                             "--app-name", app_name)
+    try:
+        assert re.search(r"app_id=[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-", url)
+        assert "success_url=http%3A%2F%2F127.0.0.1%3A" in url
+        callback = _browser(lab, url, "approve")
+        assert callback.status_code == 200 and "close this page" in callback.text
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "stored as site 'lab'" in err
+        assert stat.S_IMODE(config.stat().st_mode) == 0o600
+        stored = json.loads(config.read_text())["sites"]["lab"]
+        assert stored["url"] == lab["sites"]["main"]["url"] and stored["username"] == "admin"
+        assert re.fullmatch(r"[A-Za-z0-9]{24}", stored["application_password"])
+        # The stored password works, and the file is what from_env falls back on.
+        env = {"WP_REST_CONFIG": str(config)}
+        site_url, auth = W._auth_from_file(None, env)
+        assert wp_rest.Client(site_url, auth=auth).me()["username"] == "admin"
+        assert W.stored_sites(env) == ["lab"]
+        assert [p["app_id"] for p in _app_passwords(wp, app_name)] == [stored["app_id"]]
+    finally:
+        proc.kill()
+        for made in _app_passwords(wp, app_name):
+            wp("admin").request("DELETE", f"/wp/v2/users/me/application-passwords/{made['uuid']}")
+
+
+@pytest.mark.wordpress
+def test_login_rejected_in_the_browser_exits_1_and_stores_nothing(wp: WPFactory, lab: dict[str, Any],
+                                                                 tmp_path: Path) -> None:
+    config = tmp_path / "credentials.json"
+    app_name = f"wp-rest test {uuid.uuid4().hex[:8]}"
+    proc, url = _start_login(config, lab["sites"]["main"]["url"], "--no-browser", "--app-name", app_name)
+    try:
+        callback = _browser(lab, url, "reject")
+        assert "success=false" in callback.url
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 1
+        assert "rejected in the browser" in err and "nothing was stored" in err
+        assert not config.exists() and _app_passwords(wp, app_name) == []
+    finally:
+        proc.kill()
+
+
+@pytest.mark.wordpress
+def test_login_to_a_site_without_application_passwords_is_refused(lab: dict[str, Any],
+                                                                   tmp_path: Path) -> None:
+    # 'production' over http: WordPress offers application passwords only over https there.
+    proc = subprocess.run([*_command(), "login", lab["sites"]["production"]["url"], "--no-browser"],
+                          cwd=ROOT, env={**os.environ, "WP_REST_CONFIG": str(tmp_path / "c.json")},
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode != 0 and "offers no application passwords" in proc.stderr
+    assert not (tmp_path / "c.json").exists()
+
+
+# --- The credentials file and named sites (no network) ---------------------------
+
+
+def _write(path: Path, sites: dict[str, Any], mode: int = 0o600) -> dict[str, str]:
+    path.write_text(json.dumps({"sites": sites}))
+    path.chmod(mode)
+    return {"WP_REST_CONFIG": str(path)}
+
+
+SHOP = {"url": "https://shop.example", "username": "ann", "application_password": "abcdEFGH1234ijklMNOP5678"}
+BLOG = {"url": "https://blog.example", "username": "bob", "application_password": "ABCDefgh1234IJKLmnop5678"}
+
+
+def test_named_sites_are_chosen_by_name_or_wp_site(tmp_path: Path) -> None:
+    env = _write(tmp_path / "c.json", {"shop": SHOP, "blog": BLOG})
+    assert W.stored_sites(env) == ["blog", "shop"]
+    url, auth = W._auth_from_file("shop", env)
+    assert url == "https://shop.example" and auth.username == "ann"
+    url, auth = W._auth_from_file(None, {**env, "WP_SITE": "blog"})
+    assert url == "https://blog.example" and auth.username == "bob"
+    with pytest.raises(wp_rest.ConfigError, match=r"several sites .*WP_SITE"):
+        W._auth_from_file(None, env)
+    with pytest.raises(wp_rest.ConfigError, match=r"no site named 'nope'.*stored: blog, shop"):
+        W._auth_from_file("nope", env)
+
+
+def test_one_site_is_the_default_and_no_file_is_no_credentials(tmp_path: Path) -> None:
+    env = _write(tmp_path / "c.json", {"shop": SHOP})
+    assert W._auth_from_file(None, env)[0] == "https://shop.example"
+    assert W._auth_from_file(None, {"WP_REST_CONFIG": str(tmp_path / "missing.json")}) is None
+
+
+def test_a_file_other_users_can_read_is_refused(tmp_path: Path) -> None:
+    env = _write(tmp_path / "c.json", {"shop": SHOP}, mode=0o644)
+    with pytest.raises(wp_rest.ConfigError, match="chmod 600"):
+        W._auth_from_file(None, env)
+
+
+def test_default_location_follows_xdg_and_home(tmp_path: Path) -> None:
+    assert W.credentials_path({"XDG_CONFIG_HOME": "/x"}) == "/x/wp-rest/credentials.json"
+    assert W.credentials_path({"WP_REST_CONFIG": "/y/c.json", "XDG_CONFIG_HOME": "/x"}) == "/y/c.json"
+    assert W.credentials_path({}).endswith(os.path.join(".config", "wp-rest", "credentials.json"))
+
+
+def test_the_file_is_written_0600_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "credentials.json"
+    W._write_credentials(str(path), {"sites": {"shop": SHOP}})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert [p.name for p in path.parent.iterdir()] == ["credentials.json"]
