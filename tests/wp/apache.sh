@@ -2,8 +2,9 @@
 # Sourced by tests/wp/lab.sh: the lab's real web servers.
 #
 # One Apache 2.4 instance (prefork MPM, mod_php loaded) with its own config in
-# the lab state dir, serving three WordPress sites on their own loopback
-# addresses, plus one PHP-FPM master with one pool:
+# the lab state dir, serving three WordPress sites per release on their own
+# loopback addresses (127.0.0.N on 6.1, 127.0.68.N on 6.8, 127.0.71.N on 7.1),
+# plus one PHP-FPM master with one pool for every release:
 #
 #   apache  http://127.0.0.5:PORT        mod_php; the rewrite line WordPress
 #                                         writes into .htaccess since 5.6
@@ -14,13 +15,14 @@
 #                                         lab CA (ca_bundle in lab.json)
 #
 # `lab.sh fpm-fix on|off` writes/empties an included file holding
-# `CGIPassAuth On` for the fpm vhost and reloads Apache gracefully.
+# `CGIPassAuth On` for the fpm vhosts and reloads Apache gracefully.
 #
 # Nothing here reads or changes /etc/apache2 (its enabled sites, modules,
 # envvars) or the system php-fpm pool: Debian's packaged config would pull in
 # whatever the machine has enabled, and a2enmod only edits /etc/apache2.
-# Uses from lab.sh: STATE RUN LOGS SITES SITE_IP SITE_SERVER SITE_PHP and
-# say die need_root lock pid_alive stop_group site_port site_url site_scheme.
+# Uses from lab.sh: STATE RUN LOGS SITES SITE_IP SITE_NAME SITE_SERVER SITE_PHP
+# VERSIONS VERSION_CORE VERSION_CONTENT and say die need_root lock pid_alive
+# stop_group started site_port site_url site_scheme site_core site_content.
 
 APACHE_BIN=/usr/sbin/apache2
 APACHE_MODULES=/usr/lib/apache2/modules
@@ -71,8 +73,13 @@ replace_if_changed() {
 # would only slow things down). Remade when missing, near expiry, or when the
 # names the server certificate must carry change.
 ensure_tls() {
-    local ip=${SITE_IP[https]} san want_san
-    want_san="IP:$ip, DNS:localhost"
+    local site san want_san='' ip=''
+    for site in $(apache_sites); do
+        [[ $(site_scheme "$site") == https ]] || continue
+        want_san+="IP:${SITE_IP[$site]}, "
+        [[ -n $ip ]] || ip=${SITE_IP[$site]}
+    done
+    want_san+="DNS:localhost"
     mkdir -p "$TLS_DIR"
     chmod 755 "$TLS_DIR"
 
@@ -209,6 +216,7 @@ start_fpm() {
     (exec setsid env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C "$(fpm_bin)" -F -y "$FPM_CONF" \
         </dev/null >>"$LOGS/php-fpm.log" 2>&1 9>&-) &
     echo $! >"$FPM_PID"
+    started "$FPM_PID" "$FPM_CONF" php-fpm
     for ((i = 0; i < 100; i++)); do
         [[ -S $FPM_SOCK ]] && return 0
         kill -0 "$(<"$FPM_PID")" 2>/dev/null || break
@@ -244,8 +252,10 @@ EOF
 }
 
 apache_vhost() {
-    local site=$1 ip=${SITE_IP[$1]} port handler fix_include='' rewrite_auth=1 tls=''
+    local site=$1 ip=${SITE_IP[$1]} port handler fix_include='' rewrite_auth=1 tls='' core content
     port=$(site_port "$site")
+    core=$(site_core "$site")
+    content=$(site_content "$site")
     if [[ ${SITE_PHP[$site]} == fpm ]]; then
         handler="SetHandler \"proxy:unix:$FPM_SOCK|fcgi://wprest-lab-fpm\""
         fix_include="        # lab.sh fpm-fix on|off: \"CGIPassAuth On\" or nothing
@@ -265,19 +275,19 @@ apache_vhost() {
 <VirtualHost $ip:$port>
     ServerName $ip
 $tls
-    DocumentRoot /usr/share/wordpress
+    DocumentRoot $core
     # Debian layout: wp-content lives outside the document root.
-    Alias /wp-content /var/lib/wordpress/wp-content
+    Alias /wp-content $content
     <FilesMatch "\.php\$">
         $handler
     </FilesMatch>
     # AllowOverride None everywhere: /usr/share/wordpress/.htaccess is a
     # root-owned symlink WordPress cannot write; the rules are here instead.
-    <Directory /usr/share/wordpress>
+    <Directory $core>
 $(wp_rewrite_rules "$rewrite_auth")
 $fix_include
     </Directory>
-$([[ -n $fix_include ]] && printf '    <Directory /var/lib/wordpress/wp-content>\n%s\n    </Directory>' "$fix_include")
+$([[ -n $fix_include ]] && printf '    <Directory %s>\n%s\n    </Directory>' "$content" "$fix_include")
     CustomLog $LOGS/apache-access.log lab
 </VirtualHost>
 EOF
@@ -347,12 +357,9 @@ php_value post_max_size 64M
     AllowOverride None
     Require all denied
 </Directory>
-<Directory /usr/share/wordpress>
-    Options FollowSymLinks
-    AllowOverride None
-    Require all granted
-</Directory>
-<Directory /var/lib/wordpress/wp-content>
+$(for v in "${VERSIONS[@]}"; do printf '<Directory %s>\n    Options FollowSymLinks\n    AllowOverride None\n    Require all granted\n</Directory>\n' "${VERSION_CORE[$v]}" "${VERSION_CONTENT[$v]}"; done)
+# The 6.1 themes are links into the system core's wp-content.
+<Directory /usr/share/wordpress/wp-content>
     Options FollowSymLinks
     AllowOverride None
     Require all granted
@@ -438,7 +445,7 @@ start_apache() {
     apache_ctl -k start </dev/null >>"$LOGS/apache-error.log" 2>&1 9>&- ||
         die "apache2 -k start failed (log: $LOGS/apache-error.log)"
     for ((i = 0; i < 100; i++)); do
-        pid_alive "$APACHE_PID" "$APACHE_CONF" && return 0
+        pid_alive "$APACHE_PID" "$APACHE_CONF" && { started "$APACHE_PID" "$APACHE_CONF" apache2; return 0; }
         sleep 0.1
     done
     tail -20 "$LOGS/apache-error.log" >&2
@@ -457,27 +464,31 @@ stop_fpm() {
 
 # ---------------------------------------------------------------- fpm-fix
 
-# Wait until the fpm site behaves as the fix state says, seen from outside:
-# users/me with the admin application password is 200 with the fix, 401
-# without. (Not the JWT probe: that needs a colleague's mu-plugin.) Several
-# answers in a row, because a keep-alive or not yet retired child of the old
-# generation may serve a request or two after a graceful reload.
+# Wait until every fpm site behaves as the fix state says, seen from
+# outside: users/me with the admin application password is 200 with the fix,
+# 401 without. Several answers in a row, because a keep-alive or not yet
+# retired child of the old generation may serve a request or two after a
+# graceful reload.
 wait_fpm_fix() {
-    local want=$1 expect code url app i streak=0
+    local want=$1 expect code url app i streak site
     [[ $want == on ]] && expect=200 || expect=401
-    url=$(site_url fpm)
-    app=$(php -r '$s = json_decode(file_get_contents($argv[1]), true); echo $s["users"]["admin"]["app_password"];' \
-        "$STATE/sites/fpm.json")
-    for ((i = 0; i < 150; i++)); do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -u "admin:$app" "$url/wp-json/wp/v2/users/me") || true
-        if [[ $code == "$expect" ]]; then
-            ((++streak >= 3)) && return 0
-        else
-            streak=0
-        fi
-        sleep 0.1
+    for site in $(apache_sites); do
+        [[ ${SITE_NAME[$site]} == fpm ]] || continue
+        url=$(site_url "$site")
+        app=$(php -r '$s = json_decode(file_get_contents($argv[1]), true); echo $s["users"]["admin"]["app_password"];' \
+            "$STATE/sites/$site.json")
+        streak=0
+        for ((i = 0; i < 150; i++)); do
+            code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -u "admin:$app" "$url/wp-json/wp/v2/users/me") || true
+            if [[ $code == "$expect" ]]; then
+                ((++streak >= 3)) && break
+            else
+                streak=0
+            fi
+            sleep 0.1
+        done
+        ((streak >= 3)) || die "fpm-fix $want: users/me on $url still answers $code, expected $expect"
     done
-    die "fpm-fix $want: users/me on $url still answers $code, expected $expect"
 }
 
 cmd_fpm_fix() {
@@ -490,5 +501,5 @@ cmd_fpm_fix() {
         apache_graceful
     fi
     wait_fpm_fix "$want"
-    say "fpm-fix $want (CGIPassAuth $([[ $want == on ]] && echo On || echo absent) on $(site_url fpm))"
+    say "fpm-fix $want (CGIPassAuth $([[ $want == on ]] && echo On || echo absent) on every fpm site)"
 }

@@ -4,9 +4,11 @@
  * tests/wp/lab.sh as www-data (so that anything WordPress creates on disk
  * stays writable by the php -S servers):
  *
- *   php install.php --site=main --host=127.0.0.1:8765 --permalink=/%postname%/ --seed=260 \
- *       < previous-state.json > new-state.json
+ *   php install.php --site=main --core=/usr/share/wordpress --host=127.0.0.1:8765 \
+ *       --permalink=/%postname%/ --seed=260 < previous-state.json > new-state.json
  *
+ * --site is the variant (main, plain ...), --core the WordPress tree of the
+ * site's release.
  * --permalink=plain means plain permalinks. stdin is the JSON this script
  * printed last time (or nothing); it is how application passwords survive a
  * warm `up`: WordPress stores only their hashes, so the plain text lives in
@@ -21,14 +23,15 @@ if ( PHP_SAPI !== 'cli' ) {
 	exit( 1 );
 }
 
-$opts = getopt( '', array( 'site:', 'host:', 'permalink:', 'seed:' ) );
-foreach ( array( 'site', 'host', 'permalink' ) as $required ) {
+$opts = getopt( '', array( 'site:', 'core:', 'host:', 'permalink:', 'seed:' ) );
+foreach ( array( 'site', 'core', 'host', 'permalink' ) as $required ) {
 	if ( empty( $opts[ $required ] ) ) {
 		fwrite( STDERR, "install.php: --$required is required\n" );
 		exit( 2 );
 	}
 }
 $lab_site      = $opts['site'];
+$lab_core      = rtrim( $opts['core'], '/' );
 $lab_host      = $opts['host'];
 $lab_permalink = 'plain' === $opts['permalink'] ? '' : $opts['permalink'];
 $lab_seed      = isset( $opts['seed'] ) ? (int) $opts['seed'] : 0;
@@ -84,7 +87,7 @@ $_SERVER['REMOTE_ADDR']     = '127.0.0.1';
 // It also keeps normal plugins from loading (mu-plugins still load).
 define( 'WP_INSTALLING', true );
 
-require '/usr/share/wordpress/wp-load.php';
+require $lab_core . '/wp-load.php';
 require_once ABSPATH . 'wp-admin/includes/upgrade.php';
 require_once ABSPATH . 'wp-admin/includes/user.php';
 
@@ -311,7 +314,7 @@ if ( $lab_seed > 0 ) {
 
 /*
  * Permalinks. Re-flushed on every run (cheap) so that rewrite rules added by
- * colleagues' mu-plugins (custom post types, endpoints) take effect.
+ * the lab's mu-plugins (custom post types, endpoints) take effect.
  */
 if ( get_option( 'permalink_structure' ) !== $lab_permalink ) {
 	$lab_notes[] = 'permalinks set to ' . ( '' === $lab_permalink ? 'plain' : $lab_permalink );
@@ -326,6 +329,7 @@ if ( '' !== trim( $lab_output ) ) {
 
 $state = array(
 	'site'              => $lab_site,
+	'wordpress'         => $GLOBALS['wp_version'],
 	'installed_now'     => $lab_installed,
 	'notes'             => $lab_notes,
 	'home'              => home_url(),

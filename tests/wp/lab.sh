@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# WordPress test lab: several real WordPress sites (Debian package, MariaDB,
-# php -S, and Apache with mod_php / PHP-FPM / TLS, see apache.sh) on loopback
-# addresses, for the wp_rest.py integration tests.
+# WordPress test lab: real WordPress sites of three releases side by side
+# (6.1 from Debian 12's own package, 6.8 from Debian 13 "trixie", 7.1 from
+# Debian "sid"), MariaDB, php -S, Apache with mod_php / PHP-FPM / TLS (see
+# apache.sh) and two HTTP proxies (tinyproxy), all on loopback addresses, for
+# the wp_rest.py integration tests. tests/wp/README.md lists the WordPress
+# facts the lab relies on.
 #
 #   bash tests/wp/lab.sh up       install what is missing, start everything, write tests/wp/lab.json
 #   bash tests/wp/lab.sh down     stop what `up` started (by recorded pid / process group)
@@ -9,55 +12,89 @@
 #   bash tests/wp/lab.sh reset    down, then drop the lab databases, configs and state
 #                                 (the next `up` is a fresh install with new app passwords)
 #   bash tests/wp/lab.sh fpm-fix on|off
-#                                 add/remove `CGIPassAuth On` for the 'fpm' site and reload
-#                                 Apache gracefully; returns once the change is visible.
-#                                 `up` turns it off again (the default).
+#                                 add/remove `CGIPassAuth On` for the 'fpm' sites (every
+#                                 release) and reload Apache gracefully; returns once the
+#                                 change is visible. `up` turns it off again (the default).
+#   bash tests/wp/lab.sh stop-started FILE
+#                                 stop only what the `up` that was given WP_LAB_STARTED=FILE
+#                                 started (tests/run uses it to leave a running lab alone)
 #
 # Environment: WP_LAB_PORT (default 8765; every http site, each on its own
-# address), WP_LAB_HTTPS_PORT (default: WP_LAB_PORT; the https site on
-# 127.0.0.8), WP_LAB_STATE_DIR (default tests/wp/.state).
+# address), WP_LAB_HTTPS_PORT (default: WP_LAB_PORT; the https sites),
+# WP_LAB_PROXY_PORT (default WP_LAB_PORT+1: the open proxy; +1 the one that
+# wants a password), WP_LAB_STATE_DIR (default tests/wp/.state),
+# WP_LAB_CACHE_DIR (default /var/cache/wprest-lab: fetched cores, kept across
+# runs), WP_LAB_VERSIONS (default "6.1 6.8 7.1": which releases to start).
 # Needs root (apt, MariaDB, /etc/wordpress). One lab per machine: the config
 # files in /etc/wordpress and the databases are machine-wide.
-#
-# Facts this relies on are in /work/shared/WORDPRESS-LAB.md.
 
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PORT=${WP_LAB_PORT:-8765}
-# The https site has an address of its own, so it can share the http port
-# number; a separate variable in case a test wants the two to differ.
+# The https sites have addresses of their own, so they can share the http
+# port number; a separate variable in case a test wants the two to differ.
 HTTPS_PORT=${WP_LAB_HTTPS_PORT:-$PORT}
+PROXY_PORT=${WP_LAB_PROXY_PORT:-$((PORT + 1))}
 STATE=${WP_LAB_STATE_DIR:-$HERE/.state}
 RUN=$STATE/run          # pids and the port of the running lab
 LOGS=$STATE/logs
 LAB_JSON=$HERE/lab.json
+# Set by tests/run: every pid file of something this `up` started is listed
+# there, so that the caller can stop exactly that and nothing else.
+STARTED_LIST=${WP_LAB_STARTED:-}
 
-WP_CORE=/usr/share/wordpress
-WP_CONTENT=/var/lib/wordpress/wp-content
-MU_DIR=$WP_CONTENT/mu-plugins
 DB_SOCK=/run/mysqld/mysqld.sock
 # apache2 .. openssl: the Apache sites (apache.sh). Debian lets mod_php and
 # php-fpm be installed together; neither is enabled in /etc/apache2 by us.
-APT_PACKAGES=(wordpress php-cli php-mysql mariadb-server curl apache2 libapache2-mod-php php-fpm openssl)
+# tinyproxy: the proxies. The 6.8 and 7.1 cores run on this PHP (8.2) and
+# need nothing more: their own libraries are copied in by cores.sh.
+APT_PACKAGES=(wordpress php-cli php-mysql mariadb-server curl apache2 libapache2-mod-php php-fpm openssl tinyproxy)
 
-# Read by the colleague's JWT mu-plugin (JWT_AUTH_SECRET_KEY) and by tests
-# (lab.json). Fixed so tokens signed by a test stay valid across restarts.
+# Read by the JWT mu-plugin (JWT_AUTH_SECRET_KEY) and by tests (lab.json).
+# Fixed so tokens signed by a test stay valid across restarts.
 JWT_SECRET='wprest-lab-jwt-secret-4b1d9c2e7f3a8b6d0e5c1f9a2d7b3e8c'
 
-# The sites. The Debian wp-config.php picks /etc/wordpress/config-<host>.php
-# by the Host header without its port, so each loopback address is its own
-# WordPress with its own database.
+# shellcheck source=cores.sh
+source "$HERE/cores.sh"
+
+# ---------------------------------------------------------------- releases
+
+# 6.1 is the system's package (core /usr/share/wordpress, content
+# /var/lib/wordpress/wp-content); the others come from cores.sh and get a
+# wp-content of their own (WP_CONTENT_DIR in their configs), so uploads,
+# themes and mu-plugins of one release never show up in another.
+read -r -a VERSIONS <<<"${WP_LAB_VERSIONS:-6.1 6.8 7.1}"
+DEFAULT_VERSION=6.1
+declare -A VERSION_NET=([6.1]=127.0.0 [6.8]=127.0.68 [7.1]=127.0.71)
+declare -A VERSION_CORE=([6.1]=/usr/share/wordpress)
+declare -A VERSION_CONTENT=([6.1]=/var/lib/wordpress/wp-content)
+CONTENT_ROOT=/var/lib/wprest-lab
+for v in "${VERSIONS[@]}"; do
+    [[ -n ${VERSION_NET[$v]:-} ]] || { echo "lab: unknown WordPress release '$v' in WP_LAB_VERSIONS (known: 6.1 6.8 7.1)" >&2; exit 2; }
+    [[ $v == "$DEFAULT_VERSION" ]] && continue
+    VERSION_CORE[$v]=$(core_dir "$v")
+    VERSION_CONTENT[$v]=$CONTENT_ROOT/$v/wp-content
+done
+[[ " ${VERSIONS[*]} " == *" $DEFAULT_VERSION "* ]] || { echo "lab: WP_LAB_VERSIONS must include $DEFAULT_VERSION" >&2; exit 2; }
+OTHER_VERSIONS=()
+for v in "${VERSIONS[@]}"; do [[ $v == "$DEFAULT_VERSION" ]] || OTHER_VERSIONS+=("$v"); done
+
+# ---------------------------------------------------------------- sites
+
+# The site variants, the same on every release. The Debian wp-config.php
+# picks /etc/wordpress/config-<host>.php by the Host header without its port,
+# so each loopback address is its own WordPress with its own database:
+# 127.0.0.N for 6.1, 127.0.68.N for 6.8, 127.0.71.N for 7.1.
 #
 # apache, fpm, https: real web servers for telling 401 causes apart (doctor).
 #   apache  Apache + mod_php: the Authorization header reaches PHP.
 #   fpm     Apache + PHP-FPM (proxy_fcgi) without any fix: it does not.
 #   https   Apache + mod_ssl + mod_php, 'production': application passwords
 #           are available only because the request is https (is_ssl()).
-# 127.0.0.7 is left free on purpose (room for one more http variant).
-SITES=(main plain basicauth production apache fpm https)
-declare -A SITE_IP=([main]=127.0.0.1 [plain]=127.0.0.2 [basicauth]=127.0.0.3 [production]=127.0.0.4
-    [apache]=127.0.0.5 [fpm]=127.0.0.6 [https]=127.0.0.8)
+# Octet 7 is left free on purpose (room for one more http variant).
+VARIANTS=(main plain basicauth production apache fpm https)
+declare -A VARIANT_OCTET=([main]=1 [plain]=2 [basicauth]=3 [production]=4 [apache]=5 [fpm]=6 [https]=8)
 # 'local' makes application passwords available over plain http; 'production'
 # is the real-world case where they silently are not.
 declare -A SITE_ENV=([main]=local [plain]=local [basicauth]=local [production]=production
@@ -72,13 +109,41 @@ declare -A SITE_SERVER=([main]=phps [plain]=phps [basicauth]=phps [production]=p
 declare -A SITE_PHP=([apache]=mod_php [fpm]=fpm [https]=mod_php)
 declare -A SITE_SCHEME=([https]=https)
 # Sites that define JWT_AUTH_SECRET_KEY, which activates the JWT mu-plugin:
-# main for the JWT tests; apache and fpm so that the validate probe of
-# PROTOCOLS.md 7.4(a) exists on a server that passes the header and on one
-# that strips it. Not https.
+# main for the JWT tests; apache and fpm so that the token validate probe
+# exists on a server that passes the header and on one that strips it.
+# Not https.
 declare -A SITE_JWT=([main]=1 [apache]=1 [fpm]=1)
 # More than one worker everywhere: with a single php -S process any request
 # WordPress makes to itself (site health, a plugin) would deadlock it.
 declare -A SITE_WORKERS=([main]=4 [plain]=2 [basicauth]=2 [production]=2)
+
+# Site ids: the variant name on 6.1 (as before there were several
+# releases: pid files, databases and state keep their names), NAME@RELEASE
+# on the others. Every table above is copied to the ids, so the rest of the
+# script only deals with ids.
+SITES=()
+declare -A SITE_NAME=() SITE_VERSION=() SITE_IP=()
+for v in "${VERSIONS[@]}"; do
+    for name in "${VARIANTS[@]}"; do
+        id=$name
+        [[ $v == "$DEFAULT_VERSION" ]] || id=$name@$v
+        SITES+=("$id")
+        SITE_NAME[$id]=$name
+        SITE_VERSION[$id]=$v
+        SITE_IP[$id]=${VERSION_NET[$v]}.${VARIANT_OCTET[$name]}
+        [[ $id == "$name" ]] && continue
+        for table in SITE_ENV SITE_PERMALINK SITE_SEED SITE_SERVER SITE_PHP SITE_SCHEME SITE_JWT SITE_WORKERS; do
+            declare -n ref=$table
+            [[ -n ${ref[$name]:-} ]] && ref[$id]=${ref[$name]}
+            unset -n ref
+        done
+    done
+done
+unset v name id table
+# Database and its user: wprest_lab_main on 6.1, wprest_lab_main_71 on 7.1.
+site_db() { local id=${1/@/_}; echo "wprest_lab_${id//./}"; }
+site_core() { echo "${VERSION_CORE[${SITE_VERSION[$1]}]}"; }
+site_content() { echo "${VERSION_CONTENT[${SITE_VERSION[$1]}]}"; }
 
 site_scheme() { echo "${SITE_SCHEME[$1]:-http}"; }
 site_port() { [[ $(site_scheme "$1") == https ]] && echo "$HTTPS_PORT" || echo "$PORT"; }
@@ -103,6 +168,12 @@ pid_alive() {
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$expect"
+}
+
+# Note a pid file of something this `up` started (see STARTED_LIST).
+started() {
+    [[ -n $STARTED_LIST ]] && printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$STARTED_LIST"
+    return 0
 }
 
 db_ping() { mariadb-admin --socket="$DB_SOCK" --connect-timeout=2 ping >/dev/null 2>&1; }
@@ -190,16 +261,19 @@ start_db() {
     (exec setsid /usr/sbin/mariadbd --user=mysql --socket="$DB_SOCK" --skip-networking \
         --innodb-flush-log-at-trx-commit=2 </dev/null >>"$LOGS/mariadbd.log" 2>&1 9>&-) &
     echo $! >"$RUN/mariadbd.pid"
+    started "$RUN/mariadbd.pid" mariadbd mariadbd
     wait_db $!
 }
 
 setup_databases() {
     local site sql=''
+    local db
     for site in "${SITES[@]}"; do
-        sql+="CREATE DATABASE IF NOT EXISTS \`wprest_lab_$site\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-CREATE USER IF NOT EXISTS 'wprest_lab_$site'@'localhost' IDENTIFIED BY 'lab-db-$site';
-ALTER USER 'wprest_lab_$site'@'localhost' IDENTIFIED BY 'lab-db-$site';
-GRANT ALL PRIVILEGES ON \`wprest_lab_$site\`.* TO 'wprest_lab_$site'@'localhost';
+        db=$(site_db "$site")
+        sql+="CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$db'@'localhost' IDENTIFIED BY 'lab-db-$site';
+ALTER USER '$db'@'localhost' IDENTIFIED BY 'lab-db-$site';
+GRANT ALL PRIVILEGES ON \`$db\`.* TO '$db'@'localhost';
 "
     done
     db_sql <<<"$sql" || die "creating lab databases failed"
@@ -208,16 +282,19 @@ GRANT ALL PRIVILEGES ON \`wprest_lab_$site\`.* TO 'wprest_lab_$site'@'localhost'
 # ---------------------------------------------------------------- WordPress files
 
 config_php() {
-    local site=$1 url
+    local site=$1 url db version=${SITE_VERSION[$1]}
     url=$(site_url "$site")
+    db=$(site_db "$site")
     cat <<EOF
 <?php
 // Written by tests/wp/lab.sh for the wp-rest test lab site '$site'.
 // Rewritten on every \`lab.sh up\`; edit the script, not this file.
-define('WPREST_LAB_SITE', '$site');
+// WPREST_LAB_SITE is the variant (main, fpm ...), the same on every release.
+define('WPREST_LAB_SITE', '${SITE_NAME[$site]}');
+define('WPREST_LAB_VERSION', '$version');
 
-define('DB_NAME', 'wprest_lab_$site');
-define('DB_USER', 'wprest_lab_$site');
+define('DB_NAME', '$db');
+define('DB_USER', '$db');
 define('DB_PASSWORD', 'lab-db-$site');
 define('DB_HOST', 'localhost:$DB_SOCK');
 define('DB_CHARSET', 'utf8mb4');
@@ -233,6 +310,12 @@ define('DISABLE_WP_CRON', true);
 define('AUTOMATIC_UPDATER_DISABLED', true);
 define('FS_METHOD', 'direct');
 EOF
+    if [[ $version != "$DEFAULT_VERSION" ]]; then
+        # Debian's wp-config.php falls back to /var/lib/wordpress/wp-content,
+        # the system's 6.1. (ABSPATH is right already: wp-load.php defines
+        # it from its own directory before it loads the config.)
+        echo "define('WP_CONTENT_DIR', '$(site_content "$site")');"
+    fi
     if [[ -n ${SITE_JWT[$site]:-} ]]; then
         echo "define('JWT_AUTH_SECRET_KEY', '$JWT_SECRET');"
     fi
@@ -259,14 +342,28 @@ write_configs() {
     done
 }
 
-# Copy tests/wp/mu-plugins/*.php into the shared mu-plugins directory under a
-# wprest-lab- prefix, and remove wprest-lab-* files that no longer have a
-# source (a colleague renamed or deleted one). Other files there are not ours.
+# The wp-content of a release other than the system's: its own directory
+# tree, the default theme of that release copied in (a copy, not a link, so
+# that php -S and Apache serve it from under WP_CONTENT_DIR), writable by the
+# servers (www-data) for uploads.
+prepare_content() {
+    local v=$1 content=${VERSION_CONTENT[$1]} theme
+    mkdir -p "$content"/{mu-plugins,plugins,themes,uploads}
+    for theme in "$CORE_CACHE/$v/themes"/*/; do
+        theme=$(basename "$theme")
+        [[ -f $content/themes/$theme/style.css ]] && continue
+        rm -rf "${content:?}/themes/$theme"
+        cp -r "$CORE_CACHE/$v/themes/$theme" "$content/themes/$theme"
+    done
+    chown www-data:www-data "$content" "$content/uploads" "$content/plugins" "$content/themes"
+}
+
+# Copy tests/wp/mu-plugins/*.php into the mu-plugins directory of every
+# release under a wprest-lab- prefix, and remove wprest-lab-* files that no
+# longer have a source (renamed or deleted). Other files there are not ours.
 sync_mu_plugins() {
-    local src base out
+    local src base out v dir
     declare -A want=()
-    mkdir -p "$MU_DIR"
-    chown www-data:www-data "$MU_DIR"
     for src in "$HERE"/mu-plugins/*.php; do
         [[ -e $src ]] || continue
         # A syntax error would make every lab site answer 500; say which file.
@@ -274,16 +371,24 @@ sync_mu_plugins() {
 $out"
         base=$(basename "$src")
         [[ $base == wprest-lab-* ]] || base=wprest-lab-$base
-        want[$base]=1
-        if ! cmp -s "$src" "$MU_DIR/$base"; then
-            install -m 0644 -o root -g root "$src" "$MU_DIR/.$base.tmp"
-            mv -f "$MU_DIR/.$base.tmp" "$MU_DIR/$base"
-        fi
+        want[$base]=$src
     done
-    for src in "$MU_DIR"/wprest-lab-*.php; do
-        [[ -e $src ]] || continue
-        base=$(basename "$src")
-        [[ -n ${want[$base]:-} ]] || { rm -f "$src"; say "removed stale mu-plugin $base"; }
+    for v in "${VERSIONS[@]}"; do
+        dir=${VERSION_CONTENT[$v]}/mu-plugins
+        mkdir -p "$dir"
+        chown www-data:www-data "$dir"
+        for base in "${!want[@]}"; do
+            src=${want[$base]}
+            if ! cmp -s "$src" "$dir/$base"; then
+                install -m 0644 -o root -g root "$src" "$dir/.$base.tmp"
+                mv -f "$dir/.$base.tmp" "$dir/$base"
+            fi
+        done
+        for src in "$dir"/wprest-lab-*.php; do
+            [[ -e $src ]] || continue
+            base=$(basename "$src")
+            [[ -n ${want[$base]:-} ]] || { rm -f "$src"; say "removed stale mu-plugin $base ($v)"; }
+        done
     done
 }
 
@@ -292,12 +397,17 @@ $out"
 install_sites() {
     local site prev rc failed=0
     declare -A pids=()
-    mkdir -p "$STATE/sites"
+    mkdir -p "$STATE/sites" "$STATE/opcache"
+    chown www-data:www-data "$STATE/opcache"
     for site in "${SITES[@]}"; do
         prev=$STATE/sites/$site.json
         [[ -s $prev ]] || prev=/dev/null
-        (as_www php -d display_errors=stderr -d memory_limit=512M "$HERE/install.php" \
-            --site="$site" --host="${SITE_IP[$site]}:$(site_port "$site")" \
+        # OPcache's file cache keeps the compiled WordPress between runs: a
+        # warm check of a site then costs about half as much CPU. CLI only;
+        # the servers are left as they are.
+        (as_www php -d display_errors=stderr -d memory_limit=512M -d opcache.enable_cli=1 \
+            -d opcache.file_cache="$STATE/opcache" -d opcache.file_cache_only=1 "$HERE/install.php" \
+            --site="${SITE_NAME[$site]}" --core="$(site_core "$site")" --host="${SITE_IP[$site]}:$(site_port "$site")" \
             --permalink="${SITE_PERMALINK[$site]}" --seed="${SITE_SEED[$site]}") \
             <"$prev" >"$STATE/sites/.$site.json.new" 2>"$LOGS/install-$site.log" 9>&- &
         pids[$site]=$!
@@ -335,11 +445,13 @@ start_site() {
     # workers with one signal. www-data: uploads and anything WordPress
     # writes must be writable by the server. Errors go to the log, never
     # into a JSON body.
-    (as_www env PHP_CLI_SERVER_WORKERS="${SITE_WORKERS[$site]}" \
+    # router.php finds wp-content through WPREST_LAB_CONTENT.
+    (as_www env PHP_CLI_SERVER_WORKERS="${SITE_WORKERS[$site]}" WPREST_LAB_CONTENT="$(site_content "$site")" \
         setsid php -d display_errors=0 -d log_errors=1 -d memory_limit=256M \
         -d upload_max_filesize=64M -d post_max_size=64M \
-        -S "$ip:$PORT" -t "$WP_CORE" "$HERE/router.php" </dev/null >>"$LOGS/php-$site.log" 2>&1 9>&-) &
+        -S "$ip:$PORT" -t "$(site_core "$site")" "$HERE/router.php" </dev/null >>"$LOGS/php-$site.log" 2>&1 9>&-) &
     echo $! >"$pidf"
+    started "$pidf" "-S $ip:" "php -S $site"
 }
 
 # curl for a lab site: trusts the lab CA for the https site (and only there).
@@ -358,7 +470,7 @@ site_curl() {
 # root really serves the JSON index. HEAD: WordPress sends the Link header
 # from template_redirect and then skips rendering the theme.
 wait_site() {
-    local site=$1 url i code='' link pid ctype log
+    local site=$1 url i code='' head='' link pid ctype log
     url=$(site_url "$site")
     if [[ ${SITE_SERVER[$site]} == apache ]]; then
         pid=$(<"$APACHE_PID")
@@ -368,14 +480,14 @@ wait_site() {
         log=$LOGS/php-$site.log
     fi
     for ((i = 0; i < 200; i++)); do
-        code=$(site_curl "$site" -s -I -o /dev/null -w '%{http_code}' --max-time 5 "$url/") || true
+        head=$(site_curl "$site" -s -I --max-time 5 "$url/" | tr -d '\r') || true
+        code=$(sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p' <<<"$head")
         [[ $code == 200 ]] && break
         kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; die "the server of $site (pid $pid) exited (log: $log)"; }
         sleep 0.1
     done
     [[ $code == 200 ]] || die "$site did not answer 200 on $url/ (got ${code:-nothing}; log: $log)"
-    link=$(site_curl "$site" -s -I --max-time 10 "$url/" | tr -d '\r' | grep -i '^link:' |
-        grep -o '<[^>]*>; rel="https://api.w.org/"' | head -n1 | sed 's/^<\([^>]*\)>.*/\1/') || true
+    link=$(grep -i '^link:' <<<"$head" | grep -o '<[^>]*>; rel="https://api.w.org/"' | sed -n '1s/^<\([^>]*\)>.*/\1/p') || true
     [[ -n $link ]] || die "$site: no Link rel=\"https://api.w.org/\" header on $url/"
     ctype=$(site_curl "$site" -s -o /dev/null -w '%{http_code} %{content_type}' --max-time 10 "$link") || true
     [[ $ctype == "200 application/json"* ]] || die "$site: API root $link answered '$ctype', expected 200 JSON"
@@ -447,24 +559,42 @@ site_server_label() {
     esac
 }
 
+# lab.json: the releases, each with its sites under their variant names;
+# "sites" at the top is the default release's (6.1), as it was before there
+# were several. A site entry also says its release ("version") and the exact
+# WordPress it runs ("wordpress").
 write_lab_json() {
-    local args=() site ca
+    local args=() site ca v
     for site in "${SITES[@]}"; do
         ca=''
         [[ $(site_scheme "$site") == https ]] && ca=$CA_BUNDLE
-        args+=("$site" "$(site_url "$site")" "$(<"$RUN/api-root-$site")" "$(site_server_label "$site")" "$ca")
+        args+=("$site" "${SITE_NAME[$site]}" "${SITE_VERSION[$site]}" "$(site_url "$site")"
+            "$(<"$RUN/api-root-$site")" "$(site_server_label "$site")" "$ca")
     done
-    php -- "$PORT" "$HTTPS_PORT" "$CA_BUNDLE" "$STATE/sites" "$LAB_JSON" "${args[@]}" <<'PHP'
+    local releases=()
+    for v in "${VERSIONS[@]}"; do
+        releases+=("$v" "$(core_release "${VERSION_CORE[$v]}")" "$(version_package "$v")" "${VERSION_CORE[$v]}"
+            "${VERSION_CONTENT[$v]}")
+    done
+    php -- "$PORT" "$HTTPS_PORT" "$CA_BUNDLE" "$STATE/sites" "$LAB_JSON" "$DEFAULT_VERSION" "$(proxies_json)" \
+        "${#releases[@]}" "${releases[@]}" "${args[@]}" <<'PHP'
 <?php
 // Assemble lab.json from the per-site state written by install.php and the
 // API roots read from the live servers. Written atomically: tests may be
 // reading it.
-[, $port, $https_port, $ca_bundle, $dir, $out] = $argv;
-$sites = [];
-for ($i = 6; $i < count($argv); $i += 5) {
-    [$name, $url, $api, $server, $ca] = array_slice($argv, $i, 5);
-    $s = json_decode(file_get_contents("$dir/$name.json"), true);
-    $entry = ['url' => $url, 'api_root' => $api, 'server' => $server];
+[, $port, $https_port, $ca_bundle, $dir, $out, $default, $proxies, $n] = $argv;
+$versions = [];
+$i = 9;
+for ($end = $i + (int) $n; $i < $end; $i += 5) {
+    [$v, $release, $package, $core, $content] = array_slice($argv, $i, 5);
+    $versions[$v] = ['wordpress' => $release, 'debian_package' => $package, 'core' => $core,
+        'wp_content' => $content, 'sites' => []];
+}
+for (; $i < count($argv); $i += 7) {
+    [$id, $name, $v, $url, $api, $server, $ca] = array_slice($argv, $i, 7);
+    $s = json_decode(file_get_contents("$dir/$id.json"), true);
+    $entry = ['url' => $url, 'api_root' => $api, 'server' => $server,
+        'version' => $v, 'wordpress' => $versions[$v]['wordpress']];
     if ($ca !== '') $entry['ca_bundle'] = $ca;
     foreach (['jwt_secret', 'seed_category_slug', 'seed_posts'] as $k) {
         if (isset($s[$k])) $entry[$k] = $s[$k];
@@ -472,27 +602,39 @@ for ($i = 6; $i < count($argv); $i += 5) {
     $entry['environment'] = $s['environment'];
     $entry['permalink_structure'] = $s['permalink_structure'];
     $entry['users'] = $s['users'];
-    $sites[$name] = $entry;
+    $versions[$v]['sites'][$name] = $entry;
 }
-// ca_bundle: the lab CA that signed the https site's certificate (also in
-// that site's entry); give it to the client, e.g. curl --cacert.
+// ca_bundle: the lab CA that signed the https sites' certificate (also in
+// those sites' entries); give it to the client, e.g. curl --cacert.
 $json = json_encode(['port' => (int) $port, 'https_port' => (int) $https_port, 'ca_bundle' => $ca_bundle,
-    'sites' => $sites], JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES) . "\n";
+    'default_version' => $default, 'sites' => $versions[$default]['sites'], 'versions' => $versions,
+    'proxies' => json_decode($proxies, true)], JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES) . "\n";
 file_put_contents("$out.tmp", $json);
 rename("$out.tmp", $out);
 PHP
+}
+
+# The Debian package a release's core came from.
+version_package() {
+    if [[ $1 == "$DEFAULT_VERSION" ]]; then
+        dpkg-query -W -f='${Version}' wordpress
+    else
+        cat "$CORE_CACHE/$1/package"
+    fi
 }
 
 # ---------------------------------------------------------------- Apache, PHP-FPM, TLS
 
 # shellcheck source=apache.sh
 source "$HERE/apache.sh"
+# shellcheck source=proxy.sh
+source "$HERE/proxy.sh"
 
 # ---------------------------------------------------------------- commands
 
 cmd_up() {
     need_root
-    local t0 t1 site notes
+    local t0 t1 site notes v fetching
     t0=$(now_ms)
     lock
     mkdir -p "$RUN" "$LOGS" "$STATE/sites"
@@ -510,8 +652,14 @@ cmd_up() {
     echo "$PORT $HTTPS_PORT" >"$RUN/ports-apache"
 
     ensure_packages
+    # The other releases' cores come over the network the first time (about
+    # 10 s); meanwhile the database starts.
+    fetch_cores "${OTHER_VERSIONS[@]}" 9>&- &
+    fetching=$!
     start_db
     setup_databases
+    wait "$fetching" || die "could not fetch the WordPress cores (logs: $LOGS/fetch-*.log)"
+    for v in "${OTHER_VERSIONS[@]}"; do prepare_content "$v"; done
     write_configs
     sync_mu_plugins
     install_sites
@@ -519,6 +667,7 @@ cmd_up() {
     ensure_tls
     start_fpm
     start_apache
+    start_proxies
     # In parallel: a fresh server's first request compiles all of WordPress
     # (~0.7 s each here).
     local -A waiting=()
@@ -535,9 +684,13 @@ cmd_up() {
     for site in "${SITES[@]}"; do
         notes=$(php -r '$s = json_decode(file_get_contents($argv[1]), true); echo implode("; ", $s["notes"]) ?: "ok";' \
             "$STATE/sites/$site.json")
-        printf 'lab: %-10s %-24s api %-45s %s\n' "$site" "$(site_url "$site")" "$(<"$RUN/api-root-$site")" "$notes"
+        printf 'lab: %-16s %-25s api %-46s %s\n' "$site" "$(site_url "$site")" "$(<"$RUN/api-root-$site")" "$notes"
     done
-    say "https site: CA bundle $CA_BUNDLE; fpm site: 'lab.sh fpm-fix on|off' toggles CGIPassAuth (now $(fpm_fix_state))"
+    for v in "${VERSIONS[@]}"; do
+        say "WordPress $(core_release "${VERSION_CORE[$v]}") ($v): sites on ${VERSION_NET[$v]}.*, core ${VERSION_CORE[$v]}"
+    done
+    say "proxies: $(proxy_url open) (open), $(proxy_url auth) (user $PROXY_USER)"
+    say "https sites: CA bundle $CA_BUNDLE; fpm sites: 'lab.sh fpm-fix on|off' toggles CGIPassAuth (now $(fpm_fix_state))"
     say "users admin/author/contributor/subscriber on every site; passwords and app passwords in ${LAB_JSON#"$PWD"/}"
     say "up in $(((t1 - t0) / 1000)).$(printf '%03d' $(((t1 - t0) % 1000))) s"
 }
@@ -549,6 +702,7 @@ cmd_down() {
     for site in $(phps_sites); do
         stop_group "$RUN/php-$site.pid" "-S ${SITE_IP[$site]}:" "php -S $site" 10
     done
+    stop_proxies
     stop_apache
     stop_fpm
     # MariaDB flushes InnoDB on SIGTERM; give it time before forcing.
@@ -556,39 +710,60 @@ cmd_down() {
     rm -f "$RUN"/api-root-* "$RUN/port" "$RUN/ports-apache" "$LAB_JSON"
 }
 
+# Stop what one `up` started (the lines it wrote to WP_LAB_STARTED), servers
+# before the database, and nothing else. lab.json goes too if the database
+# did: the lab is unusable without it.
+cmd_stop_started() {
+    local list=${1:-} lines=() i pidf expect label db=0
+    [[ -n $list ]] || { echo "usage: lab.sh stop-started FILE" >&2; exit 2; }
+    need_root
+    [[ -s $list ]] || return 0
+    lock
+    mapfile -t lines <"$list"
+    for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
+        IFS=$'\t' read -r pidf expect label <<<"${lines[i]}"
+        [[ $label == mariadbd ]] && { db=1; continue; }
+        stop_group "$pidf" "$expect" "$label" 15
+    done
+    ((db)) && stop_group "$RUN/mariadbd.pid" mariadbd mariadbd 60
+    ((db)) && rm -f "$RUN"/api-root-* "$RUN/port" "$RUN/ports-apache" "$LAB_JSON"
+    rm -f "$list"
+}
+
 cmd_status() {
     local site ip code
     if pid_alive "$RUN/mariadbd.pid" mariadbd; then
-        echo "mariadbd   running, pid $(<"$RUN/mariadbd.pid")"
+        echo "mariadbd         running, pid $(<"$RUN/mariadbd.pid")"
     elif db_ping; then
-        echo "mariadbd   running, not started by lab.sh"
+        echo "mariadbd         running, not started by lab.sh"
     else
-        echo "mariadbd   stopped"
+        echo "mariadbd         stopped"
     fi
     for site in $(phps_sites); do
         ip=${SITE_IP[$site]}
         if pid_alive "$RUN/php-$site.pid" "-S $ip:$PORT"; then
             code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$ip:$PORT/?rest_route=/") || true
-            printf '%-10s running, pgid %s, http://%s:%s REST index %s\n' "$site" "$(<"$RUN/php-$site.pid")" "$ip" "$PORT" "$code"
+            printf '%-16s running, pgid %s, http://%s:%s REST index %s\n' "$site" "$(<"$RUN/php-$site.pid")" "$ip" "$PORT" "$code"
         else
-            printf '%-10s stopped\n' "$site"
+            printf '%-16s stopped\n' "$site"
         fi
     done
     if pid_alive "$FPM_PID" "$FPM_CONF"; then
-        echo "php-fpm    running, pgid $(<"$FPM_PID"), socket $FPM_SOCK"
+        echo "php-fpm          running, pgid $(<"$FPM_PID"), socket $FPM_SOCK"
     else
-        echo "php-fpm    stopped"
+        echo "php-fpm          stopped"
     fi
     if pid_alive "$APACHE_PID" "$APACHE_CONF"; then
-        echo "apache2    running, pgid $(<"$APACHE_PID"), config $APACHE_CONF, fpm-fix $(fpm_fix_state)"
+        echo "apache2          running, pgid $(<"$APACHE_PID"), config $APACHE_CONF, fpm-fix $(fpm_fix_state)"
         for site in $(apache_sites); do
             code=$(site_curl "$site" -s -o /dev/null -w '%{http_code}' --max-time 5 "$(site_url "$site")/?rest_route=/") || true
-            printf '%-10s %s, %s REST index %s\n' "$site" "$(site_server_label "$site")" "$(site_url "$site")" "$code"
+            printf '%-16s %s, %s REST index %s\n' "$site" "$(site_server_label "$site")" "$(site_url "$site")" "$code"
         done
     else
-        echo "apache2    stopped ($(apache_sites | tr '\n' ' '))"
+        echo "apache2          stopped ($(apache_sites | tr '\n' ' '))"
     fi
-    [[ -f $LAB_JSON ]] && echo "lab.json   $LAB_JSON" || echo "lab.json   absent"
+    proxy_status
+    [[ -f $LAB_JSON ]] && echo "lab.json         $LAB_JSON" || echo "lab.json         absent"
 }
 
 cmd_reset() {
@@ -596,21 +771,22 @@ cmd_reset() {
     cmd_down
     lock
     mkdir -p "$RUN" "$LOGS"
-    local site sql='' started=0
+    local site sql='' started=0 db v
     if ! db_ping; then
         start_db
         started=1
     fi
     for site in "${SITES[@]}"; do
-        sql+="DROP DATABASE IF EXISTS \`wprest_lab_$site\`; DROP USER IF EXISTS 'wprest_lab_$site'@'localhost';"
+        db=$(site_db "$site")
+        sql+="DROP DATABASE IF EXISTS \`$db\`; DROP USER IF EXISTS '$db'@'localhost';"
         rm -f "/etc/wordpress/config-${SITE_IP[$site]}.php"
-        rm -rf "${WP_CONTENT:?}/uploads/$site"
+        rm -rf "$(site_content "$site")/uploads/${SITE_NAME[$site]:?}"
     done
     db_sql <<<"$sql"
     ((started)) && stop_group "$RUN/mariadbd.pid" mariadbd mariadbd 60
-    rm -f "$MU_DIR"/wprest-lab-*.php
-    rm -rf "$STATE/sites" "$RUN" "$APACHE_DIR" "$FPM_DIR" "$TLS_DIR"
-    say "lab databases, configs, uploads and state removed"
+    for v in "${VERSIONS[@]}"; do rm -f "${VERSION_CONTENT[$v]}"/mu-plugins/wprest-lab-*.php; done
+    rm -rf "$STATE/sites" "$RUN" "$APACHE_DIR" "$FPM_DIR" "$TLS_DIR" "$PROXY_DIR"
+    say "lab databases, configs, uploads and state removed (fetched cores stay in $CORE_CACHE)"
 }
 
 case ${1:-} in
@@ -619,5 +795,6 @@ case ${1:-} in
     status) cmd_status ;;
     reset) cmd_reset ;;
     fpm-fix) cmd_fpm_fix "${2:-}" ;;
-    *) echo "usage: $0 up|down|status|reset|fpm-fix on|off" >&2; exit 2 ;;
+    stop-started) cmd_stop_started "${2:-}" ;;
+    *) echo "usage: $0 up|down|status|reset|fpm-fix on|off|stop-started FILE" >&2; exit 2 ;;
 esac

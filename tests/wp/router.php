@@ -1,18 +1,19 @@
 <?php
 /**
- * Router for `php -S ... -t /usr/share/wordpress tests/wp/router.php`.
+ * Router for `WPREST_LAB_CONTENT=DIR php -S ... -t CORE tests/wp/router.php`.
  *
  * Plays the part of Apache's Alias + mod_rewrite in the Debian layout:
- *  - /wp-content/* lives in /var/lib/wordpress/wp-content (WP_CONTENT_DIR),
- *    not under the document root, so serve it from there ourselves;
- *  - real files under /usr/share/wordpress (wp-login.php, wp-admin/, css...)
- *    are left to the built-in server (`return false`), which also runs .php;
+ *  - /wp-content/* lives in WPREST_LAB_CONTENT (the site's WP_CONTENT_DIR,
+ *    /var/lib/wordpress/wp-content for the system's WordPress), not under the
+ *    document root, so serve it from there ourselves;
+ *  - real files under the core (wp-login.php, wp-admin/, css...) are left to
+ *    the built-in server (`return false`), which also runs .php;
  *  - everything else (pretty permalinks, /wp-json/...) goes to index.php,
  *    like WordPress's own .htaccess rules.
  */
 
-const WPREST_LAB_DOCROOT = '/usr/share/wordpress';
-const WPREST_LAB_CONTENT = '/var/lib/wordpress/wp-content';
+define( 'WPREST_LAB_DOCROOT', rtrim( (string) realpath( $_SERVER['DOCUMENT_ROOT'] ), '/' ) );
+define( 'WPREST_LAB_CONTENT', rtrim( (string) ( getenv( 'WPREST_LAB_CONTENT' ) ?: '/var/lib/wordpress/wp-content' ), '/' ) );
 
 $wprest_lab_path = rawurldecode( (string) parse_url( $_SERVER['REQUEST_URI'], PHP_URL_PATH ) );
 

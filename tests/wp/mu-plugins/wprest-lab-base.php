@@ -2,7 +2,8 @@
 /**
  * Plugin Name: wp-rest lab base
  * Description: What every lab site needs. Installed by tests/wp/lab.sh into
- *              wp-content/mu-plugins/ (shared by all lab sites, hence the
+ *              wp-content/mu-plugins/ of every release (on 6.1 the Debian
+ *              wp-content, which all sites of the machine share, hence the
  *              WPREST_LAB_SITE checks).
  *
  * Lab only. Never install this on a real site.
@@ -74,13 +75,15 @@ add_filter(
 	}
 );
 
-// Lets a test (or a human with curl -i) see which lab site answered; the
-// sites differ only by loopback address, which is easy to get wrong.
+// Lets a test (or a human with curl -i) see which lab site and release
+// answered; the sites differ only by loopback address, which is easy to get
+// wrong.
 add_filter(
 	'rest_post_dispatch',
 	static function ( $response ) {
 		if ( $response instanceof WP_HTTP_Response ) {
 			$response->header( 'X-WPRest-Lab-Site', WPREST_LAB_SITE );
+			$response->header( 'X-WPRest-Lab-Version', defined( 'WPREST_LAB_VERSION' ) ? WPREST_LAB_VERSION : '6.1' );
 		}
 		return $response;
 	}

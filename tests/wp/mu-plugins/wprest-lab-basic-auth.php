@@ -5,7 +5,7 @@
  *
  * This file REPRODUCES the behaviour of basic-auth.php of WP-API/Basic-Auth 0.1
  * (commit 9e9d526) step for step, under lab-prefixed function names, for
- * wp_rest's integration tests (shared PROTOCOLS.md §3). It is an independent
+ * wp_rest's integration tests. It is an independent
  * rewrite, not that plugin. Lab only.
  *
  * Active only on the lab site 'basicauth'. Behaviour, quirks included:

@@ -5,7 +5,7 @@
  *
  * This file REPRODUCES the wire behaviour of Tmeister's plugin 1.3.4
  * (public/class-jwt-auth-public.php, which bundles firebase/php-jwt 6.4.0)
- * for wp_rest's integration tests, as written up in shared PROTOCOLS.md §4.1.
+ * for wp_rest's integration tests.
  * It is NOT that plugin and shares no code with it: it is an independent
  * implementation with hash_hmac()/hash_equals(). Lab only; never install it on
  * a real site.
