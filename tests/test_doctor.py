@@ -24,9 +24,8 @@ from typing import Any
 import pytest
 
 import wp_rest
-from doctorkit import outcomes, text_of
+from doctorkit import DOCTOR, Check, diagnose, main, outcomes, text_of
 from stub import Answer, Seen, json_answer, serve
-from wp_rest import Check, Report, main
 
 USER = "admin"
 SECRET = "abcd EFGH 1234 ijkl MNOP 6789"
@@ -40,10 +39,6 @@ INVALID_PARAM = {"code": "rest_invalid_param", "message": "Invalid parameter(s):
                  "data": {"status": 400}}
 
 Part = Callable[[Seen], Answer]
-
-
-def diagnose(client: wp_rest.Client, **kwargs: Any) -> Report:
-    return client.diagnose(**kwargs)
 
 
 def base_of(seen: Seen, scheme: str = "http") -> str:
@@ -142,7 +137,7 @@ def test_check_outcome_is_validated() -> None:
 
 
 def test_report_renders_blocks_with_markers_and_indented_fixes() -> None:
-    report = Report("https://example.com", (
+    report = DOCTOR.Report("https://example.com", (
         Check("reachable", "ok", "HEAD answered 200"),
         Check("permalinks", "warn", "plain", "line one\nline two"),
         Check("credentials", "fail", "rejected", "do this"),
@@ -171,11 +166,13 @@ def test_healthy_site_is_all_ok_and_nothing_is_written() -> None:
     assert list(outcomes(report)) == ["reachable", "api", "app-passwords", "plugins", "clock",
                                       "credentials", "permissions", "write-path"]
     assert report.api_root == server.url + "/wp-json/"
+    # doctor's own HEAD (to see redirects), then the client's discovery, which doctor uses as is.
     assert [(s.method, s.path) for s in server.seen] == [
-        ("HEAD", "/"), ("GET", "/wp-json/"), ("GET", "/wp-json/wp/v2/users/me?context=edit"),
+        ("HEAD", "/"), ("HEAD", "/"), ("GET", "/wp-json/"), ("GET", "/wp-json/wp/v2/users/me?context=edit"),
         ("POST", "/wp-json/wp/v2/posts")]
-    # Anonymous until the credentials check (PROTOCOLS.md 1.7: the index without Authorization).
-    assert [bool(s.headers.get("Authorization")) for s in server.seen] == [False, False, True, True]
+    # Anonymous until the credentials check: the index is read without Authorization,
+    # because a site may answer stale credentials with an error even on public routes.
+    assert [bool(s.headers.get("Authorization")) for s in server.seen] == [False, False, False, True, True]
     # The only write carries values WordPress refuses before any handler runs.
     assert json.loads(server.seen[-1].body)["status"] == "wp-rest-doctor-invalid"
 

@@ -1,9 +1,12 @@
 """The doctor against the real WordPress lab: every verdict shown on a real server.
 
-Sites (tests/wp/lab.json): main (php -S, JWT plugin double), plain (plain
-permalinks), basicauth (JSON Basic Authentication double), production (http,
-production environment), apache (Apache + mod_php), fpm (Apache + PHP-FPM
-without CGIPassAuth; `lab.sh fpm-fix on|off`), https (Apache + TLS from a lab CA).
+Sites (tests/wp/lab.json): main (php -S, JWT plugin and WooCommerce auth doubles),
+plain (plain permalinks), basicauth (JSON Basic Authentication double), production
+(http, production environment, Debian's wp-config.php), apache (Apache + mod_php,
+JWT and OAuth1 plugin doubles), fpm (Apache + PHP-FPM without CGIPassAuth; `lab.sh
+fpm-fix on|off`), https (Apache + TLS from a lab CA). Each runs WordPress 6.1, 6.8
+and 7.1 (``lab["versions"]``); the verdicts that depend on what WordPress answers
+are shown on every version.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,43 +23,49 @@ import pytest
 
 import wp_rest
 from conftest import HERE, ROOT
-from doctorkit import outcomes, text_of
-from wp_rest import Report
+from doctorkit import DOCTOR_COMMAND, diagnose, outcomes, text_of
 
 pytestmark = pytest.mark.wordpress
 
-#: The command that runs doctor (``wp_rest.py`` once the draft is pasted).
-DOCTOR_SCRIPT = ROOT / "wp_rest.py"
 LAB_SH = HERE / "wp" / "lab.sh"
 WRONG = "aaaa bbbb cccc dddd eeee ffff"
+VERSIONS = ("6.1", "6.8", "7.1")
 
 
-def diagnose(client: wp_rest.Client, **kwargs: Any) -> Report:
-    return client.diagnose(**kwargs)
+def site_of(lab: dict[str, Any], site: str, version: str | None = None) -> dict[str, Any]:
+    """A lab site of the default WordPress version, or of ``version``."""
+    if version is None:
+        found: dict[str, Any] = lab["sites"][site]
+        return found
+    assert version in lab.get("versions", {}), f"the lab has no WordPress {version}: bash tests/wp/lab.sh up"
+    found = lab["versions"][version]["sites"][site]
+    return found
 
 
-def user(lab: dict[str, Any], site: str, role: str = "admin") -> dict[str, str]:
-    info: dict[str, str] = lab["sites"][site]["users"][role]
+def user(lab: dict[str, Any], site: str, role: str = "admin", version: str | None = None) -> dict[str, str]:
+    info: dict[str, str] = site_of(lab, site, version)["users"][role]
     return info
 
 
 def run(lab: dict[str, Any], site: str, role: str | None = "admin", *, app_password: str | None = None,
-        auth: wp_rest.Auth | None = None, login_password: str | None = None, **client: Any) -> Report:
+        auth: wp_rest.Auth | None = None, login_password: str | None = None, version: str | None = None,
+        **client: Any) -> Any:
     """Doctor on a lab site with that user's application password (or ``auth``)."""
     if auth is None and role is not None:
-        info = user(lab, site, role)
+        info = user(lab, site, role, version)
         auth = wp_rest.ApplicationPassword(info["username"], app_password or info["app_password"])
     client.setdefault("timeout", 30.0)
-    with wp_rest.Client(lab["sites"][site]["url"], auth=auth, **client) as c:
+    with wp_rest.Client(site_of(lab, site, version)["url"], auth=auth, **client) as c:
         report = diagnose(c, login_password=login_password)
     assert_no_secrets(report, lab)
     return report
 
 
-def assert_no_secrets(report: Report, lab: dict[str, Any]) -> None:
+def assert_no_secrets(report: Any, lab: dict[str, Any]) -> None:
     """No password, application password (spaced or not) or Basic header of any lab user."""
     out = report.render() + json.dumps(report.to_dict())
-    for site in lab["sites"].values():
+    sites = [*lab["sites"].values(), *(s for v in lab.get("versions", {}).values() for s in v["sites"].values())]
+    for site in sites:
         for info in site["users"].values():
             for app in (info["app_password"], info["app_password"].replace(" ", "")):
                 assert app not in out
@@ -73,8 +81,10 @@ def assert_no_secrets(report: Report, lab: dict[str, Any]) -> None:
 def cli(lab: dict[str, Any], site: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``python wp_rest.py doctor URL ...`` with only the WP_* variables given."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WP_")}
-    return subprocess.run([sys.executable, str(DOCTOR_SCRIPT), "doctor", lab["sites"][site]["url"], *args],
-                          env={**clean, **env}, capture_output=True, text=True, timeout=120, check=False)
+    path = os.pathsep.join([str(ROOT), str(HERE)])
+    return subprocess.run([*DOCTOR_COMMAND, "doctor", lab["sites"][site]["url"], *args],
+                          env={**clean, **env, "PYTHONPATH": path}, capture_output=True, text=True,
+                          timeout=120, check=False)
 
 
 def app_env(lab: dict[str, Any], site: str, role: str = "admin") -> dict[str, str]:
@@ -85,12 +95,13 @@ def app_env(lab: dict[str, Any], site: str, role: str = "admin") -> dict[str, st
 # --- healthy servers: all ok, exit 0 --------------------------------------------------
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("site", ["apache", "main"])
-def test_healthy_site_is_all_ok(lab: dict[str, Any], site: str) -> None:
-    report = run(lab, site)
+def test_healthy_site_is_all_ok(lab: dict[str, Any], site: str, version: str) -> None:
+    report = run(lab, site, version=version)
     assert report.writes_possible, report.render()
     assert set(outcomes(report).values()) == {"ok"}, report.render()
-    assert report.api_root == lab["sites"][site]["api_root"]
+    assert report.api_root == site_of(lab, site, version)["api_root"]
     assert "roles: administrator" in text_of(report, "credentials")
     assert "publish_posts" in text_of(report, "permissions")
 
@@ -207,16 +218,21 @@ def test_https_with_a_private_ca_explained_then_ok_with_the_bundle(lab: dict[str
     assert cli(lab, "https", **app_env(lab, "https"), WP_CA_BUNDLE=bundle).returncode == 0
 
 
-def test_production_over_http_application_passwords_unavailable(lab: dict[str, Any]) -> None:
-    report = run(lab, "production")
+@pytest.mark.parametrize("version", VERSIONS)
+def test_production_over_http_application_passwords_unavailable(lab: dict[str, Any], version: str) -> None:
+    """Debian's wp-config.php takes X-Forwarded-Proto: https as HTTPS: a TLS proxy is the fix."""
+    report = run(lab, "production", version=version)
     assert not report.writes_possible
     assert outcomes(report)["app-passwords"] == "fail"
     apps = text_of(report, "app-passwords")
     assert '"authentication": []' in apps and "plain http" in apps
-    assert "WP_ENVIRONMENT_TYPE', 'local'" in apps and "HTTPS" in apps
+    assert "lists application-passwords when the request carries X-Forwarded-Proto: https" in apps
+    assert "a TLS proxy that sends X-Forwarded-Proto: https is enough" in apps
+    assert "WP_ENVIRONMENT_TYPE', 'local'" in apps
     assert "application passwords are unavailable" in text_of(report, "credentials")
     # With a login password, probe (b) also shows that the header itself arrives.
-    probed = run(lab, "production", login_password=user(lab, "production")["password"])
+    probed = run(lab, "production", login_password=user(lab, "production", version=version)["password"],
+                 version=version)
     assert outcomes(probed)["auth-header"] == "ok"
     assert "the header does reach PHP" in text_of(probed, "credentials")
 
@@ -224,10 +240,10 @@ def test_production_over_http_application_passwords_unavailable(lab: dict[str, A
 # --- credentials: wrong, or valid without rights --------------------------------------------------
 
 
-@pytest.mark.parametrize("site", ["main", "apache"])
-def test_a_wrong_application_password_is_explained(lab: dict[str, Any], site: str) -> None:
-    """Both sites have the JWT plugin: probe (a) shows that the header arrives."""
-    report = run(lab, site, app_password=WRONG)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_wrong_application_password_where_the_header_arrives(lab: dict[str, Any], version: str) -> None:
+    """Core answers as for a visitor; the JWT plugin's validate route (probe a) shows the header arrives."""
+    report = run(lab, "apache", app_password=WRONG, version=version)
     assert not report.writes_possible
     assert outcomes(report)["auth-header"] == "ok"
     assert "jwt_auth_bad_auth_header" in text_of(report, "auth-header")
@@ -237,17 +253,30 @@ def test_a_wrong_application_password_is_explained(lab: dict[str, Any], site: st
     assert "Create a new application password" in credentials
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_wrong_application_password_on_a_woocommerce_site(lab: dict[str, Any], version: str) -> None:
+    """WooCommerce asks for the user early, so core's own incorrect_password shows (main has its double)."""
+    report = run(lab, "main", app_password=WRONG, version=version)
+    credentials = text_of(report, "credentials")
+    assert '401 incorrect_password "The provided password is an invalid application password."' in credentials
+    assert "the Authorization header reached WordPress and the credentials are wrong" in credentials
+    assert "Create a new application password" in credentials
+    assert report.get("auth-header") is None  # no probe needed
+    assert "WooCommerce (wc/...)" in text_of(report, "plugins")
+
+
 def test_a_wrong_application_password_with_the_site_health_probe(lab: dict[str, Any]) -> None:
-    report = run(lab, "main", app_password=WRONG, login_password=user(lab, "main")["password"])
+    report = run(lab, "apache", app_password=WRONG, login_password=user(lab, "apache")["password"])
     assert "'The Authorization header is working as expected'" in text_of(report, "auth-header")
     assert "although the Authorization header reaches PHP" in text_of(report, "credentials")
 
 
-def test_a_wrong_application_password_without_probes_gives_both_fixes(lab: dict[str, Any]) -> None:
-    """plain has no JWT plugin and no login password is given: PROTOCOLS.md 7.4 (c)."""
-    report = run(lab, "plain", app_password=WRONG)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_wrong_application_password_without_probes_gives_both_fixes(lab: dict[str, Any], version: str) -> None:
+    """plain has no JWT plugin and no login password is given: nothing can tell the two causes apart."""
+    report = run(lab, "plain", app_password=WRONG, version=version)
     text = text_of(report, "credentials")
-    assert "could not tell which" in text
+    assert "401 rest_not_logged_in" in text and "could not tell which" in text
     assert "Create a new application password" in text and "CGIPassAuth On" in text
 
 
