@@ -14,7 +14,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,48 +75,199 @@ def post_ids(admin: wp_rest.Client) -> Iterator[list[int]]:
             pass
 
 
+@asynccontextmanager
+async def stdio_session(env: dict[str, str], cwd: Path) -> AsyncIterator[ClientSession]:
+    """mcp_server.py as a subprocess, through the SDK's client; its stderr is kept in cwd/stderr.log."""
+    params = StdioServerParameters(command=sys.executable, args=[SERVER], env=env, cwd=str(cwd))
+    with (cwd / "stderr.log").open("w") as errlog:
+        async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            yield session
+
+
+def text(result: Any) -> str:
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+def ok(result: Any) -> dict[str, Any]:
+    assert not result.is_error, text(result)
+    assert "\n" not in text(result)  # a one-line summary, not a pretty-printed copy (14.12)
+    structured: dict[str, Any] = result.structured_content
+    return structured
+
+
+MARKDOWN = "## Plan\n\nWritten *over stdio*.\n\n- one\n- two\n\n```\nx < y\n```\n"
+
+
 @wordpress
 @pytest.mark.anyio
-async def test_stdio_subprocess_with_the_sdk_client(
-    lab_site: dict[str, Any], admin: wp_rest.Client, post_ids: list[int], tmp_path: Path
-) -> None:
-    params = StdioServerParameters(
-        command=sys.executable, args=[SERVER], env=server_env(lab_site), cwd=str(tmp_path)
-    )
-    with (tmp_path / "stderr.log").open("w+") as errlog:
-        async with (
-            stdio_client(params, errlog=errlog) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            tools = {t.name: t for t in (await session.list_tools()).tools}
-            result = await session.call_tool("create_post", {"title": "MCP stdio draft", "content": "*hi*"})
-            assert not result.is_error, result.content
-            assert result.structured_content is not None
-            post_ids.append(result.structured_content["id"])
-            missing = await session.call_tool("get_post", {"post_id": 987654321})
-        errlog.seek(0)
-        stderr = errlog.read()
-    assert tools["create_post"].output_schema and tools["list_posts"].annotations
-    assert missing.is_error and "list_posts" in missing.content[0].text  # type: ignore[union-attr]
-    seen = admin.get_post(post_ids[0], context="edit")
-    assert seen["status"] == "draft" and seen["content"]["raw"] == "<p><em>hi</em></p>\n"
+async def test_stdio_draft_logs_to_stderr_without_secrets(lab_site: dict[str, Any], tmp_path: Path,
+                                                         admin: wp_rest.Client, post_ids: list[int]) -> None:
+    async with stdio_session(server_env(lab_site), tmp_path) as session:
+        made = ok(await session.call_tool("create_post", {"title": "MCP stdio draft", "content": "*hi*"}))
+    post_ids.append(made["id"])
+    seen = admin.get_post(made["id"], context="edit")
+    assert seen["status"] == "draft"
+    assert seen["content"]["raw"] == "<!-- wp:paragraph -->\n<p><em>hi</em></p>\n<!-- /wp:paragraph -->"
+    stderr = (tmp_path / "stderr.log").read_text()
     assert "wp-rest-mcp" in stderr  # logs went to stderr (stdout is the protocol: any stray byte breaks it)
     assert lab_site["users"]["author"]["app_password"] not in stderr
 
 
+@wordpress
+@pytest.mark.anyio
+async def test_stdio_strict_arguments_and_short_type_errors(lab_site: dict[str, Any], tmp_path: Path,
+                                                            admin: wp_rest.Client) -> None:
+    """14.1: an unknown argument is refused by name and nothing is written; a wrong type is one short line."""
+    async with stdio_session(server_env(lab_site), tmp_path) as session:
+        tools = (await session.list_tools()).tools
+        unknown = await session.call_tool("create_post", {"title": "MCP stdio strict", "post_type": "page"})
+        wrong = await session.call_tool("get_post", {"post_id": "twelve"})
+    assert all(t.input_schema.get("additionalProperties") is False for t in tools)
+    assert unknown.is_error and "unknown argument 'post_type'" in text(unknown)
+    assert admin.list_posts(search="MCP stdio strict", status="any").items == []
+    assert wrong.is_error and "'post_id'" in text(wrong) and len(text(wrong)) < 300
+    assert "pydantic" not in text(wrong)
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_stdio_page_from_markdown_is_block_markup(lab_site: dict[str, Any], tmp_path: Path,
+                                                        admin: wp_rest.Client) -> None:
+    """14.2 and 14.4: a page written in Markdown is stored as block markup; get_post gives it back raw."""
+    async with stdio_session(server_env(lab_site, role="admin"), tmp_path) as session:
+        made = ok(await session.call_tool("create_post", {"title": "MCP stdio page", "type": "page",
+                                                          "content": MARKDOWN}))
+        read = ok(await session.call_tool("get_post", {"post_id": made["id"], "type": "page"}))
+    try:
+        stored = admin.request("GET", f"/wp/v2/pages/{made['id']}", params={"context": "edit"})
+        assert stored["type"] == "page" and stored["status"] == "draft"
+        assert stored["content"]["raw"] == read["content"]
+        assert stored["content"]["raw"].startswith("<!-- wp:heading -->\n<h2>Plan</h2>\n<!-- /wp:heading -->")
+        assert '<pre class="wp-block-code"><code>x &lt; y</code></pre>' in stored["content"]["raw"]
+    finally:
+        admin.request("DELETE", f"/wp/v2/pages/{made['id']}", params={"force": True})
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_stdio_publish_gate(lab_site: dict[str, Any], tmp_path: Path, admin: wp_rest.Client,
+                                  post_ids: list[int]) -> None:
+    """14.3: future needs a date in the future even where publishing is allowed; a live post stays live."""
+    live = admin.create_post(title="MCP stdio live", status="publish")
+    post_ids.append(live["id"])
+    env = server_env(lab_site, role="admin", WP_MCP_ALLOW_PUBLISH="1")
+    async with stdio_session(env, tmp_path) as session:
+        undated = await session.call_tool("create_post", {"title": "MCP stdio future", "status": "future"})
+        past = await session.call_tool("create_post", {"title": "MCP stdio future", "status": "future",
+                                                       "date": "2020-02-02T10:00:00"})
+        trash = await session.call_tool("delete_post", {"post_id": live["id"]})
+        unpublish = await session.call_tool("update_post", {"post_id": live["id"], "status": "draft"})
+    assert undated.is_error and "date" in text(undated)
+    assert past.is_error and "not in the future" in text(past)
+    assert admin.list_posts(search="MCP stdio future", status="any").items == []
+    for refused in (trash, unpublish):
+        assert refused.is_error and "WP_MCP_ALLOW_DELETE" in text(refused)
+    assert admin.get_post(live["id"])["status"] == "publish"
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_stdio_nothing_silently_dropped(lab_site: dict[str, Any], tmp_path: Path, admin: wp_rest.Client,
+                                              post_ids: list[int]) -> None:
+    """14.5: an unknown category id is refused before the write; an unregistered meta key is a warning."""
+    async with stdio_session(server_env(lab_site), tmp_path) as session:
+        bad = await session.call_tool("create_post", {"title": "MCP stdio bad cat", "categories": [998877]})
+        made = ok(await session.call_tool("create_post", {"title": "MCP stdio meta", "meta": {"nope": 1}}))
+    post_ids.append(made["id"])
+    assert bad.is_error and "998877" in text(bad) and "categories" in text(bad)
+    assert admin.list_posts(search="MCP stdio bad cat", status="any").items == []
+    assert made["warnings"] and "nope" in made["warnings"][0]
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_stdio_listing_comments_revisions_media(lab_site: dict[str, Any], tmp_path: Path,
+                                                      post_ids: list[int]) -> None:
+    """14.6-14.9: drafts are listed for their author; comments, revisions and media are tools."""
+    async with stdio_session(server_env(lab_site), tmp_path) as session:
+        made = ok(await session.call_tool("create_post", {"title": "MCP stdio listed", "content": "v1"}))
+        post_ids.append(made["id"])
+        ok(await session.call_tool("update_post", {"post_id": made["id"], "content": "v2"}))
+        listed = ok(await session.call_tool("list_posts", {"search": "MCP stdio listed"}))
+        revisions = ok(await session.call_tool("list_revisions", {"post_id": made["id"]}))
+        comments = ok(await session.call_tool("list_comments", {"post_id": made["id"]}))
+        media = ok(await session.call_tool("list_media", {"media_type": "image", "per_page": 1}))
+    assert [p["status"] for p in listed["items"]] == ["draft"]
+    assert revisions["total"] >= 1 and comments["items"] == [] and "total_pages" in media
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_stdio_errors_that_help(lab_site: dict[str, Any], tmp_path: Path, admin: wp_rest.Client,
+                                      post_ids: list[int]) -> None:
+    """14.10: a refused file type, trashing twice, and a missing post each say what to do."""
+    draft = admin.create_post(title="MCP stdio twice")
+    post_ids.append(draft["id"])
+    async with stdio_session(server_env(lab_site, role="admin"), tmp_path) as session:
+        exe = await session.call_tool("upload_media", {"content_base64": "TVqQAAMAAAAEAAAA", "filename": "x.exe"})
+        ok(await session.call_tool("delete_post", {"post_id": draft["id"]}))
+        again = await session.call_tool("delete_post", {"post_id": draft["id"]})
+        missing = await session.call_tool("get_post", {"post_id": 987654321})
+    assert exe.is_error and "refused this file or its type" in text(exe) and "try again" not in text(exe)
+    assert again.is_error and "already in the trash" in text(again)
+    assert missing.is_error and "list_" in text(missing)
+
+
+def _start(env: dict[str, str], tmp_path: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, SERVER], env={"PATH": os.environ.get("PATH", ""), **env},
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, input=stdin,
+                          stdin=None if stdin is not None else subprocess.DEVNULL, check=False)
+
+
+@wordpress
+def test_wrong_credentials_stop_the_server_with_one_line(lab_site: dict[str, Any], tmp_path: Path) -> None:
+    """14.11: users/me is checked before serving; a wrong password ends the server with exit status 1."""
+    env = server_env(lab_site)
+    done = _start({**env, "WP_APP_PASSWORD": "aaaa bbbb cccc dddd eeee ffff"}, tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = [line for line in done.stderr.splitlines() if line.startswith("wp-rest-mcp:")]
+    assert len(lines) == 1 and "WP_APP_PASSWORD" in lines[0] and "wp-rest doctor" in lines[0], done.stderr
+    assert "aaaa" not in done.stderr
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_site_does_not_stop_it(tmp_path: Path) -> None:
+    """14.11: the server starts; the tools then report the failure."""
+    env = {"WP_URL": "http://127.0.0.1:9", "WP_USERNAME": "u", "WP_APP_PASSWORD": "abcd efgh ijkl mnop qrst uvwx",
+           "PATH": os.environ.get("PATH", "")}
+    async with stdio_session(env, tmp_path) as session:
+        result = await session.call_tool("list_posts", {})
+    assert result.is_error and "Could not" in text(result)
+
+
+def test_insecure_http_has_an_environment_twin(tmp_path: Path) -> None:
+    """14.11: WP_ALLOW_INSECURE_HTTP=1 lets credentials go over plain http to a remote host."""
+    env = {"WP_URL": "http://wp.invalid", "WP_USERNAME": "u", "WP_APP_PASSWORD": "abcd efgh ijkl mnop qrst uvwx"}
+    refused = _start(env, tmp_path)
+    assert refused.returncode == 2 and "http" in refused.stderr
+    allowed = _start({**env, "WP_ALLOW_INSECURE_HTTP": "1"}, tmp_path, stdin="")
+    assert allowed.returncode == 0, allowed.stderr  # it served until stdin closed
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_stdio_tools_list_is_titled_and_under_24_kb(lab_site: dict[str, Any], tmp_path: Path) -> None:
+    """14.12: every tool has a title and an output schema; the whole answer stays under 24 KB."""
+    async with stdio_session(server_env(lab_site), tmp_path) as session:
+        listed = await session.list_tools()
+    size = len(listed.model_dump_json(by_alias=True, exclude_none=True))
+    assert size < 24 * 1024, size
+    assert all(t.title and t.output_schema for t in listed.tools)
+
+
 def test_bad_configuration_fails_at_start_with_one_line(tmp_path: Path) -> None:
-    env = {"PATH": os.environ.get("PATH", ""), "WP_URL": "ftp://example.com"}
-    done = subprocess.run(
-        [sys.executable, SERVER],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    done = _start({"WP_URL": "ftp://example.com"}, tmp_path)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and "WP_URL" in done.stderr, done.stderr
