@@ -130,6 +130,33 @@ def test_login_to_a_site_without_application_passwords_is_refused(lab: dict[str,
     assert not (tmp_path / "c.json").exists()
 
 
+@pytest.mark.wordpress
+@pytest.mark.parametrize("good", [True, False])
+def test_login_to_an_https_site_takes_the_pasted_password_and_checks_it(lab: dict[str, Any], tmp_path: Path,
+                                                                       good: bool) -> None:
+    """An https site ('production' environment) refuses an http callback, so the user pastes the
+    password WordPress shows; a wrong one is refused by users/me and nothing is stored."""
+    info = lab["sites"]["https"]
+    password = info["users"]["admin"]["app_password"] if good else "aaaa bbbb cccc dddd eeee ffff"
+    config = tmp_path / "c.json"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("WP_")},
+           "WP_REST_CONFIG": str(config), "WP_CA_BUNDLE": lab["ca_bundle"]}
+    # A new session has no terminal, so getpass reads the pasted password from stdin.
+    proc = subprocess.run([*_command(), "login", info["url"], "--no-browser", "--name", "secure"],
+                          cwd=ROOT, env=env, input=f"admin\n{password}\n", capture_output=True, text=True,
+                          timeout=60, start_new_session=True)
+    assert "authorize-application.php?app_name=wp-rest&app_id=" in proc.stderr
+    assert "success_url" not in proc.stderr
+    if good:
+        assert proc.returncode == 0, proc.stderr
+        stored = json.loads(config.read_text())["sites"]["secure"]
+        assert stored == {**stored, "url": info["url"], "username": "admin",
+                          "application_password": password.replace(" ", "")}
+    else:
+        assert proc.returncode == 1 and "401" in proc.stderr and not config.exists()
+        assert password not in proc.stderr
+
+
 # --- The credentials file and named sites (no network) ---------------------------
 
 
