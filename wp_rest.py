@@ -37,6 +37,7 @@ __all__ = [
     "Check",
     "Client",
     "ConfigError",
+    "ENV_PROXY",
     "CookieAuth",
     "ExpiredToken",
     "HTTPTransport",
@@ -52,6 +53,7 @@ __all__ = [
     "NotFound",
     "Page",
     "PermissionDenied",
+    "ProxyError",
     "RateLimited",
     "RedirectError",
     "Report",
@@ -144,6 +146,7 @@ _log = logging.getLogger("wp_rest")
 # WPError
 #  +-- ConfigError (also ValueError)   misuse: bad URL, missing credentials
 #  +-- TransportError                  no HTTP answer: DNS, refused, TLS, timeout
+#  |    +-- ProxyError                 the proxy refused (407) or could not connect
 #  +-- RedirectError                   a 3xx the client must not follow
 #  +-- InvalidResponse                 an answer that is not WordPress JSON
 #  +-- APIError                        WordPress answered with status >= 400
@@ -183,6 +186,14 @@ class TransportError(WPError):
         self.method = method
         self.url = url
         self.request_sent = request_sent
+
+
+class ProxyError(TransportError):
+    """The proxy refused the request or could not reach the site (407, a refused CONNECT)."""
+
+    def __init__(self, message: str, *, proxy: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.proxy = _show_proxy(proxy)
 
 
 class RedirectError(WPError):
@@ -418,9 +429,11 @@ def _loopback_address(host: str) -> str | None:
 
 
 def _check_transport_security(url: str, allow_insecure_http: bool,
-                              origin: tuple[str, str, int] | None = None) -> None:
-    """Refuse to send credentials in clear text to a host that is not this machine."""
+                              origin: tuple[str, str, int] | None = None, proxy: str | None = None) -> None:
+    """Refuse to send credentials in clear text to a host (or a proxy) that is not this machine."""
     scheme, host, _ = origin or _origin(url)
+    if proxy and scheme == "http" and not _is_loopback(urllib.parse.urlsplit(proxy).hostname or ""):
+        host = f"{host} through the proxy {urllib.parse.urlsplit(proxy).hostname}"
     if scheme == "http" and not allow_insecure_http and not _is_loopback(host):
         raise ConfigError(
             f"refusing to send credentials over plain HTTP to {host}: anyone on the path "
@@ -1896,6 +1909,58 @@ class _BadBody(Exception):
     """The answer's body cannot be used (bad gzip, too large); the status line was fine."""
 
 
+#: ``proxy=ENV_PROXY`` (the default): the proxy that HTTP_PROXY, HTTPS_PROXY and NO_PROXY name.
+ENV_PROXY: Any = type("EnvProxy", (), {"__repr__": lambda self: "ENV_PROXY"})()
+
+
+def _check_proxy(proxy: object) -> str | object | None:
+    if proxy is ENV_PROXY or proxy is None:
+        return proxy
+    parts = urllib.parse.urlsplit(proxy) if isinstance(proxy, str) else None
+    if parts is None or parts.scheme != "http" or not parts.hostname:
+        raise ConfigError(f"proxy must be an http://host:port URL (or None), not {_show_proxy(str(proxy))!r}")
+    return proxy
+
+
+def _proxy_for(url: str, proxy: object) -> str | None:
+    """The proxy a request to ``url`` goes through, if any."""
+    if proxy is not ENV_PROXY:
+        return proxy if isinstance(proxy, str) else None
+    import urllib.request  # only where a proxy is set: it costs import time
+
+    parts = urllib.parse.urlsplit(url)
+    if urllib.request.proxy_bypass_environment(parts.netloc):  # type: ignore[attr-defined]
+        return None
+    found = urllib.request.getproxies_environment().get(parts.scheme)
+    return str(_check_proxy(found if "://" in (found or "://") else f"http://{found}")) if found else None
+
+
+def _proxy_authorization(proxy: str) -> dict[str, str]:
+    parts = urllib.parse.urlsplit(proxy)
+    if parts.username is None:
+        return {}
+    pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii")}
+
+
+def _show_proxy(proxy: str) -> str:
+    """The proxy URL without its password."""
+    parts = urllib.parse.urlsplit(proxy)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.hostname else "(unusable URL)"
+
+
+def _not_connected(request: Request, origin: tuple[str, str, int], proxy: str, exc: BaseException) -> TransportError:
+    """The error for a connection (or a proxy's CONNECT) that could not be made."""
+    where = f"({request.method} {request.url}); the request was not sent"
+    if proxy:
+        # http.client reports a refused CONNECT as OSError("Tunnel connection failed: 407 ...").
+        return ProxyError(f"through the proxy {_show_proxy(proxy)} to {origin[1]}:{origin[2]}: "
+                          f"{_describe_os_error(exc)} {where}", proxy=proxy, method=request.method,
+                          url=request.url, request_sent=False)
+    return TransportError(f"could not connect to {origin[1]}:{origin[2]}: {_describe_os_error(exc)} {where}",
+                          method=request.method, url=request.url, request_sent=False)
+
+
 class Transport(Protocol):
     """What ``Client`` sends through: one request in, one fully read response out.
 
@@ -1938,35 +2003,55 @@ class HTTPTransport:
     ``InvalidResponse``. One attempt never takes longer than ``timeout``, from
     connecting to the body's last byte (DNS resolution aside).
 
+    Through a proxy, an http target is sent as an absolute-URI request and an
+    https target through ``CONNECT``, so the proxy never sees what goes to
+    WordPress; the proxy URL's credentials travel as ``Proxy-Authorization`` on
+    the request or the ``CONNECT``, never inside the tunnel.
+
     Args:
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
+        proxy: an ``http://[user:password@]host:port`` proxy for every request,
+            None for none, or by default what ``HTTP_PROXY``, ``HTTPS_PROXY`` and
+            ``NO_PROXY`` say (as curl, requests and urllib read them).
     """
 
-    def __init__(self, verify: bool | str = True) -> None:
+    def __init__(self, verify: bool | str = True, *, proxy: str | object | None = ENV_PROXY) -> None:
+        if proxy is ENV_PROXY and not any(k.lower() in ("http_proxy", "https_proxy") for k in os.environ):
+            proxy = None  # none set now: nothing to look up on each request
+        self.proxy = _check_proxy(proxy)
         ssl_context = _ssl_context(verify)
         ssl_context.sslsocket_class = _DeadlineSSLSocket
         self.ssl_context = ssl_context
         #: Verifying, but no CA loaded yet (not a CA bundle): load the system's on first use.
         self._default_cas_pending = (ssl_context.verify_mode != ssl.CERT_NONE
                                      and not ssl_context.cert_store_stats()["x509_ca"])
-        self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
+        self._idle: dict[tuple[tuple[str, str, int], str], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         #: Connections opened so far (for tests and benchmarks).
         self.connections_opened = 0
 
-    def _checkout(self, origin: tuple[str, str, int], timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+    def _checkout(self, key: tuple[tuple[str, str, int], str],
+                  timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        (scheme, host, port), proxy = key
         with self._lock:
-            idle = self._idle.get(origin, [])
+            idle = self._idle.get(key, [])
             while idle:
                 conn = idle.pop()
                 if not _connection_dropped(conn):
                     return conn, True
                 conn.close()
             self.connections_opened += 1
-            scheme, host, port = origin
             if scheme == "https" and self._default_cas_pending:
                 self.ssl_context.load_default_certs(ssl.Purpose.SERVER_AUTH)
                 self._default_cas_pending = False
+        if proxy:
+            parts = urllib.parse.urlsplit(proxy)
+            if scheme == "http":
+                return http.client.HTTPConnection(str(parts.hostname), parts.port or 80, timeout=timeout), False
+            conn = http.client.HTTPSConnection(str(parts.hostname), parts.port or 80, timeout=timeout,
+                                               context=self.ssl_context)
+            conn.set_tunnel(host, port, headers=_proxy_authorization(proxy))
+            return conn, False
         if scheme == "https":
             return http.client.HTTPSConnection(host, port, timeout=timeout,
                                                context=self.ssl_context), False
@@ -1974,9 +2059,9 @@ class HTTPTransport:
         pinned = _loopback_address(host) if host == "localhost" else None
         return http.client.HTTPConnection(pinned or host, port, timeout=timeout), False
 
-    def _checkin(self, origin: tuple[str, str, int], conn: http.client.HTTPConnection) -> None:
+    def _checkin(self, key: tuple[tuple[str, str, int], str], conn: http.client.HTTPConnection) -> None:
         with self._lock:
-            idle = self._idle.setdefault(origin, [])
+            idle = self._idle.setdefault(key, [])
             if len(idle) < POOL_SIZE:
                 idle.append(conn)
                 return
@@ -1992,11 +2077,15 @@ class HTTPTransport:
     def send(self, request: Request, *, timeout: float) -> Response:
         _check_sendable(request)
         origin = _origin(request.url)
+        proxy = _proxy_for(request.url, self.proxy) or ""
         parts = urllib.parse.urlsplit(request.url)
         target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        headers = request.headers
+        if proxy and origin[0] == "http":  # the absolute URI; http.client takes Host from it
+            target = f"http://{parts.netloc}{target}"
+            headers = {**headers, **_proxy_authorization(proxy)}
         deadline = time.monotonic() + timeout
-        conn, reused = self._checkout(origin, timeout)
-        where = f"{request.method} {request.url}"
+        conn, reused = self._checkout((origin, proxy), timeout)
         try:
             if conn.sock is None:
                 conn.connect()
@@ -2007,16 +2096,13 @@ class HTTPTransport:
             sock.settimeout(_time_left(deadline))  # sendall: one timeout for the whole body
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            raise TransportError(
-                f"could not connect to {origin[1]}:{origin[2]}: {_describe_os_error(exc)} "
-                f"({where}); the request was not sent", method=request.method,
-                url=request.url, request_sent=False) from exc
+            raise _not_connected(request, origin, proxy, exc) from exc
         resp: http.client.HTTPResponse | None = None
         failure: BaseException | None = None
         sent = False
+        where = f"{request.method} {request.url}"
         try:
-            headers = request.headers
-            if conn.host != origin[1]:  # pinned: the Host header still names the site
+            if conn.host != origin[1] and not proxy:  # pinned: the Host header still names the site
                 headers = {**headers, "Host": parts.netloc}
             conn.request(request.method, target, body=request.body, headers=headers)
             sent = True
@@ -2041,7 +2127,11 @@ class HTTPTransport:
         if resp.will_close:
             conn.close()
         else:
-            self._checkin(origin, conn)
+            self._checkin((origin, proxy), conn)
+        if resp.status == 407 and proxy:
+            raise ProxyError(f"the proxy {_show_proxy(proxy)} answered 407 Proxy Authentication Required "
+                             f"({where}): give its user and password in the proxy URL", proxy=proxy,
+                             method=request.method, url=request.url, request_sent=False)
         return Response(resp.status, Headers(resp.msg.items()), body, request.url)
 
     @staticmethod
@@ -2175,7 +2265,12 @@ class Client:
         user_agent: the ``User-Agent`` header.
         retry: a ``Retry``, an int (attempts after the first) or False.
         transport: what sends the requests (``MockTransport`` in tests); by
-            default an ``HTTPTransport`` with ``verify``.
+            default an ``HTTPTransport`` with ``verify`` and ``proxy``.
+        proxy: an ``http://[user:password@]host:port`` proxy, None for none, or by
+            default ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` as curl and requests
+            read them. https sites are reached through ``CONNECT``: the proxy sees
+            no credentials. Credentials for an http site through a proxy that is not
+            on this machine need ``allow_insecure_http``.
 
     Raises:
         ConfigError: a malformed URL, an unusable CA bundle, or credentials
@@ -2187,7 +2282,8 @@ class Client:
     def __init__(self, url: str, *, auth: Auth | Callable[[Request], Request] | None = None,
                  timeout: float = 30.0, verify: bool | str = True,
                  allow_insecure_http: bool = False, user_agent: str | None = None,
-                 retry: Retry | int | bool | None = None, transport: Transport | None = None) -> None:
+                 retry: Retry | int | bool | None = None, transport: Transport | None = None,
+                 proxy: str | object | None = ENV_PROXY) -> None:
         try:
             parts = urllib.parse.urlsplit(url.strip() if isinstance(url, str) else "")
             parts.port  # noqa: B018 (validates the port)
@@ -2206,14 +2302,19 @@ class Client:
         self.allow_insecure_http = allow_insecure_http
         self.user_agent = user_agent or f"wp-rest/{__version__} (Python {sys.version.split()[0]})"
         self.retry = _as_retry(retry)
+        self.transport: Transport = transport if transport is not None else HTTPTransport(verify, proxy=proxy)
         if self.auth is not None:
-            _check_transport_security(self.url, allow_insecure_http)
-        self.transport: Transport = transport if transport is not None else HTTPTransport(verify)
+            self._check_secure(self.url)
         self._root: str | None = self._root_from_url(self.url)
         self._root_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Client({self.url!r}, auth={self.auth!r})"
+
+    def _check_secure(self, url: str, origin: tuple[str, str, int] | None = None) -> None:
+        """Credentials may go to ``url``: https, this machine, or the caller opted in."""
+        proxy = _proxy_for(url, getattr(self.transport, "proxy", None))
+        _check_transport_security(url, self.allow_insecure_http, origin, proxy)
 
     def __enter__(self) -> Client:
         return self
@@ -2230,7 +2331,7 @@ class Client:
 
         ``None`` gives an anonymous client. The API root already discovered is shared.
         """
-        twin = Client(self.url, auth=auth, timeout=self.timeout, user_agent=self.user_agent,
+        twin = Client(self.url, auth=auth, timeout=self.timeout, user_agent=self.user_agent, proxy=None,
                       allow_insecure_http=self.allow_insecure_http, retry=self.retry,
                       transport=self.transport)
         twin._root = self._root
@@ -2437,7 +2538,7 @@ class Client:
         if self.auth is None:
             return self._send_following(request)
         origin = _origin(request.url)
-        _check_transport_security(request.url, self.allow_insecure_http, origin)
+        self._check_secure(request.url, origin)
         flow = self.auth.flow(request)
         try:
             return self._drive(flow, request, origin)
@@ -2454,7 +2555,7 @@ class Client:
         while True:
             # An auth flow may log in or fetch tokens; only ever where the API lives.
             if req.url != request.url:
-                _check_transport_security(req.url, self.allow_insecure_http)
+                self._check_secure(req.url)
                 if _origin(req.url) != origin:
                     raise ConfigError(f"auth step {req.method} {req.url} would leave {request.url}'s origin")
             resp = self._send_following(req)
@@ -2470,7 +2571,7 @@ class Client:
         """
         home = _origin(request.url)
         if any(name.lower() in _SECRET_HEADERS for name in request.headers):
-            _check_transport_security(request.url, self.allow_insecure_http, home)
+            self._check_secure(request.url, home)
         seen = {request.url}
         history: list[tuple[int, str]] = []
         for _ in range(MAX_REDIRECTS + 1):
