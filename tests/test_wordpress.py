@@ -323,3 +323,70 @@ def test_a_contributor_may_draft_but_not_publish(wp: WPFactory, cleanup: list[tu
     draft = client.create_post(title="Contributor drafts")
     cleanup.append(("main", draft["id"]))
     assert draft["status"] == "draft"
+
+
+# --- The Abilities API: WordPress 7.1 has it, 6.1 and 6.8 do not -------------------------------
+
+
+def _on(lab: dict[str, Any], version: str, role: str | None = "admin", site: str = "main") -> wp_rest.Client:
+    info = lab["versions"][version]["sites"][site]
+    auth = None
+    if role is not None:
+        auth = wp_rest.ApplicationPassword(info["users"][role]["username"], info["users"][role]["app_password"])
+    return wp_rest.Client(info["url"], auth=auth)
+
+
+def test_abilities_are_listed_with_their_schemas_and_filters(lab: dict[str, Any]) -> None:
+    client = _on(lab, "7.1")
+    names = {a["name"] for a in client.abilities()}
+    assert {"core/get-site-info", "wprest-lab/echo", "wprest-lab/save-note"} <= names
+    assert "wprest-lab/hidden" not in names
+    ours = client.abilities(category="wprest-lab")
+    assert ours and all(a["category"] == "wprest-lab" for a in ours)
+    assert {a["name"].split("/")[0] for a in client.abilities(namespace="core")} == {"core"}
+    echo = client.ability("wprest-lab/echo")
+    assert echo["meta"]["annotations"]["readonly"] is True and "input_schema" in echo
+
+
+def test_run_ability_sends_input_the_way_wordpress_reads_it(lab: dict[str, Any]) -> None:
+    client = _on(lab, "7.1")
+    text = "a b&c=d/é"
+    result = client.run_ability("wprest-lab/echo", {"text": text, "n": 3, "tags": ["x", "y,z"]})  # GET, query
+    assert result["input"]["text"] == text and result["input"]["tags"] == ["x", "y,z"]
+    assert str(result["input"]["n"]) == "3"
+    key = "sdk-" + os.urandom(4).hex()
+    client.run_ability("wprest-lab/save-note", {"key": key, "text": "kept"})  # POST, JSON body
+    client.run_ability("wprest-lab/delete-note", {"key": key})  # DELETE, query
+    client.run_ability("wprest-lab/bump-counter")  # POST without input
+
+
+def test_ability_errors_are_typed(lab: dict[str, Any]) -> None:
+    client = _on(lab, "7.1")
+    with pytest.raises(wp_rest.NotFound) as missing:
+        client.run_ability("wprest-lab/hidden")
+    assert missing.value.code == "rest_ability_not_found"
+    with pytest.raises(wp_rest.BadRequest) as bad:
+        client.run_ability("wprest-lab/echo", {"text": "x", "n": "three"})
+    assert bad.value.code == "ability_invalid_input" and "n" in bad.value.message
+    with pytest.raises(wp_rest.PermissionDenied) as denied:
+        _on(lab, "7.1", "subscriber").run_ability("wprest-lab/save-note", {"key": "k", "text": "t"})
+    assert denied.value.code == "rest_ability_cannot_execute"
+    with pytest.raises(wp_rest.AuthenticationError):
+        _on(lab, "7.1", None).abilities()
+
+
+@pytest.mark.parametrize("version", ["6.1", "6.8"])
+def test_a_site_without_the_abilities_api_says_which_wordpress_it_needs(lab: dict[str, Any], version: str) -> None:
+    with pytest.raises(wp_rest.NotFound, match=r"no Abilities API.*WordPress 6\.9 or later"):
+        _on(lab, version).abilities()
+    with pytest.raises(wp_rest.NotFound, match=r"no Abilities API"):
+        _on(lab, version).run_ability("core/get-site-info")
+
+
+def test_php_style_params_round_trip_through_php(lab: dict[str, Any]) -> None:
+    for version in ("6.1", "7.1"):
+        client = _on(lab, version)
+        sent = {"a": {"b": "1", "c": ["x", "y z&"]}, "flag": True, "list": [3, 4]}
+        echoed = client.request("GET", "/wprest-lab/v1/echo", params=sent)
+        assert echoed["get"]["a"] == {"b": "1", "c": ["x", "y z&"]}
+        assert echoed["get"]["flag"] == "true" and echoed["get"]["list"] == ["3", "4"]
