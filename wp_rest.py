@@ -2307,6 +2307,8 @@ class Client:
             self._check_secure(self.url)
         self._root: str | None = self._root_from_url(self.url)
         self._root_lock = threading.Lock()
+        #: Routes the site showed it does not batch (``create_items`` sends them one by one).
+        self._unbatched: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Client({self.url!r}, auth={self.auth!r})"
@@ -2891,43 +2893,55 @@ class Client:
 
     def create_posts(self, posts: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
-        """Create many posts through ``/batch/v1`` (25 a request), one by one where batching is unavailable.
+        """Create many posts (drafts unless ``status`` says otherwise); see ``create_items``."""
+        return self.create_items("/wp/v2/posts", ({"status": "draft", **post} for post in posts),
+                                 chunk_size=chunk_size)
 
-        Each post is a mapping of fields (``title``, ``content``, ``status``
-        defaults to draft...). Returns one entry per post, in order: the
-        created post, or the ``APIError`` WordPress gave for that item (other
-        items still run: batches are not transactional).
+    def create_users(self, users: Iterable[Mapping[str, Any]], *,
+                     chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
+        """Create many users (``username``, ``email``, ``password``, ``roles``...); see ``create_items``.
+
+        WordPress 6.8 and later batch users; older versions create them one by one.
+        """
+        return self.create_items("/wp/v2/users", users, chunk_size=chunk_size)
+
+    def create_items(self, route: str, items: Iterable[Mapping[str, Any]], *,
+                     chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
+        """Create many items of a collection through ``/batch/v1`` (25 a request), one by one
+        where the site does not batch that route (WordPress < 5.6, or a route registered
+        without ``allow_batch``, such as users before WordPress 6.8).
+
+        Returns one entry per item, in order: the created item, or the ``APIError``
+        WordPress gave for it (other items still run: batches are not transactional).
 
         Raises:
             WPError: a request failed as a whole; its ``completed`` attribute
-                holds the results of the posts handled before it, and the
-                posts of the failed request may or may not exist.
+                holds the results of the items handled before it, and the
+                items of the failed request may or may not exist.
         """
         if not (isinstance(chunk_size, int) and 1 <= chunk_size <= 25):
             raise ConfigError("chunk_size must be 1 to 25 (WordPress's batch limit)")
-        items = [{"status": "draft", **post} for post in posts]
+        route = _check_route(route)
+        todo = [dict(item) for item in items]
         results: list[dict[str, Any] | APIError] = []
         try:
-            for start in range(0, len(items), chunk_size):
-                chunk = items[start:start + chunk_size]
-                answers = self._batch_create(chunk) if self._batch_ok else None
+            for start in range(0, len(todo), chunk_size):
+                chunk = todo[start:start + chunk_size]
+                answers = self._batch_create(route, chunk) if route not in self._unbatched else None
                 if answers is None:
-                    answers = [self._create_or_error(item) for item in chunk]
+                    answers = [self._create_or_error(route, item) for item in chunk]
                 results.extend(answers)
         except WPError as exc:
             exc.completed = results
             raise
         return results
 
-    #: False once the site showed it has no batch route for posts.
-    _batch_ok = True
-
-    def _batch_create(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any] | APIError] | None:
-        body = {"requests": [{"method": "POST", "path": "/wp/v2/posts", "body": item} for item in chunk]}
+    def _batch_create(self, route: str, chunk: list[dict[str, Any]]) -> list[dict[str, Any] | APIError] | None:
+        body = {"requests": [{"method": "POST", "path": route, "body": item} for item in chunk]}
         try:
             value, resp = self._call("POST", "/batch/v1", json=body)
         except NotFound:
-            self._batch_ok = False  # WordPress < 5.6, or the route is blocked: nothing ran
+            self._unbatched.add(route)  # WordPress < 5.6, or the route is blocked: nothing ran
             return None
         answers = value.get("responses") if isinstance(value, dict) else None
         if not isinstance(answers, list) or len(answers) != len(chunk):
@@ -2939,22 +2953,21 @@ class Client:
             status = answer.get("status", 500) if isinstance(answer, dict) else 500
             payload = answer.get("body") if isinstance(answer, dict) else None
             if isinstance(payload, dict) and payload.get("code") == "rest_batch_not_allowed":
-                self._batch_ok = False  # not executed, so creating it alone cannot duplicate it
-                out.append(self._create_or_error(item))
+                self._unbatched.add(route)  # not executed, so creating it alone cannot duplicate it
+                out.append(self._create_or_error(route, item))
             elif 200 <= status < 300 and isinstance(payload, dict):
                 out.append(payload)
             else:
-                sub = Request("POST", resp.url, {}, route="/wp/v2/posts (in /batch/v1)")
+                sub = Request("POST", resp.url, {}, route=f"{route} (in /batch/v1)")
                 out.append(_error_for_status(sub, status, payload, authenticated=self.auth is not None))
         return out
 
-    def _create_or_error(self, item: dict[str, Any]) -> dict[str, Any] | APIError:
+    def _create_or_error(self, route: str, item: dict[str, Any]) -> dict[str, Any] | APIError:
         try:
-            result: dict[str, Any] = self.request("POST", "/wp/v2/posts", json=item)
+            result: dict[str, Any] = self.request("POST", route, json=item)
             return result
         except APIError as exc:
             return exc
-
 
     def create_post(self, *, title: str, content: str = "", status: str = "draft",
                     **fields: Any) -> dict[str, Any]:

@@ -390,3 +390,35 @@ def test_php_style_params_round_trip_through_php(lab: dict[str, Any]) -> None:
         echoed = client.request("GET", "/wprest-lab/v1/echo", params=sent)
         assert echoed["get"]["a"] == {"b": "1", "c": ["x", "y z&"]}
         assert echoed["get"]["flag"] == "true" and echoed["get"]["list"] == ["3", "4"]
+
+
+@pytest.mark.parametrize(("version", "batched"), [("6.1", False), ("6.8", True), ("7.1", True)])
+def test_create_users_batches_where_the_version_allows_it(lab: dict[str, Any], version: str, batched: bool) -> None:
+    client = _on(lab, version)
+    assert client.api_root
+    sent: list[str] = []
+    inner = client.transport
+
+    class Counting:
+        def send(self, request: wp_rest.Request, *, timeout: float) -> wp_rest.Response:
+            sent.append(f"{request.method} {request.route}")
+            return inner.send(request, timeout=timeout)
+
+        def close(self) -> None:
+            inner.close()
+
+    client.transport = Counting()
+    tag = os.urandom(3).hex()
+    users = [{"username": f"batch-{tag}-{n}", "email": f"b{tag}{n}@example.com", "password": "pw-" + tag * 4}
+             for n in range(3)]
+    made = client.create_users(users)
+    try:
+        assert [u["username"] for u in made if isinstance(u, dict)] == [u["username"] for u in users]
+        if batched:
+            assert sent == ["POST /batch/v1"]
+        else:  # 6.1 refuses users in a batch (rest_batch_not_allowed) and nothing ran: one by one
+            assert sent == ["POST /batch/v1"] + ["POST /wp/v2/users"] * 3
+    finally:
+        for user in made:
+            if isinstance(user, dict):
+                client.request("DELETE", f"/wp/v2/users/{user['id']}", params={"force": True, "reassign": 1})
