@@ -1169,7 +1169,7 @@ def upload_media(
     if featured_for is not None:
         _gate_existing(st, f"/wp/v2/posts/{featured_for}", None, None)
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    fields = {k: v for k, v in {"alt_text": alt_text, "post": featured_for}.items() if v is not None}
+    fields: dict[str, Any] = {k: v for k, v in {"alt_text": alt_text, "post": featured_for}.items() if v is not None}
     with _wordpress(f"upload {name!r}"):
         media = st.client.upload_media(data, filename=name, content_type=content_type, **fields)
     if featured_for is not None:
