@@ -1,7 +1,6 @@
 """WooCommerce REST keys: Basic over https, one-legged OAuth 1.0a over http, checked against
 the lab's implementation of WooCommerce's verification (tests/wp/mu-plugins/woocommerce.php,
-PHP, independent of our Python) on the http 'plain' site (plain permalinks:
-index.php?rest_route=) and the 'https' site."""
+PHP, independent of our Python) on the http 'main' site and the 'https' site."""
 
 from __future__ import annotations
 
@@ -84,7 +83,7 @@ def _record(client: wp_rest.Client) -> list[wp_rest.Request]:
 
 
 @pytest.mark.wordpress
-@pytest.mark.parametrize(("site", "query_string"), [("plain", False), ("https", False), ("https", True)])
+@pytest.mark.parametrize(("site", "query_string"), [("main", False), ("https", False), ("https", True)])
 def test_create_and_list_products(wp: WPFactory, lab: dict[str, Any], site: str, query_string: bool) -> None:
     shop = _shop(wp, lab, site, query_string=query_string)
     sent = _record(shop)
@@ -98,12 +97,12 @@ def test_create_and_list_products(wp: WPFactory, lab: dict[str, Any], site: str,
     key = _keys(wp, lab, site)["read_write"]
     basic = base64.b64encode(f"{key['consumer_key']}:{key['consumer_secret']}".encode()).decode()
     carrying = [r for r in sent if key["consumer_secret"] in r.url + str(r.headers) or basic in str(r.headers)]
-    assert len(sent) == 3 and len(carrying) == (0 if site == "plain" else 3)  # http: the secret never leaves
+    assert len(sent) == 3 and len(carrying) == (0 if site == "main" else 3)  # http: the secret never leaves
 
 
 @pytest.mark.wordpress
 @pytest.mark.parametrize(("site", "message"), [
-    ("plain", "Invalid signature - provided signature does not match."),
+    ("main", "Invalid signature - provided signature does not match."),
     ("https", "Consumer secret is invalid.")])
 def test_a_wrong_secret_is_woocommerces_own_error(wp: WPFactory, lab: dict[str, Any], site: str,
                                                    message: str) -> None:
@@ -114,7 +113,7 @@ def test_a_wrong_secret_is_woocommerces_own_error(wp: WPFactory, lab: dict[str, 
 
 
 @pytest.mark.wordpress
-@pytest.mark.parametrize("site", ["plain", "https"])
+@pytest.mark.parametrize("site", ["main", "https"])
 def test_a_read_key_cannot_write_and_no_key_works_outside_wc_routes(wp: WPFactory, lab: dict[str, Any],
                                                                     site: str) -> None:
     shop = _shop(wp, lab, site, permissions="read")

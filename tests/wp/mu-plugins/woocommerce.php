@@ -8,7 +8,9 @@
  * wc_api_hash() (includes/wc-rest-functions.php, wc-core-functions.php).
  * Written from that behaviour for wp_rest's integration tests; it is not
  * WooCommerce. Lab only; never install it on a real site. Active on the lab's
- * 'plain' (http, plain permalinks) and 'https' sites.
+ * 'main' (http) and 'https' sites. On main, as on any WooCommerce site,
+ * authentication_fallback() makes core's application-password errors show
+ * (a wrong one is 401 incorrect_password, not rest_not_logged_in).
  *
  * Reproduced: only wc/ and wc- routes are handled (from REQUEST_URI, pretty or
  * ?rest_route=); determine_current_user at 15; over https (is_ssl()) the keys
@@ -36,7 +38,7 @@ if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
 
-if ( ! defined( 'WPREST_LAB_SITE' ) || ! in_array( WPREST_LAB_SITE, array( 'plain', 'https' ), true ) ) {
+if ( ! defined( 'WPREST_LAB_SITE' ) || ! in_array( WPREST_LAB_SITE, array( 'main', 'https' ), true ) ) {
 	return;
 }
 
