@@ -119,19 +119,27 @@ def editor_blocks(browser: Any, info: dict[str, Any], post_id: int) -> tuple[lis
     WebDriverWait(browser, 90).until(lambda b: b.execute_script(
         "return !!(window.wp && wp.data && wp.data.select('core/block-editor')"
         " && wp.data.select('core/block-editor').getBlocks().length)"))
+    # The blocks are drawn once the editing area (7.1: inside the iframe) has its block list.
+    WebDriverWait(browser, 90).until(lambda b: b.execute_script(
+        "const f = document.querySelector('iframe[name=editor-canvas]');"
+        "const d = f ? f.contentDocument : document;"
+        "return !!(d && d.querySelector('.block-editor-block-list__block'))"))
     blocks = list(flatten(browser.execute_script(WALK)))
     # 7.1 draws the blocks inside iframe[name=editor-canvas]; 6.1 in the page itself.
     page = browser.execute_script(
         "return document.body.innerText + ' ' + Array.from(document.querySelectorAll("
-        "'iframe[name=editor-canvas]')).map(f => f.contentDocument ? f.contentDocument.body.innerText : '')"
+        "'iframe[name=editor-canvas]')).map(f => (f.contentDocument && f.contentDocument.body) ?"
+        " f.contentDocument.body.innerText : '')"
         ".join(' ')")
     return blocks, str(page)
 
 
 def admin_client(lab: dict[str, Any], site: str) -> tuple[Any, dict[str, Any]]:
-    if site not in lab["sites"]:
+    name, _, release = site.partition("@")
+    sites = lab["versions"].get(release, {}).get("sites", {}) if release else lab["sites"]
+    if name not in sites:
         pytest.fail(f"the lab has no site {site!r}; start every release with `bash tests/wp/lab.sh up`")
-    info: dict[str, Any] = lab["sites"][site]
+    info: dict[str, Any] = sites[name]
     user = info["users"]["admin"]
     auth = wp_rest.ApplicationPassword(user["username"], user["app_password"])
     return mcp_server._Client(info["url"], auth=auth), info
@@ -155,13 +163,15 @@ def test_the_block_editor_accepts_every_block(lab: dict[str, Any], browser: Any,
     assert "unexpected or invalid content" not in page
 
 
-def test_the_probe_sees_an_invalid_block(lab: dict[str, Any], browser: Any) -> None:
+@pytest.mark.parametrize("site", ["main", "main@7.1"])
+def test_the_probe_sees_an_invalid_block(lab: dict[str, Any], browser: Any, site: str) -> None:
     """The check above can fail: a separator without its classes is one the editor rejects."""
-    client, info = admin_client(lab, "main")
+    client, info = admin_client(lab, site)
     bad = "<!-- wp:separator -->\n<hr/>\n<!-- /wp:separator -->"
     made = anyio.run(_create, client, {"title": "Browser negative", "content": bad, "content_format": "html"})
     try:
-        blocks, _ = editor_blocks(browser, info, made["id"])
+        blocks, page = editor_blocks(browser, info, made["id"])
     finally:
         client.request("DELETE", f"/wp/v2/posts/{made['id']}", params={"force": True})
     assert [(b["name"], b["valid"]) for b in blocks] == [("core/separator", False)]
+    assert "unexpected or invalid content" in page

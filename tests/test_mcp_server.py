@@ -445,10 +445,13 @@ wordpress = pytest.mark.wordpress
 MAIN_SITES = ["main", "main@7.1"]
 
 
-def lab_site(lab: dict[str, Any], site: str) -> dict[str, Any]:
-    if site not in lab["sites"]:
-        pytest.fail(f"the lab has no site {site!r}; start it with `bash tests/wp/lab.sh up` (all releases)")
-    info: dict[str, Any] = lab["sites"][site]
+def lab_site(lab: dict[str, Any], address: str) -> dict[str, Any]:
+    """A lab site: "main" (the release pytest runs against) or "main@7.1" (that release)."""
+    name, _, release = address.partition("@")
+    sites = lab["versions"].get(release, {}).get("sites", {}) if release else lab["sites"]
+    if name not in sites:
+        pytest.fail(f"the lab has no site {address!r}; start every release with `bash tests/wp/lab.sh up`")
+    info: dict[str, Any] = sites[name]
     return info
 
 
