@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import importlib
+import json
 import re
 import secrets
 import types
@@ -223,3 +224,23 @@ def test_the_plugins_plain_text_errors_become_typed_errors(wp: WPFactory, lab: d
 def test_a_site_without_the_plugin_is_a_config_error_naming_it(lab: dict[str, Any]) -> None:
     with pytest.raises(wp_rest.ConfigError, match=r"authentication\.oauth1"):
         W.OAuth1Flow(lab["sites"]["main"]["url"], "k", "s").request_token()
+
+
+@pytest.mark.wordpress
+def test_a_form_encoded_post_is_signed_with_its_body(wp: WPFactory, lab: dict[str, Any],
+                                                      cleanup: list[tuple[str, int]]) -> None:
+    """The plugin signs $_POST for a POST: the body's fields, unicode and '+' included."""
+    consumer = _consumers(wp)["oob"]
+    info = lab["sites"][SITE]
+    flow = W.OAuth1Flow(info["url"], consumer["key"], consumer["secret"])
+    token, secret = flow.request_token()
+    client = wp(None, SITE, auth=flow.access_token(token, secret, _verifier(_approve_in_browser(
+        lab, flow.authorize_url(token)))))
+    request = client.build_request("POST", "/wp/v2/posts", params={"_fields": "id,title"},
+                                   body=b"title=Gr%C3%BC%C3%9Fe+%26+1%2B1&status=draft",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = client.send(request)
+    assert answer.status == 201, answer.body[:300]
+    post = json.loads(answer.body)
+    cleanup.append((SITE, post["id"]))
+    assert post["title"]["rendered"] == "Grüße &#038; 1+1"  # wptexturize's ampersand

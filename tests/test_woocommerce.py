@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import json
 import urllib.parse
 from typing import Any
 
@@ -124,3 +125,15 @@ def test_a_read_key_cannot_write_and_no_key_works_outside_wc_routes(wp: WPFactor
     with pytest.raises(wp_rest.AuthenticationError) as info:
         shop.me()
     assert info.value.code in ("rest_not_logged_in", "invalid_username")
+
+
+@pytest.mark.wordpress
+def test_a_form_encoded_post_is_signed_with_its_body(wp: WPFactory, lab: dict[str, Any]) -> None:
+    """WooCommerce signs $_POST too: the body's fields must be in the base string, sorted with the query."""
+    shop = _shop(wp, lab, "main")
+    request = shop.build_request("POST", "/wc/v3/products", params={"z": "1", "_fields": "id,name"},
+                                 body=b"name=Gr%C3%BC%C3%9Fe+%26+more&regular_price=1.5",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = shop.send(request)
+    assert answer.status == 201, answer.body[:300]
+    assert json.loads(answer.body)["name"] == "Grüße & more"
