@@ -82,7 +82,7 @@ def test_login_approved_in_the_browser_stores_a_checked_password(wp: WPFactory, 
         assert re.search(r"app_id=[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-", url)
         assert "success_url=http%3A%2F%2F127.0.0.1%3A" in url
         callback = _browser(lab, url, "approve")
-        assert callback.status_code == 200 and "close this page" in callback.text
+        assert callback.status_code == 200 and "back to the terminal" in callback.text
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "stored as site 'lab'" in err
@@ -110,7 +110,7 @@ def test_login_rejected_in_the_browser_exits_1_and_stores_nothing(wp: WPFactory,
     proc, url = _start_login(config, lab["sites"]["main"]["url"], "--no-browser", "--app-name", app_name)
     try:
         callback = _browser(lab, url, "reject")
-        assert "success=false" in callback.url
+        assert "success=false" in callback.url and "nothing was stored" in callback.text
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 1
         assert "rejected in the browser" in err and "nothing was stored" in err
