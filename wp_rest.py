@@ -37,8 +37,8 @@ __all__ = [
     "Check",
     "Client",
     "ConfigError",
-    "ENV_PROXY",
     "CookieAuth",
+    "ENV_PROXY",
     "ExpiredToken",
     "HTTPTransport",
     "Headers",
@@ -107,9 +107,16 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     import concurrent.futures
-    from typing import Any, NoReturn, Protocol
-else:
-    Protocol = object  # typing costs import time; the type checker alone needs Protocol
+    from typing import Any, NoReturn, Protocol, TypeVar
+
+    from typing_extensions import dataclass_transform as _dataclass_transform
+
+    _T = TypeVar("_T")
+else:  # typing costs import time; the type checker alone needs these
+    Protocol = object
+
+    def _dataclass_transform(**kwargs: object) -> Callable[[_T], _T]:
+        return lambda f: f
 
 # --- Constants ----------------------------------------------------------------
 
@@ -367,6 +374,52 @@ _HINT_401_ANONYMOUS = (
 )
 
 # --- Helpers ------------------------------------------------------------------
+
+
+@_dataclass_transform(frozen_default=True)
+class _Record:
+    """Base of frozen value classes, built from their annotations: ``__init__`` (defaults, then
+    ``__post_init__``), ``__eq__``, ``__repr__`` and ``replace(**changes)``. dataclasses does the
+    same but imports inspect, which made ``import wp_rest`` a third slower."""
+
+    _fields: tuple[str, ...] = ()
+    _defaults: dict[str, Any] = {}  # noqa: RUF012 (replaced per class, never mutated)
+
+    def __init_subclass__(cls) -> None:
+        cls._fields = tuple(n for n in cls.__annotations__ if not n.startswith("_"))
+        cls._defaults = {n: cls.__dict__[n] for n in cls._fields if n in cls.__dict__}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        names = self._fields
+        if len(args) > len(names) or set(kwargs) - set(names[len(args):]):
+            raise TypeError(f"{type(self).__name__}() takes {', '.join(names)}; got {len(args)} "
+                            f"positional and {sorted(kwargs)}")
+        values = {**self._defaults, **dict(zip(names, args, strict=False)), **kwargs}
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise TypeError(f"{type(self).__name__}() is missing {', '.join(missing)}")
+        for name in names:
+            object.__setattr__(self, name, values[name])
+        self.__post_init__()
+
+    def __post_init__(self) -> None:
+        pass
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable; use replace({name}=...)")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, n) == getattr(other, n) for n in self._fields)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._fields)})"
+
+    def replace(self: _T, **changes: Any) -> _T:
+        """A copy with ``changes`` applied (the value itself never changes)."""
+        fields: tuple[str, ...] = self._fields  # type: ignore[attr-defined]
+        return type(self)(**{**{n: getattr(self, n) for n in fields}, **changes})
 
 
 def _strip_tags(text: str) -> str:
@@ -1130,8 +1183,7 @@ def _jwt_secs(seconds: float) -> str:
 # --- Requests and responses ---------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class Request:
+class Request(_Record):
     """One HTTP request as the transport sends it. Headers are a plain dict (copied on change)."""
 
     method: str
@@ -1148,7 +1200,7 @@ class Request:
     def with_headers(self, **changes: str) -> Request:
         headers = dict(self.headers)
         headers.update(changes)
-        return dataclasses.replace(self, headers=headers)
+        return self.replace(headers=headers)
 
     def __repr__(self) -> str:
         size = len(self.body) if self.body is not None else 0
@@ -1189,8 +1241,7 @@ class Headers:
         return f"Headers({_masked_headers(self._items)!r})"
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class Response:
+class Response(_Record):
     """One HTTP response, fully read. ``headers`` may be given as a dict or a list of pairs.
 
     ``history`` holds the ``(status, url)`` of each redirect followed to get here.
@@ -1636,8 +1687,7 @@ class _CallableAuth(Auth):
 # --- Retry --------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Retry:
+class Retry(_Record):
     """When to try a request again: an immutable value, safe to share between clients.
 
     GET and HEAD are retried on connection failures and on ``status_forcelist``
@@ -1669,9 +1719,12 @@ class Retry:
     idempotent_methods: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
     respect_retry_after: bool = True
     retry_after_max: float = 60.0
-    sleep: Callable[[float], None] = dataclasses.field(default=time.sleep, repr=False, compare=False)
+    sleep: Callable[[float], None] = time.sleep
     #: Retries done so far (``increment`` counts them).
     attempts: int = 0
+
+    def __repr__(self) -> str:  # without sleep: a function's repr says nothing useful
+        return f"Retry({', '.join(f'{n}={getattr(self, n)!r}' for n in self._fields if n != 'sleep')})"
 
     def __post_init__(self) -> None:
         if isinstance(self.total, bool) or not isinstance(self.total, int) or self.total < 0:
@@ -1702,7 +1755,7 @@ class Retry:
             return None
         elif self.respect_retry_after and (self.retry_after(response) or 0) > self.retry_after_max:
             return None  # the caller gets RateLimited with retry_after set
-        return dataclasses.replace(self, attempts=self.attempts + 1)
+        return self.replace(attempts=self.attempts + 1)
 
     def delay(self, response: Response | None = None) -> float:
         """Seconds to sleep before the attempt this ``Retry`` counts: backoff, or the server's wish."""
@@ -1988,7 +2041,7 @@ class MockTransport:
         _check_sendable(request)
         self.requests.append(request)
         resp = self.handler(request)
-        return resp if resp.url else dataclasses.replace(resp, url=request.url)
+        return resp if resp.url else resp.replace(url=request.url)
 
     def close(self) -> None:
         pass
@@ -2222,8 +2275,7 @@ def _describe_os_error(exc: BaseException) -> str:
 # --- Pages --------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Page:
+class Page(_Record):
     """One page of a collection, with WordPress's totals (``X-WP-Total``, ``X-WP-TotalPages``)."""
 
     items: list[dict[str, Any]]
@@ -2504,7 +2556,7 @@ class Client:
             TransportError, RedirectError, ConfigError.
         """
         if request.follow_redirects != follow_redirects:
-            request = dataclasses.replace(request, follow_redirects=follow_redirects)
+            request = request.replace(follow_redirects=follow_redirects)
         if auth:
             return self._send_with_auth(request)
         return self._send_following(request)
@@ -2583,7 +2635,7 @@ class Client:
                        resp.status, (time.monotonic() - started) * 1000)
             if (resp.status not in _REDIRECT_STATUSES or "Location" not in resp.headers
                     or not request.follow_redirects):
-                return dataclasses.replace(resp, history=tuple(history)) if history else resp
+                return resp.replace(history=tuple(history)) if history else resp
             location = _ascii_location(str(resp.headers["Location"]))
             try:
                 location = urllib.parse.urljoin(request.url, location)
@@ -2618,7 +2670,7 @@ class Client:
                     del headers[name]
                 if stripped:
                     _log.warning("redirect to another origin %s: credentials not forwarded", location)
-            request = dataclasses.replace(request, url=location, headers=headers)
+            request = request.replace(url=location, headers=headers)
         raise RedirectError(f"more than {MAX_REDIRECTS} redirects from {request.url}",
                             status=resp.status, location=request.url, method=request.method,
                             url=request.url)
@@ -2649,7 +2701,7 @@ class Client:
             text = resp.body.decode("utf-8", "surrogateescape")
             if any(secret in text for secret in secrets):
                 body = _redact(text, secrets).encode("utf-8", "surrogateescape")
-                resp = dataclasses.replace(resp, body=body)
+                resp = resp.replace(body=body)
                 try:
                     value, cleaned = _decode_json(body) if parsed else (None, "")
                 except ValueError:
@@ -3625,7 +3677,7 @@ class _Doctor:
                 if target in (url, request.url) or target in (h[1] for h in hops):
                     break  # a loop: reported with this 3xx as the answer
                 hops.append((resp.status, target))
-                request = dataclasses.replace(request, url=target)
+                request = request.replace(url=target)
         except TransportError as exc:
             name, seen, fix = _explain_transport(exc, self.client.timeout)
             if hops:

@@ -19,14 +19,23 @@ def test_all_lists_exactly_the_public_names() -> None:
     assert wp_rest.__all__ == sorted(wp_rest.__all__)
 
 
-def test_only_the_standard_library_is_imported() -> None:
-    imported: set[str] = set()
-    for node in ast.walk(ast.parse(SOURCE)):
+def _imports(nodes: list[ast.stmt]) -> set[str]:
+    found: set[str] = set()
+    for node in (n for top in nodes for n in ast.walk(top)):
         if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
+            found.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            imported.add(node.module.split(".")[0])
-    assert imported - set(sys.stdlib_module_names) - {"__future__"} == set()
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_only_the_standard_library_is_imported() -> None:
+    tree = ast.parse(SOURCE)
+    type_only = [n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"]
+    assert len(type_only) == 1  # the type checker's imports, never run (TYPE_CHECKING is False)
+    runtime = [n for n in tree.body if n not in type_only] + type_only[0].orelse
+    assert _imports(runtime) - set(sys.stdlib_module_names) - {"__future__"} == set()
+    assert _imports(type_only[0].body) - set(sys.stdlib_module_names) == {"typing_extensions"}
 
 
 def test_the_copied_file_imports_and_runs_alone(tmp_path: Path) -> None:
