@@ -695,3 +695,58 @@ async def test_lab_diagnose_site_is_the_real_report(lab: dict[str, Any]) -> None
     report = ok(await call(build_server(Config(), client), "diagnose_site", {}))
     assert report == client.diagnose().to_dict() | {"checks": report["checks"]}
     assert report["writes_possible"] is True and {c["name"] for c in report["checks"]} >= {"credentials"}
+
+
+# --- The Abilities API (WordPress 6.9+; the lab's 7.1 has test abilities) ---------------------
+
+LAB71 = "main@7.1"
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_lab_list_abilities_gives_what_an_agent_needs_to_call_them(lab: dict[str, Any]) -> None:
+    server = build_server(Config(read_only=True), lab_client(lab, "author", LAB71))
+    found = ok(await call(server, "list_abilities", {"category": "wprest-lab"}))
+    abilities = {a["name"]: a for a in found["items"]}
+    assert {"wprest-lab/echo", "wprest-lab/save-note", "wprest-lab/delete-note"} <= set(abilities)
+    echo = abilities["wprest-lab/echo"]
+    assert echo["input_schema"]["required"] == ["text"] and echo["annotations"]["readonly"] is True
+    assert abilities["wprest-lab/delete-note"]["annotations"]["destructive"] is True
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_lab_run_ability_follows_each_ability_s_annotations(lab: dict[str, Any]) -> None:
+    admin = lab_client(lab, "admin", LAB71)
+    reader = build_server(Config(read_only=True), admin)
+    echo = ok(await call(reader, "run_ability", {"name": "wprest-lab/echo",
+                                                 "input": {"text": "a b&c", "n": 3, "tags": ["x", "y"]}}))
+    assert echo["result"]["input"] == {"text": "a b&c", "n": 3, "tags": ["x", "y"]}
+    note = {"name": "wprest-lab/save-note", "input": {"key": "mcp-test", "text": "hello"}}
+    refused = await call(reader, "run_ability", note)
+    assert refused.is_error and "read-only" in text(refused)
+    writer = build_server(Config(), admin)
+    assert ok(await call(writer, "run_ability", note))["result"]["saved"] is True
+    delete = {"name": "wprest-lab/delete-note", "input": {"key": "mcp-test"}}
+    refused = await call(writer, "run_ability", delete)
+    assert refused.is_error and "WP_MCP_ALLOW_DELETE" in text(refused)
+    deleter = build_server(Config(allow_delete=True), admin)
+    assert ok(await call(deleter, "run_ability", delete))["result"]["deleted"] is True
+    bad = await call(reader, "run_ability", {"name": "wprest-lab/echo", "input": {"text": "x", "n": "three"}})
+    assert bad.is_error and "input[n] is not of type integer" in text(bad)
+    missing = await call(reader, "run_ability", {"name": "wprest-lab/nothing-here"})
+    assert missing.is_error and "404" in text(missing)
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_lab_site_info_reports_the_version_where_the_user_may_learn_it(lab: dict[str, Any]) -> None:
+    release = lab["versions"]["7.1"]["wordpress"]
+    admin = ok(await call(build_server(Config(), lab_client(lab, "admin", LAB71)), "get_site_info", {}))
+    assert admin["wordpress_version"] == release and admin["abilities_api"] is True
+    author = ok(await call(build_server(Config(), lab_client(lab, "author", LAB71)), "get_site_info", {}))
+    assert author["wordpress_version"].startswith("unknown") and "manage_options" in author["wordpress_version"]
+    old = ok(await call(build_server(Config(), lab_client(lab, "admin", "main@6.1")), "get_site_info", {}))
+    assert old["abilities_api"] is False and old["wordpress_version"].startswith("unknown")
+    lacking = await call(build_server(Config(), lab_client(lab, "admin", "main@6.1")), "list_abilities", {})
+    assert lacking.is_error and "6.9" in text(lacking)

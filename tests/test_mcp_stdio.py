@@ -372,3 +372,21 @@ def test_inspector_cli_lists_tools_and_creates_a_draft(
     post_ids.append(result["structuredContent"]["id"])
     seen = admin.get_post(post_ids[0], context="edit")
     assert seen["status"] == "draft" and "<em>Inspector</em>" in seen["content"]["raw"]
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_stdio_abilities_and_site_facts_on_7_1(lab: dict[str, Any], tmp_path: Path) -> None:
+    """13.4 and 13.5: abilities listed and run by their annotations; the version where the user may learn it."""
+    site = lab["versions"]["7.1"]["sites"]["main"]
+    async with stdio_session(server_env(site, role="admin", WP_MCP_READ_ONLY="1"), tmp_path) as session:
+        names = {t.name for t in (await session.list_tools()).tools}
+        listed = ok(await session.call_tool("list_abilities", {"category": "wprest-lab"}))
+        clock = ok(await session.call_tool("run_ability", {"name": "wprest-lab/clock"}))
+        counter = await session.call_tool("run_ability", {"name": "wprest-lab/bump-counter"})
+        info = ok(await session.call_tool("get_site_info", {}))
+    assert "run_ability" in names and "create_post" not in names
+    assert any(a["name"] == "wprest-lab/echo" and a["input_schema"] for a in listed["items"])
+    assert clock["result"]["utc"].endswith("Z")
+    assert counter.is_error and "read-only" in text(counter)
+    assert info["wordpress_version"] == lab["versions"]["7.1"]["wordpress"] and info["abilities_api"] is True
