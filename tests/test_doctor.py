@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import importlib
 import json
 import socket
 import ssl
@@ -111,6 +112,11 @@ def pretty_only(make: Part) -> Part:
         return make(seen) if seen.path.startswith("/wp-json") else json_answer(index_for(base_of(seen)))
 
     return part
+
+
+def wp_rest_auth() -> Any:
+    """The module with OAuth1 and WooCommerceKeys (wp_rest, or the auth draft beside it)."""
+    return wp_rest if hasattr(wp_rest, "WooCommerceKeys") else importlib.import_module("_draft_auth")
 
 
 def client_for(url: str, *, auth: wp_rest.Auth | bool | None = True, **kwargs: Any) -> wp_rest.Client:
@@ -710,6 +716,139 @@ def test_a_subscriber_is_authenticated_but_may_not_write() -> None:
     assert "no edit_posts" in text_of(report, "permissions")
     assert not any(s.method == "POST" for s in server.seen)
     assert not report.writes_possible
+
+
+def xfp_index(*, home_scheme: str = "http") -> Part:
+    """An index that offers application passwords only to X-Forwarded-Proto: https, as
+    Debian's wp-config.php makes WordPress do (it sets $_SERVER['HTTPS'] = 'on' for it)."""
+    def index(seen: Seen) -> Answer:
+        offered = seen.headers.get("X-Forwarded-Proto") == "https"
+        value = index_for(base_of(seen, home_scheme), authentication=index_for("")["authentication"] if offered else [])
+        return json_answer(value)
+
+    return index
+
+
+def test_over_http_a_site_that_honours_x_forwarded_proto_needs_only_a_tls_proxy() -> None:
+    parts = {"GET /wp-json/": xfp_index(),
+             "GET /wp-json/wp/v2/users/me?context=edit": lambda s: json_answer(NOT_LOGGED_IN, 401)}
+    with serve(fake_wp(parts)) as server:
+        report = diagnose(client_for(server.url))
+    text = text_of(report, "app-passwords")
+    assert outcomes(report)["app-passwords"] == "fail"
+    assert "lists application-passwords when the request carries X-Forwarded-Proto: https" in text
+    assert "a TLS proxy that sends X-Forwarded-Proto: https is enough" in text
+    assert "Never send that header yourself over plain http" in text
+    # The probe of the header went without credentials.
+    probes = [s for s in server.seen if s.headers.get("X-Forwarded-Proto")]
+    assert len(probes) == 1 and "Authorization" not in probes[0].headers
+
+
+def test_a_site_that_ignores_x_forwarded_proto_is_told_to_serve_https() -> None:
+    with serve(fake_wp({"GET /wp-json/": lambda s: json_answer(index_for(base_of(s), authentication=[]))})) as server:
+        report = diagnose(client_for(server.url))
+    text = text_of(report, "app-passwords")
+    assert "Serve the site over HTTPS" in text and "X-Forwarded-Proto" not in text
+    assert any(s.headers.get("X-Forwarded-Proto") == "https" for s in server.seen)  # it was asked
+
+
+def test_behind_a_tls_proxy_that_omits_x_forwarded_proto(self_signed: tuple[str, str]) -> None:
+    cert, key = self_signed
+    with serve_tls(fake_wp({"GET /wp-json/": xfp_index()}, scheme="https"), cert, key) as server:
+        report = diagnose(client_for(f"https://127.0.0.1:{server.server_address[1]}", verify=cert))
+    text = text_of(report, "app-passwords")
+    assert "this site's wp-config.php honours that header, which the proxy does not send" in text
+    assert "proxy_set_header X-Forwarded-Proto $scheme" in text
+
+
+# --- OAuth 1.0a and WooCommerce -------------------------------------------------------------
+
+OAUTH1_INDEX = {"oauth1": {"request": "http://x/oauth1/request", "authorize": "http://x/oauth1/authorize",
+                           "access": "http://x/oauth1/access", "version": "0.1"}}
+
+
+def test_oauth1_and_woocommerce_are_recognised_from_the_index() -> None:
+    def index(seen: Seen) -> Answer:
+        value = index_for(base_of(seen))
+        value["authentication"].update(OAUTH1_INDEX)
+        value["namespaces"] += ["wc/v3", "wc/store/v1"]
+        return json_answer(value)
+
+    with serve(fake_wp({"GET /wp-json/": index})) as server:
+        report = diagnose(client_for(server.url))
+    text = text_of(report, "plugins")
+    assert "OAuth 1.0a server (WP-API/OAuth1): request http://x/oauth1/request, authorize" in text
+    assert "WooCommerce (wc/...)" in text and "401 incorrect_password" in text
+    assert report.writes_possible
+
+
+@pytest.mark.parametrize(("kind", "index_change"), [("oauth1", {}), ("woo", {})])
+def test_signed_credentials_on_a_site_without_their_plugin(kind: str, index_change: dict[str, Any]) -> None:
+    auth = (wp_rest_auth().OAuth1("key", "consumer-secret-1", "tok", "token-secret-1") if kind == "oauth1"
+            else wp_rest_auth().WooCommerceKeys("ck_" + "a" * 40, "cs_" + "b" * 40))
+    with serve(fake_wp()) as server:
+        report = diagnose(client_for(server.url, auth=auth))
+    assert outcomes(report)["plugins"] == "fail"
+    assert ("WP-API/OAuth1" if kind == "oauth1" else "Activate WooCommerce") in text_of(report, "plugins")
+
+
+def oauth1_error(status: int, body: str) -> Part:
+    return lambda seen: Answer(status, body, {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"})
+
+
+@pytest.mark.parametrize(("answer", "says"), [
+    (lambda s: json_answer({"code": "json_oauth1_signature_mismatch", "message": "OAuth signature does not match",
+                            "data": {"status": 401}}, 401), "the OAuth1 plugin rejected the signature"),
+    (lambda s: json_answer({"code": "json_oauth1_invalid_token", "message": "Access token is invalid",
+                            "data": {"status": 401}}, 401), "does not know this access token"),
+    (oauth1_error(401, "OAuth signature does not match"), "the OAuth1 plugin refused the request"),
+])
+def test_oauth1_refusals_are_named(answer: Part, says: str) -> None:
+    def index(seen: Seen) -> Answer:
+        value = index_for(base_of(seen))
+        value["authentication"].update(OAUTH1_INDEX)
+        return json_answer(value)
+
+    auth = wp_rest_auth().OAuth1("key", "consumer-secret-1", "tok", "token-secret-1")
+    with serve(fake_wp({"GET /wp-json/": index, "GET /wp-json/wp/v2/users/me?context=edit": answer})) as server:
+        report = diagnose(client_for(server.url, auth=auth))
+    assert outcomes(report)["credentials"] == "fail"
+    assert says in text_of(report, "credentials"), report.render()
+    assert "consumer-secret-1" not in report.render() and "token-secret-1" not in report.render()
+
+
+def woo_index(seen: Seen) -> Answer:
+    value = index_for(base_of(seen))
+    value["namespaces"].append("wc/v3")
+    return json_answer(value)
+
+
+@pytest.mark.parametrize(("message", "says"), [
+    ("Consumer secret is invalid.", "the secret is not its secret"),
+    ("The provided API key cannot be used to access this endpoint.", "WooCommerce keys reach only wc/ routes"),
+    ("Invalid signature - provided signature does not match.", "one-legged OAuth 1.0a signature"),
+    ("Invalid timestamp.", "15 minutes of clock difference"),
+    ("The API key provided does not have read/write permissions.", "permissions do not allow this method"),
+])
+def test_woocommerce_refusals_are_named(message: str, says: str) -> None:
+    error = {"code": "woocommerce_rest_authentication_error", "message": message, "data": {"status": 401}}
+    parts = {"GET /wp-json/": woo_index, "GET /wp-json/wc/v3/products?per_page=1": lambda s: json_answer(error, 401)}
+    keys = wp_rest_auth().WooCommerceKeys("ck_" + "a" * 40, "cs_" + "b" * 40)
+    with serve(fake_wp(parts)) as server:
+        report = diagnose(client_for(server.url, auth=keys))
+    assert says in text_of(report, "credentials"), report.render()
+    assert "cs_" + "b" * 40 not in report.render()
+
+
+def test_woocommerce_keys_that_work_cannot_write_posts() -> None:
+    parts = {"GET /wp-json/": woo_index, "GET /wp-json/wc/v3/products?per_page=1": lambda s: json_answer([])}
+    keys = wp_rest_auth().WooCommerceKeys("ck_" + "a" * 40, "cs_" + "b" * 40)
+    with serve(fake_wp(parts)) as server:
+        report = diagnose(client_for(server.url, auth=keys))
+    assert outcomes(report)["credentials"] == "ok" and outcomes(report)["permissions"] == "warn"
+    assert "work on wc/ routes only" in text_of(report, "permissions")
+    assert not report.writes_possible
+    assert not any(s.method == "POST" for s in server.seen)
 
 
 # --- secrets ---------------------------------------------------------------------------

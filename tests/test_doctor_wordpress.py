@@ -12,10 +12,12 @@ are shown on every version.
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import os
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +28,9 @@ from conftest import HERE, ROOT
 from doctorkit import DOCTOR_COMMAND, diagnose, outcomes, text_of
 
 pytestmark = pytest.mark.wordpress
+
+#: The module with OAuth1 and WooCommerceKeys (wp_rest, or the auth draft beside it).
+W: Any = wp_rest if hasattr(wp_rest, "WooCommerceKeys") else importlib.import_module("_draft_auth")
 
 LAB_SH = HERE / "wp" / "lab.sh"
 WRONG = "aaaa bbbb cccc dddd eeee ffff"
@@ -243,7 +248,7 @@ def test_production_over_http_application_passwords_unavailable(lab: dict[str, A
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_wrong_application_password_where_the_header_arrives(lab: dict[str, Any], version: str) -> None:
     """Core answers as for a visitor; the JWT plugin's validate route (probe a) shows the header arrives."""
-    report = run(lab, "apache", app_password=WRONG, version=version)
+    report = run(lab, http_site_with(lab, version, "jwt-auth/", lacking=("wc/",)), app_password=WRONG, version=version)
     assert not report.writes_possible
     assert outcomes(report)["auth-header"] == "ok"
     assert "jwt_auth_bad_auth_header" in text_of(report, "auth-header")
@@ -251,18 +256,6 @@ def test_a_wrong_application_password_where_the_header_arrives(lab: dict[str, An
     assert "401 rest_not_logged_in" in credentials
     assert "although the Authorization header reaches PHP and application passwords are available" in credentials
     assert "Create a new application password" in credentials
-
-
-@pytest.mark.parametrize("version", VERSIONS)
-def test_a_wrong_application_password_on_a_woocommerce_site(lab: dict[str, Any], version: str) -> None:
-    """WooCommerce asks for the user early, so core's own incorrect_password shows (main has its double)."""
-    report = run(lab, "main", app_password=WRONG, version=version)
-    credentials = text_of(report, "credentials")
-    assert '401 incorrect_password "The provided password is an invalid application password."' in credentials
-    assert "the Authorization header reached WordPress and the credentials are wrong" in credentials
-    assert "Create a new application password" in credentials
-    assert report.get("auth-header") is None  # no probe needed
-    assert "WooCommerce (wc/...)" in text_of(report, "plugins")
 
 
 def test_a_wrong_application_password_with_the_site_health_probe(lab: dict[str, Any]) -> None:
@@ -273,8 +266,9 @@ def test_a_wrong_application_password_with_the_site_health_probe(lab: dict[str, 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_wrong_application_password_without_probes_gives_both_fixes(lab: dict[str, Any], version: str) -> None:
-    """plain has no JWT plugin and no login password is given: nothing can tell the two causes apart."""
-    report = run(lab, "plain", app_password=WRONG, version=version)
+    """No JWT plugin, no WooCommerce, no login password: nothing can tell the two causes apart."""
+    site = http_site_with(lab, version, "application-passwords", lacking=("jwt-auth/", "wc/"))
+    report = run(lab, site, app_password=WRONG, version=version)
     text = text_of(report, "credentials")
     assert "401 rest_not_logged_in" in text and "could not tell which" in text
     assert "Create a new application password" in text and "CGIPassAuth On" in text
@@ -340,3 +334,70 @@ def test_jwt_with_the_wrong_issuer_or_an_expired_token(lab: dict[str, Any]) -> N
     report = run(lab, "main", auth=wp_rest.BearerToken(expired))
     assert "Expired token" in text_of(report, "credentials")
     assert "check the clocks" in text_of(report, "credentials")
+
+
+# --- OAuth 1.0a and WooCommerce, recognised from the index and their answers -----------------------
+
+
+def http_site_with(lab: dict[str, Any], version: str, wanted: str = "", *, lacking: tuple[str, ...] = ()) -> str:
+    """An http lab site of ``version`` whose index lists ``wanted`` (a namespace prefix or a key
+    of ``authentication``) and none of ``lacking``: where the lab runs (or not) a plugin's double."""
+    def lists(index: dict[str, Any], name: str) -> bool:
+        return any(n.startswith(name) for n in index["namespaces"]) or name in (index["authentication"] or {})
+
+    for name, info in lab["versions"][version]["sites"].items():
+        if info["url"].startswith("http:") and name != "basicauth":
+            with urllib.request.urlopen(info["api_root"], timeout=30) as answer:
+                index = json.load(answer)
+            if (not wanted or lists(index, wanted)) and not any(lists(index, n) for n in lacking):
+                return str(name)
+    pytest.fail(f"no http lab site of WordPress {version} lists {wanted!r} without {lacking}: "
+                "is tests/wp/lab.sh up to date?")
+
+
+def admin_client(lab: dict[str, Any], site: str, version: str) -> wp_rest.Client:
+    info = user(lab, site, version=version)
+    return wp_rest.Client(site_of(lab, site, version)["url"],
+                          auth=wp_rest.ApplicationPassword(info["username"], info["app_password"]))
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_wrong_application_password_on_a_woocommerce_site(lab: dict[str, Any], version: str) -> None:
+    """WooCommerce asks for the user early, so core's own incorrect_password shows."""
+    site = http_site_with(lab, version, "wc/")
+    report = run(lab, site, app_password=WRONG, version=version)
+    credentials = text_of(report, "credentials")
+    assert '401 incorrect_password "The provided password is an invalid application password."' in credentials
+    assert "the Authorization header reached WordPress and the credentials are wrong" in credentials
+    assert "Create a new application password" in credentials
+    assert report.get("auth-header") is None  # no probe needed
+    assert "WooCommerce (wc/...)" in text_of(report, "plugins")
+
+
+def test_woocommerce_keys_checked_on_a_wc_route(lab: dict[str, Any]) -> None:
+    site = http_site_with(lab, "6.1", "wc/")
+    with admin_client(lab, site, "6.1") as admin:
+        key = {row["permissions"]: row for row in admin.request("GET", "/wprest-lab/v1/woocommerce-keys")}["read_write"]
+    keys = W.WooCommerceKeys(key["consumer_key"], key["consumer_secret"])
+    report = run(lab, site, auth=keys, version="6.1")
+    assert outcomes(report)["credentials"] == "ok", report.render()
+    assert outcomes(report)["permissions"] == "warn" and not report.writes_possible
+    wrong = run(lab, site, auth=W.WooCommerceKeys(key["consumer_key"], "cs_" + "0" * 40), version="6.1")
+    text = text_of(wrong, "credentials")
+    assert "woocommerce_rest_authentication_error" in text and "one-legged OAuth 1.0a signature" in text
+    assert key["consumer_secret"] not in wrong.render()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_oauth1_plugin_recognised_and_its_refusals_named(lab: dict[str, Any], version: str) -> None:
+    site = http_site_with(lab, version, "oauth1")
+    with admin_client(lab, site, version) as admin:
+        consumer = admin.request("GET", "/wprest-lab/v1/oauth1-consumers")[0]
+    no_token = run(lab, site, auth=W.OAuth1(consumer["key"], consumer["secret"]), version=version)
+    assert "OAuth 1.0a server (WP-API/OAuth1): request " in text_of(no_token, "plugins")
+    assert "401 json_oauth1_missing_parameter" in text_of(no_token, "credentials")
+    assert "need an access token" in text_of(no_token, "credentials")
+    unknown = run(lab, site, auth=W.OAuth1(consumer["key"], consumer["secret"], "no-such-token", "s" * 24),
+                  version=version)
+    assert "does not know this access token" in text_of(unknown, "credentials")
+    assert consumer["secret"] not in no_token.render() + unknown.render()
