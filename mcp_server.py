@@ -634,7 +634,7 @@ def _text_field(name: str, value: str, notes: list[str]) -> str:
     """A title or excerpt is text: tags are stripped (and named in the result)."""
     if "<" not in value:
         return value
-    stripped = re.sub(r"<[^>]*>?", "", value)
+    stripped = re.sub(r"<[A-Za-z/!?][^>]*>?", "", value)
     if stripped != value:
         notes.append(f"{name}: tags removed (it is plain text)")
     return stripped.replace("<", "&lt;")
@@ -653,10 +653,6 @@ def _result(data: Mapping[str, Any], summary: str) -> CallToolResult:
 
 def _json_summary(data: Mapping[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)[:2000]
-
-
-def _refuse(message: str) -> ToolError:
-    return ToolError(message)
 
 
 def _route(st: AppState, post_type: str) -> str:
@@ -679,8 +675,7 @@ def _date(value: str) -> str:
     """WordPress wants seconds (``rest_parse_date``); a date alone means midnight, site time."""
     if "T" not in value:
         return f"{value}T00:00:00"
-    clock = value.split("T", 1)[1]
-    return value if re.match(r"\d{2}:\d{2}:\d{2}", clock) else value.replace("T" + clock[:5], "T" + clock[:5] + ":00", 1)
+    return re.sub(r"T(\d{2}:\d{2})(?!:)", r"T\1:00", value)
 
 
 def _content(st: AppState, content: str, content_format: str, notes: list[str]) -> str:
@@ -724,7 +719,7 @@ def _gate_status(st: AppState, status: str | None, date: str | None) -> None:
         with _wordpress("schedule it"):
             st.client.schedule_time(_date(date) if date else None)
     if status in _LIVE and not st.config.allow_publish:
-        raise _refuse(_NO_PUBLISH)
+        raise ToolError(_NO_PUBLISH)
 
 
 def _gate_existing(st: AppState, route: str, expected: str | None, new_status: str | None) -> dict[str, Any]:
@@ -733,11 +728,11 @@ def _gate_existing(st: AppState, route: str, expected: str | None, new_status: s
         current = st.client.guard_modified(route, expected)
     status = str(current.get("status", ""))
     if status in _LIVE and not st.config.allow_publish:
-        raise _refuse(f"It is {status} (live or scheduled) and WP_MCP_ALLOW_PUBLISH is not set: leave it, "
-                      "or put your changes in a new draft and tell the user.")
+        raise ToolError(f"It is {status} (live or scheduled) and WP_MCP_ALLOW_PUBLISH is not set: leave it, "
+                        "or put your changes in a new draft and tell the user.")
     offline = new_status is not None and new_status != status
     if status == "publish" and offline and not st.config.allow_delete:
-        raise _refuse("Taking a published post offline needs WP_MCP_ALLOW_PUBLISH and WP_MCP_ALLOW_DELETE.")
+        raise ToolError("Taking a published post offline needs WP_MCP_ALLOW_PUBLISH and WP_MCP_ALLOW_DELETE.")
     return current
 
 
@@ -773,8 +768,8 @@ def _page(st: AppState, route: str, params: dict[str, Any], what: str) -> wp_res
             raise
         with _wordpress(f"list {what}"):
             first = st.client.list_items(route, **{**params, "page": 1})
-        raise _refuse(f"Page {params['page']} is past the last: there are {first.total_pages} pages "
-                      f"of {first.per_page} ({first.total} {what}).") from None
+        raise ToolError(f"Page {params['page']} is past the last: there are {first.total_pages} pages "
+                        f"of {first.per_page} ({first.total} {what}).") from None
 
 
 def _listing(page: wp_rest.Page, items: list[Any], what: str) -> CallToolResult:
@@ -1013,9 +1008,9 @@ def run_ability(
         notes = (st.client.ability(name).get("meta") or {}).get("annotations") or {}
     if not notes.get("readonly"):
         if st.config.read_only:
-            raise _refuse(f"{name} is not read-only, and this server is read-only (WP_MCP_READ_ONLY).")
+            raise ToolError(f"{name} is not read-only, and this server is read-only (WP_MCP_READ_ONLY).")
         if notes.get("destructive") and not st.config.allow_delete:
-            raise _refuse(f"{name} is destructive; this server needs WP_MCP_ALLOW_DELETE=1 to run it.")
+            raise ToolError(f"{name} is destructive; this server needs WP_MCP_ALLOW_DELETE=1 to run it.")
     with _wordpress(f"run ability {name}"):
         result = st.client.run_ability(name, input)
     return _result({"name": name, "result": result}, f"{name}: " + _json_summary({"result": result}))
@@ -1080,7 +1075,7 @@ def update_post(
              "meta": meta}
     fields = _fields(st, given, content_format, notes)
     if not fields:
-        raise _refuse("Nothing to update: pass at least one field to change.")
+        raise ToolError("Nothing to update: pass at least one field to change.")
     return _write(st, type, route, fields, notes)
 
 
@@ -1094,11 +1089,11 @@ def delete_post(
     st = _state(ctx)
     route = f"{_route(st, type)}/{post_id}"
     if force and not st.config.allow_delete:
-        raise _refuse("Deleting for good is disabled (WP_MCP_ALLOW_DELETE is not set); trash it instead.")
+        raise ToolError("Deleting for good is disabled (WP_MCP_ALLOW_DELETE is not set); trash it instead.")
     with _wordpress(f"read {type} {post_id}"):
         status = str(st.client.guard_modified(route, None).get("status", ""))
     if status in _LIVE and not (st.config.allow_publish and st.config.allow_delete):
-        raise _refuse(f"It is {status}: taking it offline needs WP_MCP_ALLOW_PUBLISH and WP_MCP_ALLOW_DELETE.")
+        raise ToolError(f"It is {status}: taking it offline needs WP_MCP_ALLOW_PUBLISH and WP_MCP_ALLOW_DELETE.")
     with _wordpress(f"delete {type} {post_id}"):
         st.client.request("DELETE", route, params={"force": True} if force else None)
     done: Deleted = {"id": post_id, "status": "deleted" if force else "trash"}
@@ -1161,11 +1156,11 @@ def upload_media(
     """Upload a file to the media library (public at once); optionally a post's featured image."""
     st = _state(ctx)
     if (path is None) == (content_base64 is None) or (content_base64 is not None and filename is None):
-        raise _refuse("Pass either path (a file in the upload directory) or content_base64 with filename.")
+        raise ToolError("Pass either path (a file in the upload directory) or content_base64 with filename.")
     data, name = _read_upload(st.config, path) if path is not None else (_decode(st.config, content_base64), "")
     name = filename or name
     if len(data) > st.config.max_upload_bytes:
-        raise _refuse(f"The file is over the upload limit of {st.config.max_upload_bytes} bytes.")
+        raise ToolError(f"The file is over the upload limit of {st.config.max_upload_bytes} bytes.")
     if featured_for is not None:
         _gate_existing(st, f"/wp/v2/posts/{featured_for}", None, None)
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -1192,10 +1187,10 @@ def _read_upload(config: Config, path: str) -> tuple[bytes, str]:
     """
     root = config.upload_dir
     if root is None:
-        raise _refuse("Uploading from disk is disabled (WP_MCP_UPLOAD_DIR is not set); send content_base64.")
+        raise ToolError("Uploading from disk is disabled (WP_MCP_UPLOAD_DIR is not set); send content_base64.")
     parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts or ".." in parts or "\x00" in path:
-        raise _refuse(f"{path!r} is not a file path relative to the upload directory.")
+        raise ToolError(f"{path!r} is not a file path relative to the upload directory.")
     nofollow = os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | nofollow)
     try:
@@ -1208,7 +1203,7 @@ def _read_upload(config: Config, path: str) -> tuple[bytes, str]:
         os.close(fd)
     if not stat.S_ISREG(os.fstat(file_fd).st_mode):
         os.close(file_fd)
-        raise _refuse(f"{path!r} is not a regular file; only regular files can be uploaded.")
+        raise ToolError(f"{path!r} is not a regular file; only regular files can be uploaded.")
     with os.fdopen(file_fd, "rb") as f:
         return f.read(config.max_upload_bytes + 1), parts[-1]
 
@@ -1218,8 +1213,8 @@ def _open_at(dir_fd: int, name: str, flags: int, path: str) -> int:
         return os.open(name, flags, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
-            raise _refuse(f"{path!r} goes through a symbolic link or a non-directory; refused.") from None
-        raise _refuse(f"Cannot open {path!r} in the upload directory: {exc.strerror}.") from None
+            raise ToolError(f"{path!r} goes through a symbolic link or a non-directory; refused.") from None
+        raise ToolError(f"Cannot open {path!r} in the upload directory: {exc.strerror}.") from None
 
 
 def _decode(config: Config, content_base64: str | None) -> bytes:
@@ -1227,11 +1222,11 @@ def _decode(config: Config, content_base64: str | None) -> bytes:
     if text.startswith("data:") and "," in text[:200]:
         text = text.split(",", 1)[1]  # a data: URL; keep the payload
     if len(text) > (config.max_upload_bytes // 3 + 1) * 4 + 1024:
-        raise _refuse(f"The content is over the upload limit of {config.max_upload_bytes} bytes.")
+        raise ToolError(f"The content is over the upload limit of {config.max_upload_bytes} bytes.")
     try:
         return base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise _refuse("content_base64 is not valid base64 (standard alphabet, with padding).") from exc
+        raise ToolError("content_base64 is not valid base64 (standard alphabet, with padding).") from exc
 
 
 # --- The server ------------------------------------------------------------------

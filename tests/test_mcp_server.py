@@ -286,6 +286,8 @@ def test_titles_are_text() -> None:
     assert mcp_server._text_field("title", "Hello <img src=x onerror=alert(1)>world", notes) == "Hello world"
     assert notes == ["title: tags removed (it is plain text)"]
     assert mcp_server._text_field("title", "Fish & chips", []) == "Fish & chips"
+    kept: list[str] = []
+    assert mcp_server._text_field("title", "a < b", kept) == "a &lt; b" and kept == []
 
 
 # --- Uploads stay inside the upload directory (12.6) ------------------------------------------
