@@ -368,6 +368,10 @@ _HINT_401 = (
     "by the web server all in the same way, as if no credentials were sent. "
     "Run `wp-rest doctor URL` to tell which."
 )
+_HINT_WRONG_APP_PASSWORD = (
+    "create a new application password (Users > Profile > Application Passwords) and use it "
+    "with the login name; letter case matters, spaces do not. `wp-rest doctor URL` checks the rest."
+)
 _HINT_401_ANONYMOUS = (
     "No credentials were sent: pass auth=ApplicationPassword(username, application_password) "
     "or set WP_USERNAME and WP_APP_PASSWORD."
@@ -632,7 +636,10 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
         code, message, data = "http_error", f"HTTP {status}", value
     cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
     hint = ""
-    if status == 401:
+    if status == 401 and code == "incorrect_password":
+        hint = ("WordPress rejected the application password of this user (it says so where a plugin "
+                "such as WooCommerce re-runs authentication): " + _HINT_WRONG_APP_PASSWORD)
+    elif status == 401:
         hint = _HINT_401 if authenticated else _HINT_401_ANONYMOUS
     elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
         hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to "
