@@ -199,7 +199,7 @@ ContentFormat = Annotated[
 ]
 Excerpt = Annotated[str | None, Field(max_length=10_000, description="Plain text summary.")]
 Status = Literal["draft", "pending", "private", "publish", "future"]
-StatusArg = Annotated[Status, Field(description="publish/future need the server's permission.")]
+StatusArg = Annotated[Status, Field(description="publish/future need WP_MCP_ALLOW_PUBLISH; future a later date.")]
 Slug = Annotated[str | None, Field(min_length=1, max_length=200)]
 DateArg = Annotated[
     str | None, Field(pattern=_DATE, description="YYYY-MM-DD[THH:MM:SS][+HH:MM]; no offset: site time.")
@@ -775,8 +775,9 @@ def _page(st: AppState, route: str, params: dict[str, Any], what: str) -> wp_res
 def _listing(page: wp_rest.Page, items: list[Any], what: str) -> CallToolResult:
     data = {"items": items, "total": page.total, "total_pages": page.total_pages, "next_page": page.next_page}
     more = f", next_page {page.next_page}" if page.next_page else ""
+    names = "; ".join(f"{i['id']} {(i.get('title') or i.get('name') or '')[:60]!r}" for i in items)
     return _result(data, f"{len(items)} {what} of {page.total} (page {page.page} of {page.total_pages}{more}): "
-                   + _json_summary({"items": items})[:1500])
+                   + names[:1500])
 
 
 def _item(id: Any, name: Any, **extra: Any) -> Item:
