@@ -51,6 +51,8 @@ __all__ = [
     "MalformedToken",
     "MockTransport",
     "NotFound",
+    "OAuth1",
+    "OAuth1Flow",
     "Page",
     "PermissionDenied",
     "ProxyError",
@@ -66,10 +68,13 @@ __all__ = [
     "TransportError",
     "WPError",
     "WeakSecretWarning",
+    "WooCommerceKeys",
+    "credentials_path",
     "jwt_decode",
     "jwt_encode",
     "jwt_peek",
     "main",
+    "stored_sites",
 ]
 
 import base64
@@ -368,7 +373,7 @@ _HINT_401 = (
     "by the web server all in the same way, as if no credentials were sent. "
     "Run `wp-rest doctor URL` to tell which."
 )
-_HINT_WRONG_APP_PASSWORD = (
+_HINT_INCORRECT = (
     "create a new application password (Users > Profile > Application Passwords) and use it "
     "with the login name; letter case matters, spaces do not. `wp-rest doctor URL` checks the rest."
 )
@@ -638,7 +643,7 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
     hint = ""
     if status == 401 and code == "incorrect_password":
         hint = ("WordPress rejected the application password of this user (it says so where a plugin "
-                "such as WooCommerce re-runs authentication): " + _HINT_WRONG_APP_PASSWORD)
+                "such as WooCommerce re-runs authentication): " + _HINT_INCORRECT)
     elif status == 401:
         hint = _HINT_401 if authenticated else _HINT_401_ANONYMOUS
     elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
@@ -1675,6 +1680,307 @@ def _set_cookies(resp: Response) -> dict[str, str]:
     return cookies
 
 
+# OAuth 1.0a (RFC 5849): the WP-API OAuth1 plugin, and WooCommerce keys over plain http.
+
+
+def _pct(value: str) -> str:
+    """RFC 5849 3.6: UTF-8, then every byte but ALPHA DIGIT - . _ ~ as %XX."""
+    return urllib.parse.quote(value, safe="~")
+
+
+def _oauth_params(request: Request) -> list[tuple[str, str]]:
+    """The query and a form body's parameters, decoded as PHP fills $_GET/$_POST (RFC 5849 3.4.1.3.1)."""
+    pairs = urllib.parse.parse_qsl(urllib.parse.urlsplit(request.url).query, keep_blank_values=True)
+    ctype = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
+    if request.body and ctype.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        pairs += urllib.parse.parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
+    return pairs  # a JSON (or any other) body is not signed
+
+
+def _oauth_base_uri(url: str) -> str:
+    """RFC 5849 3.4.1.2: scheme and host in lower case, default port left out, no query."""
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host
+    if parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
+        host += f":{parts.port}"
+    return f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
+
+
+def _php_order(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """WooCommerce's order: PHP keeps the last of repeated names, then sorts by the raw name.
+
+    ``WC_REST_Authentication::check_oauth_signature()`` runs ``uksort($params, 'strcmp')``
+    on $_GET + $_POST + the header's oauth_* values before encoding; PHP has already
+    renamed ' ' and '.' to '_' and grouped ``a[b]`` names under ``a`` (in query order).
+    """
+    merged: dict[str, str] = {}
+    for name, value in pairs:
+        base, bracket, rest = name.partition("[")
+        merged[re.sub(r"[ .]", "_", base) + bracket + rest] = value
+    return sorted(merged.items(), key=lambda kv: kv[0].partition("[")[0].encode())
+
+
+def _oauth_signature(method: str, url: str, pairs: list[tuple[str, str]], key: str,
+                     signature_method: str, *, php_order: bool = False) -> str:
+    if php_order:
+        encoded = [(_pct(k), _pct(v)) for k, v in _php_order(pairs)]
+    else:
+        encoded = sorted((_pct(k), _pct(v)) for k, v in pairs)
+    normalized = "&".join(f"{k}={v}" for k, v in encoded)
+    base = "&".join((method.upper(), _pct(_oauth_base_uri(url)), _pct(normalized)))
+    import hashlib
+    import hmac
+
+    digest = hashlib.sha256 if signature_method == "HMAC-SHA256" else hashlib.sha1
+    return base64.b64encode(hmac.new(key.encode(), base.encode(), digest).digest()).decode()
+
+
+class OAuth1(Auth):
+    """OAuth 1.0a (RFC 5849) signing, for the WP-API OAuth1 plugin; ``OAuth1Flow`` gets the token.
+
+    A fresh nonce per request; the query and a form body are signed, a JSON body is not
+    (RFC 5849 3.4.1.3.1). The servers allow 15 minutes of clock difference."""
+
+    def __init__(self, consumer_key: str, consumer_secret: str, token: str = "",
+                 token_secret: str = "", *, signature_method: str = "HMAC-SHA1",
+                 clock: Callable[[], float] = time.time) -> None:
+        if not consumer_key or not consumer_secret:
+            raise ConfigError(f"{type(self).__name__} needs the consumer key and the consumer secret")
+        if signature_method not in ("HMAC-SHA1", "HMAC-SHA256"):
+            raise ConfigError(f"signature_method {signature_method!r}: use HMAC-SHA1 or HMAC-SHA256, "
+                              "the two WordPress's OAuth servers accept")
+        self.consumer_key, self.token, self.signature_method = consumer_key, token, signature_method
+        self._secret, self._token_secret = consumer_secret, token_secret
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        token = f", token={self.token!r}, token_secret='****'" if self.token else ""
+        return f"{type(self).__name__}(consumer_key={self.consumer_key!r}, consumer_secret='****'{token})"
+
+    def describe(self) -> str:
+        token = " with an access token" if self.token else ""
+        return f"OAuth 1.0a for consumer {self.consumer_key!r}{token}"
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self._secret, self._token_secret) if s)
+
+    def oauth_params(self, request: Request, *, php_order: bool = False) -> dict[str, str]:
+        """The ``oauth_*`` protocol parameters of ``request``, ``oauth_signature`` included."""
+        import secrets
+
+        params = {"oauth_consumer_key": self.consumer_key, "oauth_nonce": secrets.token_hex(16),
+                  "oauth_signature_method": self.signature_method,
+                  "oauth_timestamp": str(int(self._clock()))}
+        if self.token:
+            params["oauth_token"] = self.token
+        key = f"{_pct(self._secret)}&{_pct(self._token_secret)}"
+        params["oauth_signature"] = _oauth_signature(
+            request.method, request.url, _oauth_params(request) + list(params.items()), key,
+            self.signature_method, php_order=php_order)
+        return params
+
+    def sign(self, request: Request) -> Request:
+        """``request`` with an ``Authorization: OAuth ...`` header (values percent-encoded)."""
+        header = ", ".join(f'{k}="{_pct(v)}"' for k, v in self.oauth_params(request).items())
+        return request.with_headers(Authorization="OAuth " + header)
+
+    def flow(self, request: Request) -> Generator[Request, Response, None]:
+        yield self.sign(request)
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    """``value[k1][k2]...`` through JSON objects only (WordPress sends an empty one as ``[]``)."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _token_answer(request: Request, resp: Response, what: str) -> dict[str, str]:
+    """The OAuth1 plugin's form-encoded answer; its plain-text errors (``rest_oauth1_loaded()``
+    echoes the WP_Error message with its status, else 500) become typed errors."""
+    text = resp.body.decode("utf-8", "replace").strip()
+    values = dict(urllib.parse.parse_qsl(text)) if resp.status == 200 else {}
+    if values.get("oauth_token") and values.get("oauth_token_secret"):
+        return values
+    if resp.status < 400 or text.startswith("<") or len(text) > 300:
+        raise InvalidResponse(f"{what}: unexpected {resp.status} answer from {request.url} (is the OAuth1 "
+                              "plugin active?)", status=resp.status, content_type=resp.content_type,
+                              body_start=_body_start(resp.body), method=request.method, url=request.url)
+    rejected = text == "OAuth signature does not match"
+    message = f"{what}: the server rejected the signature ({text})" if rejected else f"{what}: {text}"
+    code = "oauth1_" + re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    err = _error_for_status(request, resp.status, {"code": code, "message": message}, authenticated=True)
+    err.hint = ("Check the consumer secret (and the token secret); the site's clock and the host "
+                "of its home URL count too." if rejected else "")
+    raise err
+
+
+class OAuth1Flow:
+    """The three-legged flow of the WP-API OAuth1 plugin, its endpoints read from the REST index:
+    ``request_token()``, send the user to ``authorize_url(token)``, then ``access_token(token,
+    secret, verifier)`` gives the ``OAuth1`` to use. Keyword arguments go to ``Client``."""
+
+    def __init__(self, site_url: str, consumer_key: str, consumer_secret: str, *,
+                 signature_method: str = "HMAC-SHA1", **client_kwargs: Any) -> None:
+        self.site_url, self.consumer_key, self.signature_method = site_url, consumer_key, signature_method
+        self._secret, self._client_kwargs = consumer_secret, client_kwargs
+        OAuth1(consumer_key, consumer_secret, signature_method=signature_method)  # checks the arguments
+        self._endpoints: dict[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"OAuth1Flow({self.site_url!r}, consumer_key={self.consumer_key!r}, consumer_secret='****')"
+
+    def endpoints(self) -> dict[str, str]:
+        """``request``, ``authorize`` and ``access`` URLs from the index's ``authentication.oauth1``."""
+        if self._endpoints is None:
+            with Client(self.site_url, **self._client_kwargs) as client:
+                index = client.request("GET", "/", params={"_fields": "authentication"})
+            found = _dig(index, "authentication", "oauth1")
+            if not all(isinstance(_dig(found, k), str) for k in ("request", "authorize", "access")):
+                raise ConfigError(f"{self.site_url} does not offer OAuth 1.0a: its REST index has no "
+                                  "authentication.oauth1 (install and activate the OAuth1 plugin, "
+                                  "WP REST API - OAuth 1.0a Server)")
+            self._endpoints = {k: found[k] for k in ("request", "authorize", "access")}
+        return self._endpoints
+
+    def _exchange(self, auth: OAuth1, endpoint: str, form: dict[str, str], what: str) -> dict[str, str]:
+        # oauth_callback and oauth_verifier go in the signed form body (RFC 5849 3.5.2).
+        with Client(self.site_url, auth=auth, **self._client_kwargs) as client:
+            request = client.build_request(
+                "POST", self.endpoints()[endpoint], body=urllib.parse.urlencode(form).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "*/*"})
+            return _token_answer(request, client.send(request, follow_redirects=False), what)
+
+    def request_token(self, callback: str = "oob") -> tuple[str, str]:
+        """A request token and its secret; ``callback`` must be the consumer's registered one."""
+        consumer = OAuth1(self.consumer_key, self._secret, signature_method=self.signature_method)
+        values = self._exchange(consumer, "request", {"oauth_callback": callback}, "getting a request token")
+        return values["oauth_token"], values["oauth_token_secret"]
+
+    def authorize_url(self, token: str) -> str:
+        """The page where the user logs in and authorizes ``token``."""
+        url = self.endpoints()["authorize"]
+        return url + ("&" if "?" in url else "?") + urllib.parse.urlencode({"oauth_token": token})
+
+    def access_token(self, token: str, secret: str, verifier: str) -> OAuth1:
+        """Trade the authorized request token and the verifier for an access token."""
+        signer = OAuth1(self.consumer_key, self._secret, token, secret,
+                        signature_method=self.signature_method)
+        values = self._exchange(signer, "access", {"oauth_verifier": verifier.strip()},
+                                "getting the access token")
+        return OAuth1(self.consumer_key, self._secret, values["oauth_token"],
+                      values["oauth_token_secret"], signature_method=self.signature_method)
+
+
+class WooCommerceKeys(Auth):
+    """WooCommerce REST API keys (``ck_...``/``cs_...``), for ``wc/`` routes only.
+
+    Over https: HTTP Basic, or with ``query_string=True`` the ``consumer_key`` and
+    ``consumer_secret`` query parameters (for hosts that strip the header; access logs
+    then hold the secret). Over http the secret never leaves: one-legged OAuth 1.0a
+    (HMAC-SHA256, key ``consumer_secret&``) in the query, as ``WC_REST_Authentication::
+    perform_oauth_authentication()`` verifies it."""
+
+    def __init__(self, consumer_key: str, consumer_secret: str, *, query_string: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        if not consumer_key.startswith("ck_") or not consumer_secret.startswith("cs_"):
+            raise ConfigError("WooCommerceKeys takes the consumer key (ck_...) and the consumer "
+                              "secret (cs_...) from WooCommerce > Settings > Advanced > REST API")
+        self.consumer_key, self.query_string = consumer_key, query_string
+        self._secret = consumer_secret
+        self._header = "Basic " + base64.b64encode(f"{consumer_key}:{consumer_secret}".encode()).decode()
+        self._signer = OAuth1(consumer_key, consumer_secret, signature_method="HMAC-SHA256", clock=clock)
+
+    def __repr__(self) -> str:
+        return f"WooCommerceKeys(consumer_key={self.consumer_key!r}, consumer_secret='****')"
+
+    def describe(self) -> str:
+        return f"the WooCommerce key {self.consumer_key[:7]}..."
+
+    def secrets(self) -> tuple[str, ...]:
+        return self._secret, self._header
+
+    def flow(self, request: Request) -> Generator[Request, Response, None]:
+        if urllib.parse.urlsplit(request.url).scheme == "https":
+            if not self.query_string:
+                yield request.with_headers(Authorization=self._header)
+                return
+            query = {"consumer_key": self.consumer_key, "consumer_secret": self._secret}
+        else:
+            query = self._signer.oauth_params(request, php_order=True)
+        sep = "&" if urllib.parse.urlsplit(request.url).query else "?"
+        query_text = urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+        yield request.replace(url=request.url + sep + query_text)
+
+
+# The credentials file of `wp-rest login`: named sites for Client.from_env.
+
+_STORED = ("url", "username", "application_password")
+
+
+def credentials_path(environ: Mapping[str, str] | None = None) -> str:
+    """The credentials file: ``$WP_REST_CONFIG``, else ``$XDG_CONFIG_HOME/wp-rest/credentials.json``,
+    else ``~/.config/wp-rest/credentials.json``."""
+    env = os.environ if environ is None else environ
+    if env.get("WP_REST_CONFIG", "").strip():
+        return os.path.expanduser(env["WP_REST_CONFIG"].strip())
+    base = env.get("XDG_CONFIG_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "wp-rest", "credentials.json")
+
+
+def _read_credentials(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            # Like ssh with its keys: a file others can read is refused, not used.
+            if os.name == "posix" and os.fstat(f.fileno()).st_mode & 0o077:
+                raise ConfigError(f"{path} holds passwords but other users can read it: "
+                                  f"run `chmod 600 {path}`")
+            data = json.load(f)
+    except FileNotFoundError:
+        return {"sites": {}}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the credentials file {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("sites"), dict):
+        raise ConfigError(f"{path} is not a wp-rest credentials file (no \"sites\" object)")
+    return data
+
+
+def _write_credentials(path: str, data: dict[str, Any]) -> None:
+    """Replace the file atomically, created with mode 0600 (never readable by others, even briefly)."""
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
+def stored_sites(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The names of the sites in the credentials file (``wp-rest login --name``)."""
+    return sorted(_read_credentials(credentials_path(environ))["sites"])
+
+
+def _auth_from_file(site: str | None, environ: Mapping[str, str] | None = None) -> tuple[str, Auth] | None:
+    """(site URL, auth) of the stored site ``site``, else ``$WP_SITE``, else the only one; None if none."""
+    env = os.environ if environ is None else environ
+    path = credentials_path(env)
+    sites: dict[str, Any] = _read_credentials(path)["sites"]
+    name = site or env.get("WP_SITE", "").strip()
+    if not name:
+        if len(sites) > 1:
+            raise ConfigError(f"{path} holds several sites ({', '.join(sorted(sites))}): choose one "
+                              "with WP_SITE=NAME (or Client.from_env(site=NAME))")
+        if not sites:
+            return None
+        name = next(iter(sites))
+    entry = sites.get(name)
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in _STORED):
+        raise ConfigError(f"no site named {name!r} in {path} (stored: {', '.join(sorted(sites)) or 'none'});"
+                          f" add it with `wp-rest login SITE_URL --name {name}`")
+    return entry["url"], ApplicationPassword(entry["username"], entry["application_password"])
+
+
 def _as_auth(auth: Auth | Callable[[Request], Request] | None) -> Auth | None:
     if auth is None or isinstance(auth, Auth):
         return auth
@@ -2401,7 +2707,8 @@ class Client:
     # -- configuration from the environment --
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> Client:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, site: str | None = None,
+                 **kwargs: Any) -> Client:
         """A client configured from environment variables.
 
         ``WP_URL`` (required) and at most one kind of credential:
@@ -2413,7 +2720,9 @@ class Client:
         - ``WP_JWT_SECRET`` + ``WP_JWT_USER_ID``: ``JWTAuth.self_signed``.
 
         ``WP_CA_BUNDLE`` (a PEM file) becomes ``verify``. Keyword arguments are
-        passed on to ``Client``.
+        passed on to ``Client``. With ``site=NAME`` or ``WP_SITE=NAME``, or when
+        ``WP_URL`` is unset, the site stored by ``wp-rest login`` is used (the
+        file ``credentials_path()`` names).
 
         Raises:
             ConfigError: a variable is missing or malformed, or two kinds of
@@ -2425,8 +2734,16 @@ class Client:
             return env.get(name, "").strip()
 
         url = get("WP_URL")
+        # A site stored by `wp-rest login`: asked for by name, or the fallback when WP_URL is unset.
+        chosen = site or get("WP_SITE")
+        if chosen or not url:
+            stored = _auth_from_file(chosen or None, env)
+            if stored is not None:
+                url = stored[0]
+                kwargs.setdefault("auth", stored[1])
         if not url:
-            raise ConfigError("WP_URL is not set: set it to the site URL, e.g. https://example.com")
+            raise ConfigError("WP_URL is not set: set it to the site URL, e.g. https://example.com, "
+                              "or store a site with `wp-rest login SITE_URL`")
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"WP_URL must start with https:// or http://, got {url!r}")
         if get("WP_CA_BUNDLE"):
@@ -4393,6 +4710,111 @@ def _doctor_command(args: argparse.Namespace) -> int:
 # --- Command line -------------------------------------------------------------
 
 
+# `wp-rest login`: an application password through the browser.
+
+#: How long `wp-rest login` waits for the browser to come back, in seconds.
+LOGIN_WAIT = 600.0
+
+
+def _add_login_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    login = sub.add_parser(
+        "login", help="create an application password in the browser and store it",
+        description="Opens WordPress's Authorize Application page; after you approve, stores the site "
+                    "URL, user and application password in the credentials file (mode 0600; "
+                    "$WP_REST_CONFIG, default ~/.config/wp-rest/credentials.json).")
+    login.add_argument("site_url", help="the site, e.g. https://example.com")
+    login.add_argument("--app-name", default="wp-rest", help="the name WordPress shows for the password")
+    login.add_argument("--name", help="store the site under this name (default: its host); "
+                                      "select it later with WP_SITE=NAME")
+    login.add_argument("--no-browser", action="store_true", help="only print the page's address")
+
+
+def _callback_server(state: str, found: dict[str, str]) -> Any:
+    """A one-shot HTTP server on 127.0.0.1 that keeps the query of ``/callback?state=<state>``."""
+    import hmac
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            parts = urllib.parse.urlsplit(self.path)
+            query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+            ours = parts.path == "/callback" and hmac.compare_digest(query.get("state", ""), state)
+            if ours and not found:
+                found.update(query)
+            self.send_response(200 if ours else 404)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.end_headers()
+            done = "nothing was stored" if query.get("success") == "false" else "back to the terminal"
+            self.wfile.write(f"wp-rest: {done}; you can close this page.".encode() if ours else b"Not found")
+
+        def log_message(self, *args: Any) -> None:  # the query holds the password: never logged
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    server.timeout = 0.5
+    return server
+
+
+def _login_command(args: argparse.Namespace) -> int:
+    """`wp-rest login`: approve in the browser, check the password with users/me, then store it."""
+    import getpass
+    import uuid
+    import webbrowser
+
+    site = args.site_url.strip().rstrip("/")
+    name = args.name or urllib.parse.urlsplit(site).netloc.replace(":", "-")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+        raise ConfigError(f"--name {name!r}: use letters, digits, '.', '_' and '-'")
+    kwargs: dict[str, Any] = {"timeout": getattr(args, "timeout", 30.0),
+                              "allow_insecure_http": getattr(args, "insecure_http", False),
+                              "verify": os.environ.get("WP_CA_BUNDLE", "").strip() or True}
+    with Client(site, **kwargs) as client:
+        index = client.request("GET", "/", params={"_fields": "authentication"})
+    endpoint = _dig(index, "authentication", "application-passwords", "endpoints", "authorization")
+    if not isinstance(endpoint, str):
+        raise ConfigError(f"{site} offers no application passwords (no authentication.application-"
+                          "passwords in its REST index): WordPress enables them over https, or over "
+                          "http where the environment type is 'local'; a plugin may disable them")
+    query = {"app_name": args.app_name, "app_id": str(uuid.uuid4())}
+    answer: dict[str, str] = {}
+    state = uuid.uuid4().hex
+    # WordPress takes an http success_url only where the environment type is 'local'
+    # (wp_is_authorize_application_redirect_url_valid(), wp-admin/includes/user.php), and an
+    # http site offers application passwords only then (wp_is_application_passwords_supported()).
+    server = _callback_server(state, answer) if site.startswith("http:") else None
+    if server is not None:
+        query["success_url"] = f"http://127.0.0.1:{server.server_address[1]}/callback?state={state}"
+    url = endpoint + ("&" if "?" in endpoint else "?") + urllib.parse.urlencode(query)
+    print(f"Open this page, log in and approve wp-rest:\n  {url}", file=sys.stderr)
+    if not args.no_browser:
+        webbrowser.open(url)
+    if server is None:
+        answer = {"user_login": input("WordPress username: ").strip(),
+                  "password": getpass.getpass("The application password WordPress shows: ")}
+    else:
+        deadline = time.monotonic() + LOGIN_WAIT
+        with server:
+            while not answer and time.monotonic() < deadline:
+                server.handle_request()
+    if answer.get("success") == "false" or answer.get("error") or not answer.get("password"):
+        why = ("no answer from the browser" if not answer else f"WordPress answered error={answer['error']!r}"
+               if answer.get("error") else "the request was rejected in the browser")
+        print(f"wp-rest: error: no application password ({why}); nothing was stored", file=sys.stderr)
+        return 1
+    auth = ApplicationPassword(answer.get("user_login", ""), answer["password"])
+    with Client(site, auth=auth, **kwargs) as client:
+        user = client.me()  # raises AuthenticationError if WordPress does not take it
+    path = credentials_path()
+    data = _read_credentials(path)
+    data["sites"][name] = {"url": site, "username": answer["user_login"],
+                           "application_password": answer["password"].replace(" ", ""),
+                           "app_id": query["app_id"]}
+    _write_credentials(path, data)
+    print(f"Logged in to {site} as {user.get('username') or answer['user_login']}; stored as site "
+          f"{name!r} in {path} (select it with WP_SITE={name})", file=sys.stderr)
+    return 0
+
+
 def _print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False))
 
@@ -4412,7 +4834,8 @@ def _cli_parser() -> argparse.ArgumentParser:
                     "environment only (never arguments, which `ps` shows): WP_URL; WP_USERNAME with "
                     "WP_APP_PASSWORD (an application password), or with WP_PASSWORD and "
                     "WP_AUTH=jwt|cookie|basic; or WP_JWT_TOKEN; or WP_JWT_SECRET with "
-                    "WP_JWT_USER_ID; WP_CA_BUNDLE for a private CA.",
+                    "WP_JWT_USER_ID; WP_CA_BUNDLE for a private CA; or a site stored by "
+                    "`wp-rest login` (WP_SITE=NAME).",
         epilog="Exit codes: 0 ok, 1 WordPress or network error, 2 usage or configuration error.")
     parser.add_argument("--url", help="site URL or API root (default: $WP_URL)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
@@ -4447,6 +4870,7 @@ def _cli_parser() -> argparse.ArgumentParser:
     pdelete.add_argument("--force", action="store_true")
     sub.add_parser("me", help="the authenticated user (checks the credentials)")
     _add_doctor_parser(sub)
+    _add_login_parser(sub)
     return parser
 
 
@@ -4470,6 +4894,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "doctor":
             return _doctor_command(args)
+        if args.command == "login":
+            return _login_command(args)
         env = dict(os.environ)
         if args.url:
             env["WP_URL"] = args.url

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -20,16 +19,9 @@ import requests
 import wp_rest
 from conftest import ROOT, WPFactory
 
-W: Any = wp_rest if hasattr(wp_rest, "_login_command") else importlib.import_module("_draft_auth")
-
-# Until `login` is wired into wp_rest's CLI, the same parser and command run from the draft.
-DRAFT_CLI = ("import argparse, sys; import _draft_auth as m; p = argparse.ArgumentParser(); "
-             "m._add_login_parser(p.add_subparsers(dest='command')); "
-             "sys.exit(m._login_command(p.parse_args(sys.argv[1:])))")
-
 
 def _command() -> list[str]:
-    return [sys.executable, str(ROOT / "wp_rest.py")] if W is wp_rest else [sys.executable, "-c", DRAFT_CLI]
+    return [sys.executable, str(ROOT / "wp_rest.py")]
 
 
 def _start_login(config: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
@@ -92,9 +84,9 @@ def test_login_approved_in_the_browser_stores_a_checked_password(wp: WPFactory, 
         assert re.fullmatch(r"[A-Za-z0-9]{24}", stored["application_password"])
         # The stored password works, and the file is what from_env falls back on.
         env = {"WP_REST_CONFIG": str(config)}
-        site_url, auth = W._auth_from_file(None, env)
+        site_url, auth = wp_rest._auth_from_file(None, env)
         assert wp_rest.Client(site_url, auth=auth).me()["username"] == "admin"
-        assert W.stored_sites(env) == ["lab"]
+        assert wp_rest.stored_sites(env) == ["lab"]
         assert [p["app_id"] for p in _app_passwords(wp, app_name)] == [stored["app_id"]]
     finally:
         proc.kill()
@@ -172,38 +164,38 @@ BLOG = {"url": "https://blog.example", "username": "bob", "application_password"
 
 def test_named_sites_are_chosen_by_name_or_wp_site(tmp_path: Path) -> None:
     env = _write(tmp_path / "c.json", {"shop": SHOP, "blog": BLOG})
-    assert W.stored_sites(env) == ["blog", "shop"]
-    url, auth = W._auth_from_file("shop", env)
+    assert wp_rest.stored_sites(env) == ["blog", "shop"]
+    url, auth = wp_rest._auth_from_file("shop", env)
     assert url == "https://shop.example" and auth.username == "ann"
-    url, auth = W._auth_from_file(None, {**env, "WP_SITE": "blog"})
+    url, auth = wp_rest._auth_from_file(None, {**env, "WP_SITE": "blog"})
     assert url == "https://blog.example" and auth.username == "bob"
     with pytest.raises(wp_rest.ConfigError, match=r"several sites .*WP_SITE"):
-        W._auth_from_file(None, env)
+        wp_rest._auth_from_file(None, env)
     with pytest.raises(wp_rest.ConfigError, match=r"no site named 'nope'.*stored: blog, shop"):
-        W._auth_from_file("nope", env)
+        wp_rest._auth_from_file("nope", env)
 
 
 def test_one_site_is_the_default_and_no_file_is_no_credentials(tmp_path: Path) -> None:
     env = _write(tmp_path / "c.json", {"shop": SHOP})
-    assert W._auth_from_file(None, env)[0] == "https://shop.example"
-    assert W._auth_from_file(None, {"WP_REST_CONFIG": str(tmp_path / "missing.json")}) is None
+    assert wp_rest._auth_from_file(None, env)[0] == "https://shop.example"
+    assert wp_rest._auth_from_file(None, {"WP_REST_CONFIG": str(tmp_path / "missing.json")}) is None
 
 
 def test_a_file_other_users_can_read_is_refused(tmp_path: Path) -> None:
     env = _write(tmp_path / "c.json", {"shop": SHOP}, mode=0o644)
     with pytest.raises(wp_rest.ConfigError, match="chmod 600"):
-        W._auth_from_file(None, env)
+        wp_rest._auth_from_file(None, env)
 
 
 def test_default_location_follows_xdg_and_home(tmp_path: Path) -> None:
-    assert W.credentials_path({"XDG_CONFIG_HOME": "/x"}) == "/x/wp-rest/credentials.json"
-    assert W.credentials_path({"WP_REST_CONFIG": "/y/c.json", "XDG_CONFIG_HOME": "/x"}) == "/y/c.json"
-    assert W.credentials_path({}).endswith(os.path.join(".config", "wp-rest", "credentials.json"))
+    assert wp_rest.credentials_path({"XDG_CONFIG_HOME": "/x"}) == "/x/wp-rest/credentials.json"
+    assert wp_rest.credentials_path({"WP_REST_CONFIG": "/y/c.json", "XDG_CONFIG_HOME": "/x"}) == "/y/c.json"
+    assert wp_rest.credentials_path({}).endswith(os.path.join(".config", "wp-rest", "credentials.json"))
 
 
 def test_the_file_is_written_0600_atomically(tmp_path: Path) -> None:
     path = tmp_path / "new" / "credentials.json"
-    W._write_credentials(str(path), {"sites": {"shop": SHOP}})
+    wp_rest._write_credentials(str(path), {"sites": {"shop": SHOP}})
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert [p.name for p in path.parent.iterdir()] == ["credentials.json"]

@@ -5,7 +5,6 @@ PHP, independent of our Python) on the http 'main' site and the 'https' site."""
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import urllib.parse
 from typing import Any
@@ -15,14 +14,12 @@ import pytest
 import wp_rest
 from conftest import WPFactory
 
-W: Any = wp_rest if hasattr(wp_rest, "WooCommerceKeys") else importlib.import_module("_draft_auth")
-
 KEY, SECRET = "ck_" + "a" * 40, "cs_" + "b" * 40
 
 
 def _sign(url: str, **kwargs: Any) -> wp_rest.Request:
     request = wp_rest.Request("GET", url, {"Accept": "application/json"})
-    flow = W.WooCommerceKeys(KEY, SECRET, **kwargs).flow(request)
+    flow = wp_rest.WooCommerceKeys(KEY, SECRET, **kwargs).flow(request)
     return next(flow)
 
 
@@ -43,15 +40,15 @@ def test_https_sends_basic_or_with_query_string_the_query_parameters() -> None:
 
 
 def test_keys_are_checked_and_masked() -> None:
-    assert SECRET not in repr(W.WooCommerceKeys(KEY, SECRET))
+    assert SECRET not in repr(wp_rest.WooCommerceKeys(KEY, SECRET))
     with pytest.raises(wp_rest.ConfigError, match="ck_"):
-        W.WooCommerceKeys(SECRET, KEY)
+        wp_rest.WooCommerceKeys(SECRET, KEY)
 
 
 def test_php_order_sorts_raw_names_and_renames_as_php_does() -> None:
     """WooCommerce sorts $_GET by raw name (uksort strcmp), after PHP renamed '.' and ' ' to '_'."""
     pairs = [("b", "1"), ("a.b", "2"), ("f[z]", "3"), ("f[a]", "4"), ("fZ", "5"), ("b", "6")]
-    assert W._php_order(pairs) == [("a_b", "2"), ("b", "6"), ("f[z]", "3"), ("f[a]", "4"), ("fZ", "5")]
+    assert wp_rest._php_order(pairs) == [("a_b", "2"), ("b", "6"), ("f[z]", "3"), ("f[a]", "4"), ("fZ", "5")]
 
 
 # --- Against the lab's WooCommerce authentication ------------------------------
@@ -65,7 +62,7 @@ def _keys(wp: WPFactory, lab: dict[str, Any], site: str) -> dict[str, dict[str, 
 def _shop(wp: WPFactory, lab: dict[str, Any], site: str, permissions: str = "read_write",
           secret: str | None = None, **kwargs: Any) -> wp_rest.Client:
     key = _keys(wp, lab, site)[permissions]
-    auth = W.WooCommerceKeys(key["consumer_key"], secret or key["consumer_secret"], **kwargs)
+    auth = wp_rest.WooCommerceKeys(key["consumer_key"], secret or key["consumer_secret"], **kwargs)
     extra = {"verify": lab["ca_bundle"]} if site == "https" else {}
     return wp(None, site, auth=auth, **extra)
 
