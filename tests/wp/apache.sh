@@ -357,7 +357,8 @@ php_value post_max_size 64M
     AllowOverride None
     Require all denied
 </Directory>
-$(for v in "${VERSIONS[@]}"; do printf '<Directory %s>\n    Options FollowSymLinks\n    AllowOverride None\n    Require all granted\n</Directory>\n' "${VERSION_CORE[$v]}" "${VERSION_CONTENT[$v]}"; done)
+$(# Each release's core and its wp-content (printf repeats the format per argument).
+for v in "${VERSIONS[@]}"; do printf '<Directory %s>\n    Options FollowSymLinks\n    AllowOverride None\n    Require all granted\n</Directory>\n' "${VERSION_CORE[$v]}" "${VERSION_CONTENT[$v]}"; done)
 # The 6.1 themes are links into the system core's wp-content.
 <Directory /usr/share/wordpress/wp-content>
     Options FollowSymLinks

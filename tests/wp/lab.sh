@@ -186,7 +186,7 @@ as_www() { cd / && exec setpriv --reuid=www-data --regid=www-data --init-groups 
 need_root() { [[ $(id -u) == 0 ]] || die "must run as root (apt, MariaDB, /etc/wordpress)"; }
 
 lock() {
-    # Colleagues may run `up`/`down` at the same time from the same tree.
+    # Several test runs may call `up`/`down` at the same time from one tree.
     # Everything started while holding it must get `9>&-`, or a long-lived
     # server inherits the lock and the next `up` waits forever.
     mkdir -p "$STATE"

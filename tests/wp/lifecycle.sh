@@ -4,11 +4,11 @@
 #   bash tests/wp/lifecycle.sh          a second `up` changes nothing (same pids,
 #                                       no reload, configs untouched), and `up`
 #                                       turns a left-over fpm-fix back off.
-#                                       Safe while colleagues' tests run.
+#                                       Safe while other tests run.
 #   bash tests/wp/lifecycle.sh --down   also `down` (nothing it started may be
 #                                       left running) and a cold `up`, timed,
 #                                       then smoke.sh. The lab is down for a few
-#                                       seconds: colleagues' tests will notice.
+#                                       seconds: tests running meanwhile will notice.
 #
 # Needs root, like lab.sh. Reads processes from /proc; never kills anything.
 
@@ -37,7 +37,7 @@ snapshot() {
         [[ -s $f ]] && echo "$(basename "$f") $(<"$f")"
     done
     stat -c '%n %Y' "$STATE/apache/httpd.conf" "$STATE/apache/fpm-fix.conf" "$STATE/fpm/php-fpm.conf" \
-        /etc/wordpress/config-127.0.0.*.php 2>&1
+        /etc/wordpress/config-127.0.*.php "$STATE"/proxy/*.conf 2>&1
     echo "apache graceful: $(grep -c 'Graceful restart requested' "$LOGS/apache-error.log" 2>/dev/null || true)"
     echo "php-fpm reload: $(grep -c 'Reloading in progress' "$LOGS/php-fpm.log" 2>/dev/null || true)"
 }

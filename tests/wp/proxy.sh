@@ -52,8 +52,7 @@ start_proxies() {
         proxy_conf "$name" >"$tmp"
         chmod 644 "$tmp"
         if pid_alive "$pidf" "$conf"; then
-            # tinyproxy re-reads its config on SIGHUP... but not Port or
-            # BasicAuth reliably: restart it when the config changed.
+            # A changed config (new port, new password) takes a restart.
             if cmp -s "$tmp" "$conf"; then
                 rm -f "$tmp"
                 continue

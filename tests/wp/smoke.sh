@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Checks a running lab with plain curl, independently of wp_rest.py:
-#   bash tests/wp/smoke.sh
+#   bash tests/wp/smoke.sh [RELEASE...]     default: every release in lab.json
 # Reads tests/wp/lab.json (written by `lab.sh up`). Exits non-zero if a
 # check failed. Leaves no posts behind.
 #
 # The fpm checks toggle `lab.sh fpm-fix on` and back off (needs root; the
 # fix is always turned off again on exit). Set SMOKE_NO_FPM_FIX=1 to skip the
-# toggle when colleagues' tests use the fpm site at the same time.
+# toggle when other tests use the fpm sites at the same time.
 
 set -euo pipefail
 
@@ -14,15 +14,17 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_JSON=$HERE/lab.json
 [[ -f $LAB_JSON ]] || { echo "smoke: no $LAB_JSON; run lab.sh up" >&2; exit 1; }
 
-# j 'sites.main.users.admin.app_password'  -> value from lab.json
+# j 'sites.main.users.admin.app_password'  -> value from lab.json, in the
+# entry of the release being checked (RELEASE): its "sites", "wp_content" ...
 j() {
-    php -r '$v = json_decode(file_get_contents($argv[1]), true);
+    php -r '$v = json_decode(file_get_contents($argv[1]), true)["versions"][$argv[3]];
             foreach (explode(".", $argv[2]) as $k) { $v = $v[$k]; }
-            echo is_bool($v) ? json_encode($v) : $v;' "$LAB_JSON" "$1"
+            echo is_bool($v) ? json_encode($v) : $v;' "$LAB_JSON" "$1" "$RELEASE"
 }
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+TMPROOT=$(mktemp -d)
+TMP=$TMPROOT
+trap 'rm -rf "$TMPROOT"' EXIT
 fails=0
 ok() { printf 'ok   %s\n' "$*"; }
 bad() { printf 'FAIL %s\n' "$*"; fails=$((fails + 1)); }
@@ -36,11 +38,33 @@ req() {
 header() { tr -d '\r' <"$TMP/$1.h" | grep -i "^$2:" | head -n1 | cut -d' ' -f2-; }
 is_json() { php -r 'exit(json_decode(file_get_contents($argv[1])) === null ? 1 : 0);' "$TMP/$1.body"; }
 
-# Sites present in lab.json (an older lab has only the php -S ones).
-has_site() { php -r 'exit(isset(json_decode(file_get_contents($argv[1]), true)["sites"][$argv[2]]) ? 0 : 1);' "$LAB_JSON" "$1"; }
-# The https site's certificate comes from the lab CA.
+# Sites of the release being checked that lab.json lists.
+has_site() {
+    php -r 'exit(isset(json_decode(file_get_contents($argv[1]), true)["versions"][$argv[2]]["sites"][$argv[3]]) ? 0 : 1);' \
+        "$LAB_JSON" "$RELEASE" "$1"
+}
+# The https sites' certificate comes from the lab CA.
 CA=$(php -r 'echo json_decode(file_get_contents($argv[1]), true)["ca_bundle"] ?? "";' "$LAB_JSON")
+LAB_SH=$HERE/lab.sh
 
+# jwt_probe NAME URL [CURL-ARGS]: POST jwt-auth/v1/token/validate with a Basic
+# header (`user:pwd`, never valid anywhere); echoes the error code. The JWT
+# double answers jwt_auth_bad_auth_header when the header reached PHP and
+# jwt_auth_no_auth_header when the server dropped it.
+jwt_probe() {
+    local name=$1 url=$2
+    shift 2
+    req "$name" "$@" -X POST -H 'Authorization: Basic dXNlcjpwd2Q=' "$url/wp-json/jwt-auth/v1/token/validate" >/dev/null
+    php -r 'echo json_decode(file_get_contents($argv[1]), true)["code"] ?? "(no code)";' "$TMP/$name.body"
+}
+
+# Everything below checks one release; ok/bad lines carry it as [6.8] etc.
+smoke_release() {
+RELEASE=$1
+TMP=$TMPROOT/$RELEASE
+mkdir -p "$TMP"
+ok() { printf 'ok   [%s] %s\n' "$RELEASE" "$*"; }
+bad() { printf 'FAIL [%s] %s\n' "$RELEASE" "$*"; fails=$((fails + 1)); }
 for site in main plain basicauth production apache fpm https; do
     if ! has_site "$site"; then
         printf 'skip %s: not in lab.json\n' "$site"
@@ -112,11 +136,12 @@ if is_json plain-wpjson; then bad "plain: /wp-json/wp/v2/posts gave JSON ($code)
 code=$(req plain-me -u "admin:$(j sites.plain.users.admin.app_password)" "$url/?rest_route=/wp/v2/users/me")
 [[ $code == 200 ]] && ok "plain: users/me via ?rest_route with app password -> 200" || bad "plain: users/me -> $code"
 
-# basicauth: the login password over Basic works (the colleague's mu-plugin
-# emulating "JSON Basic Authentication"); like the real plugin, it turns an
-# application password into 500 incorrect_password (PROTOCOLS.md section 3).
+# basicauth: the login password over Basic works (the lab's mu-plugin
+# emulating "JSON Basic Authentication" 0.1); like the real plugin, it turns
+# an application password into 500 incorrect_password: its wp_authenticate()
+# error has no HTTP status, so the REST server answers 500.
 url=$(j sites.basicauth.url)
-if [[ -f /var/lib/wordpress/wp-content/mu-plugins/wprest-lab-basic-auth.php ]]; then
+if [[ -f $(j wp_content)/mu-plugins/wprest-lab-basic-auth.php ]]; then
     code=$(req ba-login -u "admin:$(j sites.basicauth.users.admin.password)" "$url/wp-json/wp/v2/users/me")
     [[ $code == 200 ]] && ok "basicauth: users/me with the login password -> 200" || bad "basicauth: login password -> $code"
     code=$(req ba-me -u "admin:$(j sites.basicauth.users.admin.app_password)" "$url/wp-json/wp/v2/users/me")
@@ -128,15 +153,6 @@ else
 fi
 
 # ---- real web servers (apache.sh): what `doctor` must tell apart.
-# jwt_probe NAME URL [CURL-ARGS]: the JWT validate probe of PROTOCOLS.md
-# 7.4(a); echoes the error code. `user:pwd` in Basic: never valid anywhere.
-jwt_probe() {
-    local name=$1 url=$2
-    shift 2
-    req "$name" "$@" -X POST -H 'Authorization: Basic dXNlcjpwd2Q=' "$url/wp-json/jwt-auth/v1/token/validate" >/dev/null
-    php -r 'echo json_decode(file_get_contents($argv[1]), true)["code"] ?? "(no code)";' "$TMP/$name.body"
-}
-LAB_SH=$HERE/lab.sh
 
 if has_site apache; then
     # apache: mod_php (plus WordPress's own rewrite line): the header arrives.
@@ -174,7 +190,7 @@ if has_site fpm; then
         echo "skip fpm-fix toggle (needs root)"
     else
         # Whatever happens below, leave the site in its default state.
-        trap 'bash "$LAB_SH" fpm-fix off >/dev/null 2>&1 || true; rm -rf "$TMP"' EXIT
+        trap 'bash "$LAB_SH" fpm-fix off >/dev/null 2>&1 || true; rm -rf "$TMPROOT"' EXIT
         if bash "$LAB_SH" fpm-fix on >/dev/null; then
             ok "fpm: lab.sh fpm-fix on"
             fpm_check on
@@ -209,6 +225,13 @@ if has_site https; then
     grep -q '"jwt-auth\\/v1"' "$TMP/https-index.body" && bad "https: jwt-auth/v1 present" ||
         ok "https: no jwt-auth/v1 namespace"
 fi
+}
+
+releases=("$@")
+if ((${#releases[@]} == 0)); then
+    mapfile -t releases < <(php -r 'echo implode("\n", array_keys(json_decode(file_get_contents($argv[1]), true)["versions"])), "\n";' "$LAB_JSON")
+fi
+for release in "${releases[@]}"; do smoke_release "$release"; done
 
 if ((fails)); then
     echo "smoke: $fails check(s) failed"
