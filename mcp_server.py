@@ -816,12 +816,18 @@ def list_posts(
     for taxonomy, refs in (("categories", categories), ("tags", tags)):
         if refs:
             params[taxonomy] = _terms(st, taxonomy, refs, create=False)
-    try:
-        found = st.client.list_items(route, status=status or "any", **params)
-    except (wp_rest.BadRequest, wp_rest.AuthenticationError, wp_rest.PermissionDenied):
-        if status is not None:  # the agent asked for it: say why it failed
-            found = _page(st, route, {**params, "status": status}, "items")
-        else:  # WordPress lets only editors of the type ask for other statuses
+    if status is not None:
+        found = _page(st, route, {**params, "status": status}, "items")
+    else:
+        try:
+            with _wordpress("list items"):
+                found = st.client.list_items(route, status="any", **params)
+        except ToolError as exc:
+            # WordPress lets only those who may edit the type ask for other statuses
+            # (sanitize_post_statuses in WP_REST_Posts_Controller): then the published ones.
+            if not isinstance(exc.__cause__, (wp_rest.BadRequest, wp_rest.AuthenticationError,
+                                              wp_rest.PermissionDenied)):
+                raise
             found = _page(st, route, {**params, "status": "publish"}, "items")
     items: list[PostSummary] = [
         {"id": int(p["id"]), "title": _plain(p.get("title")), "status": str(p.get("status", "")),
@@ -1193,7 +1199,10 @@ def _read_upload(config: Config, path: str) -> tuple[bytes, str]:
     if not parts or ".." in parts or "\x00" in path:
         raise ToolError(f"{path!r} is not a file path relative to the upload directory.")
     nofollow = os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | nofollow)
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | nofollow)
+    except OSError as exc:
+        raise ToolError(f"The upload directory cannot be opened: {exc.strerror}.") from None
     try:
         for part in parts[:-1]:
             next_fd = _open_at(fd, part, os.O_RDONLY | os.O_DIRECTORY | nofollow, path)

@@ -197,6 +197,8 @@ def prop_tools_validate_every_argument(mcp: tuple[Harness, Any, Any], tool: str,
         message = " ".join(getattr(c, "text", "") for c in result.content)
         assert message.strip() and len(message) < 2000, result
         assert "Traceback" not in message and "pydantic" not in message, message
+        # The SDK withholds the text of an unexpected exception: a bare "Error executing tool x" is a crash.
+        assert not re.fullmatch(r"Error executing tool \w+", message.strip()), (tool, args)
     check_requests(harness)
 
 
