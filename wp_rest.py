@@ -311,16 +311,8 @@ class InvalidSignature(TokenError):
 class _TimeClaimError(TokenError):
     """A time claim failed; carries the clock reading used."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        claim: str | None = None,
-        value: Any = None,
-        now: float = 0.0,
-        leeway: float = 0.0,
-        by_seconds: float = 0.0,
-    ) -> None:
+    def __init__(self, message: str, *, claim: str | None = None, value: Any = None, now: float = 0.0,
+                 leeway: float = 0.0, by_seconds: float = 0.0) -> None:
         super().__init__(message, claim=claim, value=value)
         self.now = now
         self.leeway = leeway
@@ -338,9 +330,7 @@ class ImmatureToken(_TimeClaimError):
 class InvalidIssuer(TokenError):
     """``iss`` is missing or differs from ``expected``."""
 
-    def __init__(
-        self, message: str, *, claim: str | None = "iss", value: Any = None, expected: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, claim: str | None = "iss", value: Any = None, expected: str = "") -> None:
         super().__init__(message, claim=claim, value=value)
         self.expected = expected
 
@@ -348,14 +338,8 @@ class InvalidIssuer(TokenError):
 class InvalidAudience(TokenError):
     """``aud`` is missing or names none of ``expected``."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        claim: str | None = "aud",
-        value: Any = None,
-        expected: frozenset[str] = frozenset(),
-    ) -> None:
+    def __init__(self, message: str, *, claim: str | None = "aud", value: Any = None,
+                 expected: frozenset[str] = frozenset()) -> None:
         super().__init__(message, claim=claim, value=value)
         self.expected = expected
 
@@ -777,12 +761,7 @@ _JWT_MAX_INT_DIGITS = 4300
 _JWT_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 
 
-def jwt_encode(
-    payload: Mapping[str, Any],
-    secret: str | bytes,
-    *,
-    headers: Mapping[str, Any] | None = None,
-) -> str:
+def jwt_encode(payload: Mapping[str, Any], secret: str | bytes, *, headers: Mapping[str, Any] | None = None) -> str:
     """Sign ``payload`` as a compact HS256 JWT.
 
     The header is ``{"alg":"HS256","typ":"JWT"}`` followed by ``headers``; keys
@@ -810,11 +789,8 @@ def jwt_encode(
     """
     key = _jwt_key(secret)
     if len(key) < _JWT_MIN_KEY_BYTES:
-        warnings.warn(
-            f"HS256 secret is {len(key)} bytes; RFC 7518 §3.2 requires at least {_JWT_MIN_KEY_BYTES}",
-            WeakSecretWarning,
-            stacklevel=2,
-        )
+        warnings.warn(f"HS256 secret is {len(key)} bytes; RFC 7518 §3.2 requires at least {_JWT_MIN_KEY_BYTES}",
+                      WeakSecretWarning, stacklevel=2)
     if not isinstance(payload, Mapping):
         raise TypeError(f"JWT payload must be a mapping, not {type(payload).__name__}")
     header: dict[str, Any] = {"alg": "HS256", "typ": "JWT", **(headers or {})}
@@ -826,16 +802,9 @@ def jwt_encode(
     return f"{signing_input}.{_jwt_b64encode(_jwt_mac(key, signing_input))}"
 
 
-def jwt_decode(
-    token: str,
-    secret: str | bytes,
-    *,
-    leeway: float | datetime.timedelta = 0,
-    issuer: str | None = None,
-    audience: str | Iterable[str] | None = None,
-    verify_exp: bool = True,
-    clock: Callable[[], float] = time.time,
-) -> dict[str, Any]:
+def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.timedelta = 0,
+               issuer: str | None = None, audience: str | Iterable[str] | None = None,
+               verify_exp: bool = True, clock: Callable[[], float] = time.time) -> dict[str, Any]:
     """Verify an HS256 JWT and return its claims.
 
     Checks, in order: three strict base64url segments; a JSON-object header
@@ -1023,14 +992,9 @@ def _jwt_constant(text: str) -> Any:
 
 def _jwt_object(raw: bytes, what: str) -> dict[str, Any]:
     """Parse a segment's bytes as one JSON object."""
-    try:
-        value = json.loads(
-            raw.decode("utf-8"),  # RFC 8259 §8.1; a BOM is then a JSON error
-            object_pairs_hook=_jwt_pairs,
-            parse_int=_jwt_int,
-            parse_float=_jwt_float,
-            parse_constant=_jwt_constant,
-        )
+    try:  # UTF-8 only (RFC 8259 §8.1): a BOM is then a JSON error
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_jwt_pairs, parse_int=_jwt_int,
+                           parse_float=_jwt_float, parse_constant=_jwt_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
         raise MalformedToken(f"{what} is not valid JSON: {reason}") from None
@@ -1070,17 +1034,12 @@ def _jwt_verify(token: str, key: bytes) -> dict[str, Any]:
     # The algorithm is ours to choose: "none" is unsigned (RFC 7518 §3.6) and
     # RS/ES/PS with an HMAC secret is the alg-confusion attack (RFC 8725 §2.1).
     if alg != "HS256":
-        raise InvalidSignature(
-            f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg", value=alg
-        )
+        raise InvalidSignature(f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg", value=alg)
     # We implement no extension, so any crit is unknown and must fail (§4.1.11);
     # this also refuses RFC 7797 unencoded payloads, which require crit.
     if "crit" in header:
-        raise MalformedToken(
-            "header has 'crit'; no critical extension is supported",
-            claim="crit",
-            value=header["crit"],
-        )
+        raise MalformedToken("header has 'crit'; no critical extension is supported", claim="crit",
+                             value=header["crit"])
     # Over the received segments, never re-serialised; constant time (RFC 7518 §3.2).
     import hmac
 
@@ -1096,9 +1055,7 @@ def _jwt_numeric(claims: dict[str, Any], name: str) -> float | None:
     value = claims[name]
     # bool is an int subclass in Python, but true/false are not numbers in JSON.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MalformedToken(
-            f"claim {name!r} must be a number, not JSON {_jwt_kind(value)}", claim=name, value=value
-        )
+        raise MalformedToken(f"claim {name!r} must be a number, not JSON {_jwt_kind(value)}", claim=name, value=value)
     try:
         return float(value)
     except OverflowError:
@@ -1113,26 +1070,14 @@ def _jwt_check_times(claims: dict[str, Any], now: float, leeway: float, verify_e
     for name, when in (("nbf", nbf), ("iat", iat)):
         if when is not None and when > now + leeway:
             ahead = when - now
-            raise ImmatureToken(
-                f"token not valid yet: {name} is {_jwt_secs(ahead)} s in the future"
-                f" ({name}={_jwt_secs(when)}, {context})",
-                claim=name,
-                value=claims[name],
-                now=now,
-                leeway=leeway,
-                by_seconds=ahead,
-            )
+            raise ImmatureToken(f"token not valid yet: {name} is {_jwt_secs(ahead)} s in the future "
+                                f"({name}={_jwt_secs(when)}, {context})", claim=name, value=claims[name],
+                                now=now, leeway=leeway, by_seconds=ahead)
     # RFC 7519 §4.1.4: now must be *before* exp, so exp == now is expired.
     if verify_exp and exp is not None and now - leeway >= exp:
         ago = now - exp
-        raise ExpiredToken(
-            f"token expired {_jwt_secs(ago)} s ago (exp={_jwt_secs(exp)}, {context})",
-            claim="exp",
-            value=claims["exp"],
-            now=now,
-            leeway=leeway,
-            by_seconds=ago,
-        )
+        raise ExpiredToken(f"token expired {_jwt_secs(ago)} s ago (exp={_jwt_secs(exp)}, {context})",
+                           claim="exp", value=claims["exp"], now=now, leeway=leeway, by_seconds=ago)
 
 
 def _jwt_check_issuer(claims: dict[str, Any], issuer: str) -> None:
@@ -1140,11 +1085,8 @@ def _jwt_check_issuer(claims: dict[str, Any], issuer: str) -> None:
         raise InvalidIssuer(f"token has no 'iss' claim, expected {issuer!r}", expected=issuer)
     iss = claims["iss"]
     if iss != issuer:
-        raise InvalidIssuer(
-            f"issuer mismatch: iss={_jwt_show(iss)}, expected {issuer!r}",
-            value=iss,
-            expected=issuer,
-        )
+        raise InvalidIssuer(f"issuer mismatch: iss={_jwt_show(iss)}, expected {issuer!r}", value=iss,
+                            expected=issuer)
 
 
 def _jwt_check_audience(claims: dict[str, Any], wanted: frozenset[str]) -> None:
@@ -1155,17 +1097,11 @@ def _jwt_check_audience(claims: dict[str, Any], wanted: frozenset[str]) -> None:
     # RFC 7519 §4.1.3: a single StringOrURI or an array of them.
     names = [aud] if isinstance(aud, str) else aud
     if not isinstance(names, list) or not all(isinstance(a, str) for a in names):
-        raise MalformedToken(
-            f"claim 'aud' must be a string or an array of strings, not JSON {_jwt_kind(aud)}",
-            claim="aud",
-            value=aud,
-        )
+        raise MalformedToken(f"claim 'aud' must be a string or an array of strings, not JSON {_jwt_kind(aud)}",
+                             claim="aud", value=aud)
     if wanted.isdisjoint(names):
-        raise InvalidAudience(
-            f"audience mismatch: aud={_jwt_show(aud)}, expected {expected}",
-            value=aud,
-            expected=wanted,
-        )
+        raise InvalidAudience(f"audience mismatch: aud={_jwt_show(aud)}, expected {expected}", value=aud,
+                              expected=wanted)
 
 
 def _jwt_kind(value: Any) -> str:
