@@ -679,8 +679,7 @@ def _check_slug(value: str) -> str:
 def _safe_filename(name: str) -> str:
     """A bare file name for ``Content-Disposition``: no directories, quotes or control characters."""
     base = re.split(r"[\\/]", name)[-1].strip()
-    if not base or base in (".", "..") or any(c in base for c in '"\r\n\x00') or \
-            any(ord(c) < 32 for c in base):
+    if not base or base in (".", "..") or any(c == '"' or ord(c) < 32 for c in base):
         raise ConfigError(f"unusable file name {name!r}: give a plain name such as 'photo.jpg'")
     return base
 
@@ -1980,8 +1979,7 @@ class Retry(_Record):
             raise ConfigError(f"Retry(total=...) must be an int >= 0, not {self.total!r}")
         for name in ("backoff_factor", "backoff_max", "retry_after_max"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not 0 <= value < math.inf:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise ConfigError(f"Retry({name}=...) must be a finite number >= 0, not {value!r}")
 
     def increment(self, method: str, response: Response | None = None,
@@ -3328,17 +3326,7 @@ class Client:
         seconds can still make a second copy, and step 4 removes it only if it is
         the later one.
         """
-        if (not isinstance(slug, str) or len(slug) > 190 or not _ONCE_SLUG.fullmatch(slug)
-                or slug in _REWRITTEN_SLUGS):
-            raise ConfigError(
-                f"slug {slug!r} is not one WordPress keeps unchanged: use lowercase letters, digits and "
-                "single hyphens, with a letter, not a feed name or 'embed', e.g. f'import-{uuid.uuid4().hex}'")
-        if status == "pending" and not self.me().get("capabilities", {}).get("publish_posts"):
-            # wp_insert_post() empties the slug of a new pending post whose author cannot publish.
-            raise ConfigError(
-                "create_post_once cannot create a pending post for a user who cannot publish: WordPress "
-                "drops its slug, so it could not be found again. Create it as a draft, then "
-                "update_post(id, status='pending').")
+        self._check_findable(slug, status)
         found = self._post_by_slug(slug)
         if found is not None:
             return found
@@ -3369,6 +3357,20 @@ class Client:
             self.delete_post(int(post["id"]), force=True)
             return keep
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _check_findable(self, slug: str, status: str) -> None:
+        """Refuse a post that create_post_once could not find again by its slug."""
+        if (not isinstance(slug, str) or len(slug) > 190 or not _ONCE_SLUG.fullmatch(slug)
+                or slug in _REWRITTEN_SLUGS):
+            raise ConfigError(
+                f"slug {slug!r} is not one WordPress keeps unchanged: use lowercase letters, digits and "
+                "single hyphens, with a letter, not a feed name or 'embed', e.g. f'import-{uuid.uuid4().hex}'")
+        if status == "pending" and not self.me().get("capabilities", {}).get("publish_posts"):
+            # wp_insert_post() empties the slug of a new pending post whose author cannot publish.
+            raise ConfigError(
+                "create_post_once cannot create a pending post for a user who cannot publish: WordPress "
+                "drops its slug, so it could not be found again. Create it as a draft, then "
+                "update_post(id, status='pending').")
 
     def _post_by_slug(self, slug: str) -> dict[str, Any] | None:
         page = self.list_posts(slug=slug, status="any", context="edit", per_page=2, orderby="id", order="asc")
