@@ -377,8 +377,11 @@ def _explain(exc: wp_rest.WPError, action: str) -> str:
     if isinstance(exc, wp_rest.AuthenticationError):
         return (f"{what}. The server's credentials were not accepted: the operator must fix WP_USERNAME/"
                 "WP_APP_PASSWORD (run `wp-rest doctor` to see why). Retrying will not help.")
-    if exc.code.startswith("rest_upload") or exc.code == "rest_upload_sideload_error":
+    # A refused file type comes back as 500 rest_upload_sideload_error
+    # (WP_REST_Attachments_Controller::upload_from_data): a refusal, not a failure.
+    if exc.code.startswith("rest_upload"):
         return f"{what}. WordPress refused this file or its type; retrying will not help."
+    # 410 from WP_REST_Posts_Controller::delete_item for a post already in the trash.
     if exc.code == "rest_already_trashed":
         return f"It is already in the trash ({exc.code}); nothing to do."
     if isinstance(exc, wp_rest.PermissionDenied):
