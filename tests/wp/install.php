@@ -54,6 +54,19 @@ function lab_email( $login, $site ) {
 	return "$login@$site.wprest-lab.test";
 }
 
+/*
+ * Since 6.8 application passwords are stored as wp_fast_hash() hashes
+ * ("$generic$...", BLAKE2b), which wp_check_password() does not read; core
+ * checks them with WP_Application_Passwords::check_password()
+ * (wp-includes/class-wp-application-passwords.php). 6.1 stores phpass hashes.
+ */
+function lab_app_password_matches( $password, $hash, $user_id ) {
+	if ( method_exists( 'WP_Application_Passwords', 'check_password' ) ) {
+		return WP_Application_Passwords::check_password( $password, $hash );
+	}
+	return wp_check_password( $password, $hash, $user_id );
+}
+
 function lab_log( $msg ) {
 	fwrite( STDERR, "install.php: $msg\n" );
 }
@@ -182,7 +195,7 @@ foreach ( LAB_USERS as $login => $spec ) {
 		}
 		$ours[] = $item;
 		if ( null === $app && ! empty( $prev_user['app_password'] ) && (int) ( $prev_user['id'] ?? 0 ) === $user->ID
-			&& wp_check_password( str_replace( ' ', '', $prev_user['app_password'] ), $item['password'], $user->ID ) ) {
+			&& lab_app_password_matches( str_replace( ' ', '', $prev_user['app_password'] ), $item['password'], $user->ID ) ) {
 			$app = $prev_user['app_password'];
 		}
 	}

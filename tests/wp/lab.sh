@@ -22,11 +22,14 @@
 # Environment: WP_LAB_PORT (default 8765; every http site, each on its own
 # address), WP_LAB_HTTPS_PORT (default: WP_LAB_PORT; the https sites),
 # WP_LAB_PROXY_PORT (default WP_LAB_PORT+1: the open proxy; +1 the one that
-# wants a password), WP_LAB_STATE_DIR (default tests/wp/.state),
+# wants a password), WP_LAB_STATE_DIR (default /var/lib/wprest-lab/state),
 # WP_LAB_CACHE_DIR (default /var/cache/wprest-lab: fetched cores, kept across
 # runs), WP_LAB_VERSIONS (default "6.1 6.8 7.1": which releases to start).
 # Needs root (apt, MariaDB, /etc/wordpress). One lab per machine: the config
-# files in /etc/wordpress and the databases are machine-wide.
+# files in /etc/wordpress and the databases are machine-wide, and so is the
+# state (pids, application passwords): `up` from a second clone of the
+# project finds the running lab, leaves it as it is and writes that clone's
+# lab.json.
 
 set -euo pipefail
 
@@ -36,7 +39,7 @@ PORT=${WP_LAB_PORT:-8765}
 # port number; a separate variable in case a test wants the two to differ.
 HTTPS_PORT=${WP_LAB_HTTPS_PORT:-$PORT}
 PROXY_PORT=${WP_LAB_PROXY_PORT:-$((PORT + 1))}
-STATE=${WP_LAB_STATE_DIR:-$HERE/.state}
+STATE=${WP_LAB_STATE_DIR:-/var/lib/wprest-lab/state}
 RUN=$STATE/run          # pids and the port of the running lab
 LOGS=$STATE/logs
 LAB_JSON=$HERE/lab.json

@@ -15,7 +15,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-STATE=${WP_LAB_STATE_DIR:-$HERE/.state}
+STATE=${WP_LAB_STATE_DIR:-/var/lib/wprest-lab/state}
 RUN=$STATE/run
 LOGS=$STATE/logs
 LAB=$HERE/lab.sh
