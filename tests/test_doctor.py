@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import importlib
 import json
 import socket
 import ssl
@@ -114,11 +113,6 @@ def pretty_only(make: Part) -> Part:
         return make(seen) if seen.path.startswith("/wp-json") else json_answer(index_for(base_of(seen)))
 
     return part
-
-
-def wp_rest_auth() -> Any:
-    """The module with OAuth1 and WooCommerceKeys (wp_rest, or the auth draft beside it)."""
-    return wp_rest if hasattr(wp_rest, "WooCommerceKeys") else importlib.import_module("_draft_auth")
 
 
 def client_for(url: str, *, auth: wp_rest.Auth | bool | None = True, **kwargs: Any) -> wp_rest.Client:
@@ -786,8 +780,8 @@ def test_oauth1_and_woocommerce_are_recognised_from_the_index() -> None:
 
 @pytest.mark.parametrize(("kind", "index_change"), [("oauth1", {}), ("woo", {})])
 def test_signed_credentials_on_a_site_without_their_plugin(kind: str, index_change: dict[str, Any]) -> None:
-    auth = (wp_rest_auth().OAuth1("key", "consumer-secret-1", "tok", "token-secret-1") if kind == "oauth1"
-            else wp_rest_auth().WooCommerceKeys("ck_" + "a" * 40, "cs_" + "b" * 40))
+    auth = (wp_rest.OAuth1("key", "consumer-secret-1", "tok", "token-secret-1") if kind == "oauth1"
+            else wp_rest.WooCommerceKeys("ck_" + "a" * 40, "cs_" + "b" * 40))
     with serve(fake_wp()) as server:
         report = diagnose(client_for(server.url, auth=auth))
     assert outcomes(report)["plugins"] == "fail"
@@ -811,7 +805,7 @@ def test_oauth1_refusals_are_named(answer: Part, says: str) -> None:
         value["authentication"].update(OAUTH1_INDEX)
         return json_answer(value)
 
-    auth = wp_rest_auth().OAuth1("key", "consumer-secret-1", "tok", "token-secret-1")
+    auth = wp_rest.OAuth1("key", "consumer-secret-1", "tok", "token-secret-1")
     with serve(fake_wp({"GET /wp-json/": index, "GET /wp-json/wp/v2/users/me?context=edit": answer})) as server:
         report = diagnose(client_for(server.url, auth=auth))
     assert outcomes(report)["credentials"] == "fail"
@@ -835,7 +829,7 @@ def woo_index(seen: Seen) -> Answer:
 def test_woocommerce_refusals_are_named(message: str, says: str) -> None:
     error = {"code": "woocommerce_rest_authentication_error", "message": message, "data": {"status": 401}}
     parts = {"GET /wp-json/": woo_index, "GET /wp-json/wc/v3/products": lambda s: json_answer(error, 401)}
-    keys = wp_rest_auth().WooCommerceKeys("ck_" + "a" * 40, "cs_" + "b" * 40)
+    keys = wp_rest.WooCommerceKeys("ck_" + "a" * 40, "cs_" + "b" * 40)
     with serve(fake_wp(parts)) as server:
         report = diagnose(client_for(server.url, auth=keys))
     assert says in text_of(report, "credentials"), report.render()
@@ -844,7 +838,7 @@ def test_woocommerce_refusals_are_named(message: str, says: str) -> None:
 
 def test_woocommerce_keys_that_work_cannot_write_posts() -> None:
     parts = {"GET /wp-json/": woo_index, "GET /wp-json/wc/v3/products": lambda s: json_answer([])}
-    keys = wp_rest_auth().WooCommerceKeys("ck_" + "a" * 40, "cs_" + "b" * 40)
+    keys = wp_rest.WooCommerceKeys("ck_" + "a" * 40, "cs_" + "b" * 40)
     with serve(fake_wp(parts)) as server:
         report = diagnose(client_for(server.url, auth=keys))
     assert outcomes(report)["credentials"] == "ok" and outcomes(report)["permissions"] == "warn"

@@ -12,7 +12,6 @@ are shown on every version.
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import os
 import subprocess
@@ -28,9 +27,6 @@ from conftest import HERE, ROOT
 from doctorkit import DOCTOR_COMMAND, diagnose, outcomes, text_of
 
 pytestmark = pytest.mark.wordpress
-
-#: The module with OAuth1 and WooCommerceKeys (wp_rest, or the auth draft beside it).
-W: Any = wp_rest if hasattr(wp_rest, "WooCommerceKeys") else importlib.import_module("_draft_auth")
 
 LAB_SH = HERE / "wp" / "lab.sh"
 WRONG = "aaaa bbbb cccc dddd eeee ffff"
@@ -378,11 +374,11 @@ def test_woocommerce_keys_checked_on_a_wc_route(lab: dict[str, Any]) -> None:
     site = http_site_with(lab, "6.1", "wc/")
     with admin_client(lab, site, "6.1") as admin:
         key = {row["permissions"]: row for row in admin.request("GET", "/wprest-lab/v1/woocommerce-keys")}["read_write"]
-    keys = W.WooCommerceKeys(key["consumer_key"], key["consumer_secret"])
+    keys = wp_rest.WooCommerceKeys(key["consumer_key"], key["consumer_secret"])
     report = run(lab, site, auth=keys, version="6.1")
     assert outcomes(report)["credentials"] == "ok", report.render()
     assert outcomes(report)["permissions"] == "warn" and not report.writes_possible
-    wrong = run(lab, site, auth=W.WooCommerceKeys(key["consumer_key"], "cs_" + "0" * 40), version="6.1")
+    wrong = run(lab, site, auth=wp_rest.WooCommerceKeys(key["consumer_key"], "cs_" + "0" * 40), version="6.1")
     text = text_of(wrong, "credentials")
     assert "woocommerce_rest_authentication_error" in text and "one-legged OAuth 1.0a signature" in text
     assert key["consumer_secret"] not in wrong.render()
@@ -393,11 +389,11 @@ def test_the_oauth1_plugin_recognised_and_its_refusals_named(lab: dict[str, Any]
     site = http_site_with(lab, version, "oauth1")
     with admin_client(lab, site, version) as admin:
         consumer = admin.request("GET", "/wprest-lab/v1/oauth1-consumers")[0]
-    no_token = run(lab, site, auth=W.OAuth1(consumer["key"], consumer["secret"]), version=version)
+    no_token = run(lab, site, auth=wp_rest.OAuth1(consumer["key"], consumer["secret"]), version=version)
     assert "OAuth 1.0a server (WP-API/OAuth1): request " in text_of(no_token, "plugins")
     assert "401 json_oauth1_missing_parameter" in text_of(no_token, "credentials")
     assert "need an access token" in text_of(no_token, "credentials")
-    unknown = run(lab, site, auth=W.OAuth1(consumer["key"], consumer["secret"], "no-such-token", "s" * 24),
+    unknown = run(lab, site, auth=wp_rest.OAuth1(consumer["key"], consumer["secret"], "no-such-token", "s" * 24),
                   version=version)
     assert "does not know this access token" in text_of(unknown, "credentials")
     assert consumer["secret"] not in no_token.render() + unknown.render()
