@@ -92,8 +92,7 @@ def clients(base: str) -> tuple[dict[str, Any], list[Any]]:
 def _breakdown(base: str, n_rounds: int, number: int) -> dict[str, list[float]]:
     """Where wp_rest's extra time goes: its transport alone, and its logic with no I/O at all.
 
-    Uses internals (``_Transport.send``, ``Request``); if they change shape the
-    breakdown is left out rather than failing the case.
+    Uses the public transport seam (``HTTPTransport.send``, ``MockTransport``, ``Request``).
     """
     import io
 
@@ -106,7 +105,7 @@ def _breakdown(base: str, n_rounds: int, number: int) -> dict[str, list[float]]:
         request = wp_rest.Request("GET", base + ROUTE, {"User-Agent": client.user_agent,
                                                         "Accept": "application/json",
                                                         "Accept-Encoding": "gzip"})
-        transport = client._transport
+        transport = client.transport
 
         def floor_bytes() -> Any:
             conn.request("GET", ROUTE, headers={"Accept": "application/json"})
@@ -116,22 +115,11 @@ def _breakdown(base: str, n_rounds: int, number: int) -> dict[str, list[float]]:
         head = b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in canned.headers.items())
         headers = http.client.parse_headers(io.BytesIO(head + b"\r\n"))
         answer = wp_rest.Response(status=200, headers=headers, body=canned.body, url=request.url)
-
-        class _Canned:
-            connections_opened = 0
-
-            def send(self, request: Any, *, timeout: float) -> Any:
-                return answer
-
-            def close(self) -> None:
-                pass
-
-        offline = wp_rest.Client(base + "/wp-json/")
-        offline._transport = _Canned()  # type: ignore[assignment]
+        offline = wp_rest.Client(base + "/wp-json/", transport=wp_rest.MockTransport(lambda r: answer))
         body = canned.body
         fns = {
             "http.client GET + read, no JSON (floor's I/O)": floor_bytes,
-            "wp_rest _Transport.send (its I/O, no JSON)": lambda: transport.send(request, timeout=30),
+            "wp_rest HTTPTransport.send (its I/O, no JSON)": lambda: transport.send(request, timeout=30),
             "json.loads of the body alone": lambda: json.loads(body),
             "wp_rest list_posts() with a canned answer (no I/O)": lambda: offline.list_posts(per_page=10),
         }
@@ -158,7 +146,7 @@ def run(quick: bool) -> CaseResult:
             check = wp_rest.Client(base + "/wp-json/")
             for _ in range(20):
                 check.list_posts(per_page=10)
-            reused = check._transport.connections_opened == 1
+            reused = check.transport.connections_opened == 1  # type: ignore[attr-defined]
             breakdown = _breakdown(base, n_rounds, number)
             wp_client = wp_rest.Client(base + "/wp-json/")
             profile = profile_top(lambda: wp_client.list_posts(per_page=10),
@@ -206,7 +194,7 @@ def analysis(result: CaseResult) -> list[str]:
     med = {row.name.removeprefix("breakdown: "): row.stat.median for row in result.rows if row.stat}
     lines = []
     io_floor = med.get("http.client GET + read, no JSON (floor's I/O)")
-    io_wp = med.get("wp_rest _Transport.send (its I/O, no JSON)")
+    io_wp = med.get("wp_rest HTTPTransport.send (its I/O, no JSON)")
     logic = med.get("wp_rest list_posts() with a canned answer (no I/O)")
     decode = med.get("json.loads of the body alone")
     if io_floor and io_wp and logic and decode:
