@@ -349,7 +349,8 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
     404: NotFound, 429: RateLimited,
 }
 
-#: Why a 401 happens although the credentials look right (PROTOCOLS.md 1.5, 7.4).
+#: Why a 401 happens although the credentials look right: WordPress answers a wrong, unusable
+#: or stripped credential alike (wp_validate_application_password(), wp-includes/user.php).
 _HINT_401 = (
     "Likely causes: WordPress 6.x answers a wrong application password, a login password "
     "sent instead of an application password, application passwords being unavailable "
@@ -1249,7 +1250,7 @@ class _BasicHeaderAuth(Auth):
         if not username or not password:
             raise ConfigError(f"{type(self).__name__} needs a username and a password")
         if ":" in username:
-            # PHP splits the decoded header at the first ':' (PROTOCOLS.md 1.2).
+            # PHP splits the decoded header at the first ':' into PHP_AUTH_USER and PHP_AUTH_PW.
             raise ConfigError("a WordPress username for Basic auth cannot contain ':'")
         self.username = username
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
@@ -1498,7 +1499,7 @@ class JWTAuth(Auth):
             self._issuer = index["home"]
         now = self._clock()
         # Back-dated so a client clock a little ahead of the server's is not
-        # refused: the plugins check iat and nbf with no leeway (PROTOCOLS.md 5).
+        # refused: the plugins check iat and nbf with no leeway (php-jwt's JWT::decode()).
         claims = {"iss": self._issuer, "iat": int(now) - 30, "nbf": int(now) - 30,
                   "exp": int(now + self._ttl), "data": {"user": {"id": self._user_id}}}
         assert self._secret is not None
@@ -1571,7 +1572,7 @@ class CookieAuth(Auth):
             if resp.status != 200 or not isinstance(index, dict) or not isinstance(index.get("url"), str):
                 _raise_for(index_request, resp, "reading the site URL for the login form")
             self._site_url = index["url"].rstrip("/")
-        # No testcookie field: with it WordPress also wants its test cookie (PROTOCOLS.md 2).
+        # No testcookie field: with it wp-login.php also wants its TEST_COOKIE, which we never got.
         login = _auth_route_request(request, "POST", self._site_url + "/wp-login.php",
                                     form={"log": self.username, "pwd": self._password})
         resp = yield login
@@ -2728,7 +2729,7 @@ class Client:
             root = _join_link(resp.url, root)
         if not root:
             # The Link header can be missing (a cache or plugin dropped it);
-            # ?rest_route= works on every permalink setting (PROTOCOLS.md 7.3).
+            # ?rest_route= works on every permalink setting (rest_api_loaded(), wp-includes/rest-api.php).
             root = site + "?rest_route=/"
             resp = self._send_following(Request("GET", root, headers))
             try:

@@ -144,7 +144,7 @@ def test_plain_permalinks_site_works_through_discovery(wp: WPFactory, lab: dict[
 
 
 def test_plain_permalinks_pretty_route_is_not_json(lab: dict[str, Any]) -> None:
-    # Why discovery matters: /wp-json/ is not the API there (PROTOCOLS.md 7.3).
+    # Why discovery matters: /wp-json/ is not the API there (it needs rewrite rules; rest_api_loaded() answers ?rest_route= on any setting).
     client = wp_rest.Client(lab["sites"]["plain"]["url"] + "/wp-json/", retry=False)
     with pytest.raises((wp_rest.InvalidResponse, wp_rest.RedirectError, wp_rest.NotFound)):
         client.list_posts()
