@@ -170,7 +170,7 @@ class AppState:
     config: Config
     client: _Client
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
-    admin_url: str | None = None
+    index: dict[str, Any] | None = None
 
 
 Ctx = Context[AppState, Any]
@@ -443,93 +443,122 @@ def _close(tokens: list[Any], start: int) -> int:
     return len(tokens) - 1
 
 
-def markdown_to_blocks(text: str) -> str:
-    """Markdown as Gutenberg block markup (heading, paragraph, list, quote, code, image, separator, table)."""
-    md = _markdown()
-    return "\n\n".join(_blocks(md, md.parse(text), 0, None))
+def markdown_to_blocks(text: str, *, modern: bool = False) -> str:
+    """Markdown as block markup: heading, paragraph, list, quote, code, image, separator, table.
+
+    ``modern=False`` writes what the editor of WordPress 6.1 saves, which every
+    later editor opens as valid; ``modern=True`` what 6.9 and later save
+    (``wp-block-heading`` and ``wp-block-list`` classes, ``hasFixedLayout``).
+    """
+    return _Blocks(modern).convert(text)
 
 
-def _inline(md: Any, token: Any) -> str:
-    rendered: str = md.renderer.renderInline(token.children or [], md.options, {})
-    # A soft line break is a space in HTML; the editor saves a hard one as <br>.
-    return rendered.replace("<br />\n", "<br>").replace("\n", " ").strip()
+#: What the editor puts between two blocks.
+_GAP = "\n\n"
 
 
-def _blocks(md: Any, tokens: list[Any], start: int, end: int | None) -> list[str]:
-    out, i, end = [], start, len(tokens) if end is None else end
-    while i < end:
+class _Blocks:
+    """Writes markdown-it-py's token stream as blocks, each as the editor serialises it."""
+
+    def __init__(self, modern: bool) -> None:
+        self.md = _markdown()
+        self.modern = modern
+
+    def convert(self, text: str) -> str:
+        return _GAP.join(self.blocks(self.md.parse(text), 0, None))
+
+    def inline(self, token: Any) -> str:
+        rendered: str = self.md.renderer.renderInline(token.children or [], self.md.options, {})
+        # A soft line break is a space in HTML; the editor saves a hard one as <br>.
+        return rendered.replace("<br />\n", "<br>").replace("\n", " ").strip()
+
+    def blocks(self, tokens: list[Any], start: int, end: int | None) -> list[str]:
+        out, i, end = [], start, len(tokens) if end is None else end
+        while i < end:
+            stop = _close(tokens, i) if tokens[i].nesting == 1 else i
+            out.extend(self.block(tokens, i, stop))
+            i = stop + 1
+        return out
+
+    def block(self, tokens: list[Any], i: int, stop: int) -> list[str]:
         tok = tokens[i]
-        stop = _close(tokens, i) if tok.nesting == 1 else i
-        out.extend(_one_block(md, tokens, i, stop))
-        i = stop + 1
-    return out
-
-
-def _one_block(md: Any, tokens: list[Any], i: int, stop: int) -> list[str]:
-    tok = tokens[i]
-    if tok.type == "heading_open":
-        level = int(tok.tag[1])
-        inner = f"<{tok.tag}>{_inline(md, tokens[i + 1])}</{tok.tag}>"
-        return [_block("heading", inner, {"level": level} if level != 2 else None)]
-    if tok.type == "paragraph_open":
-        return [_paragraph(md, tokens[i + 1])]
-    if tok.type in ("bullet_list_open", "ordered_list_open"):
-        return [_list(md, tokens, i, stop)]
-    if tok.type == "blockquote_open":
-        inner = "\n\n".join(_blocks(md, tokens, i + 1, stop))
-        return [_block("quote", f'<blockquote class="wp-block-quote">{inner}</blockquote>')]
-    if tok.type in ("fence", "code_block"):
-        return [_code(tok)]
-    if tok.type == "hr":
-        return [_block("separator", '<hr class="wp-block-separator has-alpha-channel-opacity"/>')]
-    if tok.type == "table_open":
-        return [_table(md, tokens, i, stop)]
-    return []
-
-
-def _paragraph(md: Any, inline: Any) -> str:
-    kids = inline.children or []
-    if len(kids) == 1 and kids[0].type == "image":
-        img = kids[0]
-        src, alt = html.escape(img.attrGet("src") or ""), html.escape(img.content or "")
-        return _block("image", f'<figure class="wp-block-image"><img src="{src}" alt="{alt}"/></figure>')
-    return _block("paragraph", f"<p>{_inline(md, inline)}</p>")
-
-
-def _list(md: Any, tokens: list[Any], i: int, stop: int) -> str:
-    tok, items = tokens[i], []
-    attrs: dict[str, Any] = {}
-    tag = tok.tag
-    if tok.type == "ordered_list_open":
-        attrs["ordered"] = True
-        start = int(tok.attrGet("start") or 1)
-        if start != 1:
-            attrs["start"] = start
-    j = i + 1
-    while j < stop:
-        item_end = _close(tokens, j)
-        items.append(_list_item(md, tokens, j + 1, item_end))
-        j = item_end + 1
-    open_tag = f'<ol start="{attrs["start"]}">' if "start" in attrs else f"<{tag}>"
-    return _block("list", f"{open_tag}{''.join(items)}</{tag}>", attrs)
-
-
-def _list_item(md: Any, tokens: list[Any], j: int, end: int) -> str:
-    """One core/list-item: its text, then any nested list inside the <li>."""
-    texts, nested = [], []
-    while j < end:
-        tok = tokens[j]
-        stop = _close(tokens, j) if tok.nesting == 1 else j
+        if tok.type == "heading_open":
+            level = int(tok.tag[1])
+            cls = ' class="wp-block-heading"' if self.modern else ""
+            inner = f"<{tok.tag}{cls}>{self.inline(tokens[i + 1])}</{tok.tag}>"
+            return [_block("heading", inner, {"level": level} if level != 2 else None)]
+        if tok.type == "paragraph_open":
+            return [self.paragraph(tokens[i + 1])]
         if tok.type in ("bullet_list_open", "ordered_list_open"):
-            nested.append(_list(md, tokens, j, stop))
-        elif tok.type == "inline":
-            texts.append(_inline(md, tok))
-        elif tok.type in ("fence", "code_block"):
-            texts.append(f"<code>{html.escape(tok.content.strip())}</code>")
-        elif tok.nesting == 1:
-            texts.extend(_inline(md, t) for t in tokens[j:stop] if t.type == "inline")
-        j = stop + 1
-    return _block("list-item", f"<li>{'<br>'.join(texts)}{''.join(nested)}</li>")
+            return [self.list_block(tokens, i, stop)]
+        if tok.type == "blockquote_open":
+            inner = _GAP.join(self.blocks(tokens, i + 1, stop))
+            return [_block("quote", f'<blockquote class="wp-block-quote">{inner}</blockquote>')]
+        if tok.type in ("fence", "code_block"):
+            return [_code(tok)]
+        if tok.type == "hr":
+            return [_block("separator", '<hr class="wp-block-separator has-alpha-channel-opacity"/>')]
+        if tok.type == "table_open":
+            return [self.table(tokens, i, stop)]
+        return []
+
+    def paragraph(self, inline: Any) -> str:
+        kids = inline.children or []
+        if len(kids) == 1 and kids[0].type == "image":
+            img = kids[0]
+            src, alt = html.escape(img.attrGet("src") or ""), html.escape(img.content or "")
+            return _block("image", f'<figure class="wp-block-image"><img src="{src}" alt="{alt}"/></figure>')
+        return _block("paragraph", f"<p>{self.inline(inline)}</p>")
+
+    def list_block(self, tokens: list[Any], i: int, stop: int) -> str:
+        tok, items = tokens[i], []
+        attrs: dict[str, Any] = {}
+        if tok.type == "ordered_list_open":
+            attrs["ordered"] = True
+            if int(tok.attrGet("start") or 1) != 1:
+                attrs["start"] = int(tok.attrGet("start"))
+        j = i + 1
+        while j < stop:
+            item_end = _close(tokens, j)
+            items.append(self.list_item(tokens, j + 1, item_end))
+            j = item_end + 1
+        start = f' start="{attrs["start"]}"' if "start" in attrs else ""
+        cls = ' class="wp-block-list"' if self.modern else ""
+        # The editor puts an empty line between the items, none around them.
+        return _block("list", f"<{tok.tag}{start}{cls}>{_GAP.join(items)}</{tok.tag}>", attrs)
+
+    def list_item(self, tokens: list[Any], j: int, end: int) -> str:
+        """One core/list-item: its text, then any nested list inside the <li>."""
+        texts, nested = [], []
+        while j < end:
+            tok = tokens[j]
+            stop = _close(tokens, j) if tok.nesting == 1 else j
+            if tok.type in ("bullet_list_open", "ordered_list_open"):
+                nested.append(self.list_block(tokens, j, stop))
+            elif tok.type == "inline":
+                texts.append(self.inline(tok))
+            elif tok.type in ("fence", "code_block"):
+                texts.append(f"<code>{html.escape(tok.content.strip())}</code>")
+            elif tok.nesting == 1:
+                texts.extend(self.inline(t) for t in tokens[j:stop] if t.type == "inline")
+            j = stop + 1
+        return _block("list-item", f"<li>{'<br>'.join(texts)}{''.join(nested)}</li>")
+
+    def table(self, tokens: list[Any], i: int, stop: int) -> str:
+        parts = []
+        for tok in tokens[i + 1 : stop]:
+            if tok.type in ("thead_open", "tbody_open", "tr_open", "thead_close", "tbody_close", "tr_close"):
+                parts.append(f"<{'/' if tok.nesting < 0 else ''}{tok.tag}>")
+            elif tok.type in ("th_open", "td_open"):
+                align = re.search(r"text-align:(left|center|right)", tok.attrGet("style") or "")
+                cls = f' class="has-text-align-{align[1]}" data-align="{align[1]}"' if align else ""
+                parts.append(f"<{tok.tag}{cls}>")
+            elif tok.type in ("th_close", "td_close"):
+                parts.append(f"</{tok.tag}>")
+            elif tok.type == "inline":
+                parts.append(self.inline(tok))
+        attrs = {"hasFixedLayout": False} if self.modern else None
+        return _block("table", f'<figure class="wp-block-table"><table>{"".join(parts)}</table></figure>', attrs)
 
 
 def _code(tok: Any) -> str:
@@ -542,22 +571,6 @@ def _code(tok: Any) -> str:
             {"className": f"language-{lang}"},
         )
     return _block("code", f'<pre class="wp-block-code"><code>{code}</code></pre>')
-
-
-def _table(md: Any, tokens: list[Any], i: int, stop: int) -> str:
-    parts = []
-    for tok in tokens[i + 1 : stop]:
-        if tok.type in ("thead_open", "tbody_open", "tr_open", "thead_close", "tbody_close", "tr_close"):
-            parts.append(f"<{'/' if tok.nesting < 0 else ''}{tok.tag}>")
-        elif tok.type in ("th_open", "td_open"):
-            align = re.search(r"text-align:(left|center|right)", tok.attrGet("style") or "")
-            cls = f' class="has-text-align-{align[1]}" data-align="{align[1]}"' if align else ""
-            parts.append(f"<{tok.tag}{cls}>")
-        elif tok.type in ("th_close", "td_close"):
-            parts.append(f"</{tok.tag}>")
-        elif tok.type == "inline":
-            parts.append(_inline(md, tok))
-    return _block("table", f'<figure class="wp-block-table"><table>{"".join(parts)}</table></figure>')
 
 
 # --- Sanitising agent-written HTML ---------------------------------------------
@@ -663,15 +676,27 @@ def _route(st: AppState, post_type: str) -> str:
         return st.client.type_route(post_type)
 
 
-def _edit_link(st: AppState, post_id: int) -> str:
-    """The wp-admin edit URL, from the REST index's canonical site URL (read once)."""
+def _site(st: AppState) -> dict[str, Any]:
+    """The REST index, read once; empty when it cannot be read (nothing that needs it is vital)."""
     with st.lock:
-        if st.admin_url is None:
+        if st.index is None:
             try:
-                st.admin_url = str(st.client.index().get("url", "")).rstrip("/") + "/wp-admin/"
-            except wp_rest.WPError:  # never fail a write that already happened over a link
-                return ""
-    return f"{st.admin_url}post.php?post={post_id}&action=edit"
+                st.index = dict(st.client.index())
+            except wp_rest.WPError:
+                logger.warning("could not read the REST index", exc_info=True)
+                return {}
+        return st.index
+
+
+def _edit_link(st: AppState, post_id: int) -> str:
+    """The wp-admin edit URL, from the REST index's canonical site URL."""
+    url = str(_site(st).get("url", "")).rstrip("/")
+    return f"{url}/wp-admin/post.php?post={post_id}&action=edit" if url else ""
+
+
+def _modern_blocks(st: AppState) -> bool:
+    """Whether the site saves blocks as 6.9+ does; the Abilities API's namespace first appears in 6.9."""
+    return "wp-abilities/v1" in (_site(st).get("namespaces") or [])
 
 
 def _date(value: str) -> str:
@@ -683,7 +708,7 @@ def _date(value: str) -> str:
 
 def _content(st: AppState, content: str, content_format: str, notes: list[str]) -> str:
     if content_format == "markdown":
-        return markdown_to_blocks(content)
+        return markdown_to_blocks(content, modern=_modern_blocks(st))
     if st.config.allow_unfiltered_html:
         return content
     cleaned, removed = sanitize_html(content)
