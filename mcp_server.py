@@ -39,9 +39,10 @@ Run:
 
 Decisions:
     * Markdown (markdown-it-py, CommonMark plus tables and strikethrough, raw
-      HTML off) becomes block markup in the form the block editor of WordPress
-      6.1 saves, which every later editor opens as valid without migration
-      prompts. ``content_format="html"`` is stored as given.
+      HTML off) becomes block markup exactly as the block editor saves it:
+      the 6.9+ form where the site has the Abilities API (new in 6.9), else
+      the 6.1 form, which every later editor opens as valid.
+      ``content_format="html"`` is stored as given.
     * Agent-written HTML passes an allow-list (nh3) that keeps what blocks need
       (block comments, class, id, srcset...) unless the server runs with
       --allow-unfiltered-html; the result names what was removed. Titles and
