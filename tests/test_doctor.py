@@ -547,7 +547,7 @@ def jwt_index(seen: Seen) -> Answer:
 
 
 def test_jwt_probe_shows_the_header_arrives_so_the_credentials_are_wrong() -> None:
-    """PROTOCOLS.md 7.4 (a): jwt_auth_bad_auth_header means the header reached PHP."""
+    """Probe (a): the JWT plugin's jwt_auth_bad_auth_header means the header reached PHP."""
     bad_header = {"code": "jwt_auth_bad_auth_header", "message": "Authorization header malformed.",
                   "data": {"status": 403}}
 
@@ -616,7 +616,7 @@ def cookie_site(label: str, status: str) -> dict[str, Part]:
 
 
 def test_site_health_probe_shows_a_stripped_header() -> None:
-    """PROTOCOLS.md 7.4 (b), decision only; the real answer is shown on the fpm lab site."""
+    """Probe (b), WordPress's site-health test: the decision only; the real answer is shown on the fpm lab site."""
     with serve(fake_wp(cookie_site("The authorization header is missing", "recommended"))) as server:
         report = diagnose(client_for(server.url), login_password=LOGIN_PASSWORD)
     assert outcomes(report)["auth-header"] == "fail"
@@ -642,7 +642,7 @@ def test_site_health_probe_needs_an_administrator() -> None:
 
 
 def test_early_incorrect_password_means_the_header_arrived() -> None:
-    """Sites where something resolves the user early (WooCommerce) show core's own code (PROTOCOLS.md 1.5)."""
+    """Sites where something asks for the user early (WooCommerce) show core's own code."""
     wrong = {"code": "incorrect_password", "data": {"status": 401},
              "message": "The provided password is an invalid application password."}
     parts = {"GET /wp-json/wp/v2/users/me?context=edit": lambda s: json_answer(wrong, 401)}
@@ -755,6 +755,78 @@ def test_behind_a_tls_proxy_that_omits_x_forwarded_proto(self_signed: tuple[str,
     text = text_of(report, "app-passwords")
     assert "this site's wp-config.php honours that header, which the proxy does not send" in text
     assert "proxy_set_header X-Forwarded-Proto $scheme" in text
+
+
+WRITE_ANSWERS = [
+    (lambda s: json_answer({"id": 9, "status": "draft"}, 201), "post 9 may exist"),
+    (lambda s: json_answer([]), "something turns the POST into a GET"),
+    (lambda s: json_answer({"code": "rest_cannot_create", "message": "No.", "data": {"status": 403}}, 403),
+     "Reads work but writes are refused"),
+]
+
+
+@pytest.mark.parametrize(("answer", "says"), WRITE_ANSWERS)
+def test_what_the_refused_write_shows(answer: Part, says: str) -> None:
+    with serve(fake_wp({"POST /wp-json/wp/v2/posts": answer})) as server:
+        report = diagnose(client_for(server.url))
+    assert outcomes(report)["write-path"] == "fail" and says in text_of(report, "write-path")
+    assert not report.writes_possible
+
+
+@pytest.mark.parametrize(("answer", "check", "says"), [
+    (lambda s: json_answer({"code": "rest_cookie_invalid_nonce", "message": "Cookie check failed",
+                            "data": {"status": 403}}, 403), "credentials", "X-WP-Nonce came without a valid login"),
+    (lambda s: Answer(401, "<html><title>401</title></html>", {"Content-Type": "text/html",
+                                                               "WWW-Authenticate": 'Basic realm="Proxy"'}),
+     "server-auth", 'WWW-Authenticate: Basic realm="Proxy"'),
+    (lambda s: json_answer({"id": 2, "username": "ed", "name": "Ed", "roles": ["editor"]}), "permissions",
+     "judged by the roles"),
+])
+def test_other_answers_of_users_me(answer: Part, check: str, says: str) -> None:
+    with serve(fake_wp({"GET /wp-json/wp/v2/users/me?context=edit": answer})) as server:
+        report = diagnose(client_for(server.url))
+    assert says in text_of(report, check), report.render()
+
+
+def test_a_bearer_token_on_a_site_without_a_jwt_plugin() -> None:
+    with serve(fake_wp({"GET /wp-json/wp/v2/users/me?context=edit": lambda s: json_answer(NOT_LOGGED_IN, 401)})) as server:
+        report = diagnose(client_for(server.url, auth=wp_rest.BearerToken("abc.def.ghi")))
+    assert outcomes(report)["plugins"] == "warn" and "No JWT plugin" in text_of(report, "plugins")
+    assert "could not tell which" in text_of(report, "credentials")
+    assert "JWT plugin reads Bearer tokens" in text_of(report, "credentials")
+
+
+def test_a_jwt_login_on_a_site_without_the_token_route() -> None:
+    with serve(fake_wp()) as server:
+        report = diagnose(client_for(server.url, auth=wp_rest.JWTAuth(USER, LOGIN_PASSWORD)))
+    assert outcomes(report)["plugins"] == "fail" and "needs the jwt-auth/v1 token route" in text_of(report, "plugins")
+    assert "404 rest_no_route" in text_of(report, "credentials")
+    assert "No JWT plugin answers that route" in text_of(report, "credentials")
+    assert LOGIN_PASSWORD not in report.render()
+
+
+def test_cookie_credentials_refused_after_the_login() -> None:
+    with serve(fake_wp(cookie_site("", ""))) as server:
+        report = diagnose(client_for(server.url, auth=wp_rest.CookieAuth(USER, LOGIN_PASSWORD)))
+    assert "the login cookies and nonce were not accepted" in text_of(report, "credentials")
+    assert report.get("auth-header") is None
+
+
+def test_a_redirect_loop_is_named() -> None:
+    def loop(seen: Seen) -> Answer:
+        return Answer(302, b"", {"Location": "/a" if seen.path == "/" else "/"})
+
+    with serve(loop) as server:
+        report = diagnose(client_for(server.url))
+    assert outcomes(report) == {"redirects": "fail"}
+    assert "loop" in text_of(report, "redirects") and "WP_HOME" in text_of(report, "redirects")
+
+
+def test_https_to_a_plain_http_port_is_named() -> None:
+    with serve(fake_wp()) as server:
+        report = diagnose(client_for(f"https://127.0.0.1:{server.server_address[1]}"))
+    assert outcomes(report) == {"tls": "fail"}
+    assert "Nothing speaks TLS on port" in text_of(report, "tls")
 
 
 # --- OAuth 1.0a and WooCommerce -------------------------------------------------------------
