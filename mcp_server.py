@@ -86,15 +86,10 @@ from pydantic import Field, ValidationError
 from typing_extensions import TypedDict  # pydantic needs it for nested TypedDicts before 3.12
 
 import wp_rest
-from _draft_client import ClientExtras, EditConflict
 
 __version__ = "0.2.0"
 
 logger = logging.getLogger("wp_rest.mcp")
-
-
-class _Client(ClientExtras, wp_rest.Client):
-    """``wp_rest.Client`` with the extra methods the tools use."""
 
 
 # --- Configuration ----------------------------------------------------------
@@ -169,7 +164,7 @@ class AppState:
     """What every tool call gets through its context: the policy and the client."""
 
     config: Config
-    client: _Client
+    client: wp_rest.Client
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     index: dict[str, Any] | None = None
 
@@ -367,7 +362,7 @@ def _explain(exc: wp_rest.WPError, action: str) -> str:
     """A wp_rest error as one sentence saying what happened and what to do next."""
     if isinstance(exc, wp_rest.ConfigError):
         return f"Cannot {action}: {exc}. Nothing was written."
-    if isinstance(exc, EditConflict):
+    if isinstance(exc, wp_rest.EditConflict):
         return f"Cannot {action}: {exc}. Call get_post, reapply your change with the new modified value."
     if not isinstance(exc, wp_rest.APIError):
         if isinstance(exc, wp_rest.TransportError) and exc.request_sent and exc.method not in ("GET", "HEAD"):
@@ -1343,7 +1338,7 @@ def _strict_tool(fn: Any, title: str, annotations: ToolAnnotations) -> StrictToo
     return tool
 
 
-def build_server(config: Config, client: _Client) -> MCPServer:
+def build_server(config: Config, client: wp_rest.Client) -> MCPServer:
     """The MCP server for one configured client; write tools only when not read-only.
 
     Returns:
@@ -1397,7 +1392,7 @@ class _BearerAuth:
 # --- Command line -----------------------------------------------------------
 
 
-def _credentials_accepted(client: _Client) -> bool:
+def _credentials_accepted(client: wp_rest.Client) -> bool:
     """Check the credentials once (``users/me``) so a wrong password stops the server.
 
     WordPress serves public reads anonymously when credentials are wrong
@@ -1469,7 +1464,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.allow_unfiltered_html:
             config = dataclasses.replace(config, allow_unfiltered_html=True)
         insecure = args.insecure_http or _flag(os.environ, "WP_ALLOW_INSECURE_HTTP", False)
-        client = cast(_Client, _Client.from_env(allow_insecure_http=insecure))
+        client = wp_rest.Client.from_env(allow_insecure_http=insecure)
         if args.transport == "streamable-http" and not config.http_token:
             raise wp_rest.ConfigError("WP_MCP_HTTP_TOKEN must be set to serve over streamable-http")
     except (wp_rest.ConfigError, ValueError) as exc:

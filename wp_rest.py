@@ -39,6 +39,7 @@ __all__ = [
     "ConfigError",
     "CookieAuth",
     "ENV_PROXY",
+    "EditConflict",
     "ExpiredToken",
     "HTTPTransport",
     "Headers",
@@ -141,6 +142,8 @@ MAX_PER_PAGE = 100
 #: A slug WordPress stores unchanged (``create_post_once``): lowercase words of
 #: letters and digits joined by single hyphens, with a letter (all-digit slugs get a suffix).
 _ONCE_SLUG = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*")
+#: Core registers these with fixed REST bases (create_initial_post_types in post.php): no lookup needed.
+_CORE_ROUTES = {"post": "/wp/v2/posts", "page": "/wp/v2/pages"}
 #: The Abilities API's namespace (WordPress 6.9+).
 _ABILITIES = "/wp-abilities/v1"
 #: Slugs wp_unique_post_slug() changes on publishing: the default feeds of
@@ -164,6 +167,7 @@ _log = logging.getLogger("wp_rest")
 #  +-- APIError                        WordPress answered with status >= 400
 #  |    +-- BadRequest (400), AuthenticationError (401), PermissionDenied (403),
 #  |        NotFound (404), RateLimited (429), ServerError (5xx)
+#  +-- EditConflict                    the post changed since it was read; nothing written
 #  +-- TokenError                      jwt_decode/jwt_peek rejected a token
 #       +-- MalformedToken             not an HS256 JWS with JSON-object header and payload
 #       +-- InvalidSignature           HMAC mismatch, or a header alg other than HS256
@@ -280,6 +284,10 @@ class RateLimited(APIError):
 
 class ServerError(APIError):
     """5xx: the server failed (PHP fatal error, overloaded host, bad gateway)."""
+
+
+class EditConflict(WPError):
+    """The post changed after the caller read it (``Client.guard_modified``); nothing was written."""
 
 
 class WeakSecretWarning(UserWarning):
@@ -2609,6 +2617,7 @@ class Client:
         self._root_lock = threading.Lock()
         #: Routes the site showed it does not batch (``create_items`` sends them one by one).
         self._unbatched: set[str] = set()
+        self._types_cache: dict[str, dict[str, Any]] | None = None
 
     def __repr__(self) -> str:
         return f"Client({self.url!r}, auth={self.auth!r})"
@@ -3146,6 +3155,184 @@ class Client:
                 for future in window:
                     future.cancel()
 
+    # -- post types, terms by name, checks before a write, scheduling --
+
+    def post_types(self) -> dict[str, dict[str, Any]]:
+        """Every post type the REST API serves, by slug (read once per client).
+
+        ``/wp/v2/types`` lists only types registered with ``show_in_rest``; with
+        ``context=edit`` it lists only those the user may edit, with their
+        capabilities (``WP_REST_Post_Types_Controller::get_items``).
+        """
+        if self._types_cache is None:
+            types = self.request("GET", "/wp/v2/types")
+            items = types.items() if isinstance(types, dict) else ()
+            self._types_cache = {str(k): v for k, v in items if isinstance(v, dict)}
+        return self._types_cache
+
+    def type_route(self, post_type: str) -> str:
+        """The collection route of a post type, e.g. ``/wp/v2/pages`` for ``page``.
+
+        Raises:
+            ConfigError: the site has no such type; the message lists the valid ones.
+        """
+        if post_type in _CORE_ROUTES:
+            return _CORE_ROUTES[post_type]
+        types = self.post_types()
+        info = types.get(post_type)
+        if info is None or not info.get("rest_base"):
+            valid = ", ".join(sorted(t for t, i in types.items() if i.get("rest_base")))
+            raise ConfigError(f"unknown post type {post_type!r}; this site has: {valid}")
+        # rest_namespace appeared in WordPress 5.9; older sites serve every type under wp/v2.
+        return f"/{info.get('rest_namespace') or 'wp/v2'}/{info['rest_base']}"
+
+    def writable_types(self, capabilities: Mapping[str, Any]) -> list[str]:
+        """Slugs of the post types a user with ``capabilities`` (from ``me()``) may create.
+
+        Each type maps its meta capability ``create_posts`` to a primitive one
+        (``edit_pages`` for pages: ``get_post_type_capabilities`` in post.php).
+        """
+        try:
+            editable = self.request("GET", "/wp/v2/types", params={"context": "edit"})
+        except (AuthenticationError, PermissionDenied):
+            return []
+        names = []
+        for slug, info in dict(editable).items():
+            caps = info.get("capabilities") or {} if isinstance(info, dict) else {}
+            needed = caps.get("create_posts") or caps.get("edit_posts") or "edit_posts"
+            if slug != "attachment" and capabilities.get(needed):
+                names.append(str(slug))
+        return sorted(names)
+
+    def find_term(self, taxonomy: str, name: str) -> dict[str, Any] | None:
+        """The term whose name (case-insensitive) or slug is ``name``, or None."""
+        wanted = name.strip().lower()
+        page = self.list_terms(taxonomy, search=name.strip(), per_page=100, _fields="id,name,slug")
+        for term in page.items:
+            if wanted in (str(term.get("name", "")).lower(), str(term.get("slug", ""))):
+                return dict(term)
+        return None
+
+    def term_id(self, taxonomy: str, name: str, *, create: bool = False) -> int:
+        """The id of the term called ``name``; created when missing if ``create``.
+
+        Raises:
+            ConfigError: no such term and ``create`` is False.
+        """
+        found = self.find_term(taxonomy, name)
+        if found is not None:
+            return int(found["id"])
+        if not create:
+            raise ConfigError(f"{taxonomy}: there is no term named {name!r}")
+        try:
+            return int(self.create_term(taxonomy, name=name.strip())["id"])
+        except BadRequest as exc:
+            # Made meanwhile: wp_insert_term() answers term_exists with the existing id.
+            if exc.code == "term_exists" and isinstance(exc.data, dict) and "term_id" in exc.data:
+                return int(exc.data["term_id"])
+            raise
+
+    def check_ids(self, fields: Mapping[str, Any]) -> None:
+        """Refuse category, tag and ``featured_media`` ids the site does not have.
+
+        WordPress stores an unknown term id as nothing and still answers 200
+        (``wp_set_object_terms`` skips it), so the check runs before the write.
+
+        Raises:
+            ConfigError: naming the field and the id.
+        """
+        for taxonomy in ("categories", "tags"):
+            ids = sorted({int(i) for i in fields.get(taxonomy) or ()})
+            if ids:
+                found = self.list_terms(taxonomy, include=ids, per_page=100, _fields="id")
+                missing = set(ids) - {int(t["id"]) for t in found.items}
+                if missing:
+                    raise ConfigError(f"{taxonomy}: no term with id {min(missing)}")
+        media = fields.get("featured_media")
+        if media:
+            try:
+                self.request("GET", f"/wp/v2/media/{int(media)}", params={"_fields": "id"})
+            except NotFound:
+                raise ConfigError(f"featured_media: no media with id {media}") from None
+
+    def guard_modified(self, route: str, expected_modified: str | None) -> dict[str, Any]:
+        """Read the item at ``route`` (id, status, modified) and refuse a stale edit.
+
+        WordPress has no conditional update: a write in the gap between this
+        read and the caller's write, or within the same second, goes unseen.
+
+        Raises:
+            EditConflict: ``modified`` differs from ``expected_modified``.
+        """
+        current: dict[str, Any] = self.request("GET", route, params={"_fields": "id,status,modified"})
+        modified = str(current.get("modified", ""))
+        if expected_modified is not None and expected_modified.strip() != modified:
+            raise EditConflict(f"it was modified at {modified}, after the version read ({expected_modified})")
+        return current
+
+    def site_timezone(self) -> datetime.tzinfo:
+        """The site's timezone from the REST index (``timezone_string``, else ``gmt_offset``)."""
+        import zoneinfo  # only for scheduling: it costs import time
+
+        index = self.index()
+        name = str(index.get("timezone_string") or "")
+        if name:
+            try:
+                return zoneinfo.ZoneInfo(name)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                pass
+        hours = float(index.get("gmt_offset") or 0)
+        return datetime.timezone(datetime.timedelta(hours=hours))
+
+    def schedule_time(self, date: str | None, *, now: datetime.datetime | None = None) -> datetime.datetime:
+        """The moment a ``future`` post goes live; it must be strictly after now.
+
+        A date without an offset is the site's local time, as WordPress reads
+        ``date`` (``rest_get_date_with_gmt`` in rest-api.php). WordPress publishes
+        at once a ``future`` post whose date is past (``wp_insert_post``).
+
+        Raises:
+            ConfigError: no date, a malformed one, or one not in the future.
+        """
+        if not date:
+            raise ConfigError("status future needs a date in the future (none was given)")
+        try:
+            when = datetime.datetime.fromisoformat(date.replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(f"date {date!r} is not an ISO 8601 date") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=self.site_timezone())
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        if when <= now:
+            raise ConfigError(
+                f"date {date!r} is not in the future (it is {when.isoformat()}, now is "
+                f"{now.astimezone(when.tzinfo).isoformat(timespec='seconds')}); WordPress would publish at once"
+            )
+        return when
+
+    @staticmethod
+    def not_kept(requested: Mapping[str, Any], saved: Mapping[str, Any]) -> list[str]:
+        """The requested fields that WordPress did not store as asked, one sentence each.
+
+        WordPress drops unregistered meta keys and terms it refuses without an
+        error (``WP_REST_Meta_Fields::update_value``, ``handle_terms``).
+        """
+        out: list[str] = []
+        meta: dict[str, Any] = saved["meta"] if isinstance(saved.get("meta"), dict) else {}
+        for key, value in (requested.get("meta") or {}).items():
+            if key not in meta:
+                out.append(f"meta {key!r} was not kept: the key is not registered for the REST API")
+            elif meta[key] != value and [meta[key]] != [value]:
+                out.append(f"meta {key!r} was stored as {meta[key]!r}")
+        for name in ("categories", "tags"):
+            missing = _missing(requested.get(name), saved.get(name))
+            if missing:
+                out.append(f"{name} {missing} were not kept")
+        for name in ("featured_media", "status", "sticky", "format", "template", "comment_status"):
+            if name in requested and name in saved and requested[name] != saved[name]:
+                out.append(f"{name} is {saved[name]!r}, not {requested[name]!r}")
+        return out
+
     # -- terms and media --
 
     def list_terms(self, taxonomy: str, **params: Any) -> Page:
@@ -3400,6 +3587,10 @@ class Client:
         result: dict[str, Any] = self.request(
             "DELETE", f"/wp/v2/posts/{_check_id(id)}", params={"force": True} if force else None)
         return result
+
+
+def _missing(asked: Iterable[Any] | None, kept: Iterable[Any] | None) -> list[int]:
+    return sorted({int(i) for i in asked or ()} - {int(i) for i in kept or ()})
 
 
 def _count(params: Mapping[str, Any], name: str, default: int) -> int:

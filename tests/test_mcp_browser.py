@@ -142,7 +142,7 @@ def admin_client(lab: dict[str, Any], site: str) -> tuple[Any, dict[str, Any]]:
     info: dict[str, Any] = sites[name]
     user = info["users"]["admin"]
     auth = wp_rest.ApplicationPassword(user["username"], user["app_password"])
-    return mcp_server._Client(info["url"], auth=auth), info
+    return wp_rest.Client(info["url"], auth=auth), info
 
 
 @pytest.mark.parametrize("site", ["main", "main@6.8", "main@7.1"])

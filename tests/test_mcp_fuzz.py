@@ -134,7 +134,7 @@ class Harness:
         self.reset()
         config = mcp_server.Config(upload_dir=upload_dir, max_upload_bytes=1024)
         transport = wp_rest.MockTransport(lambda request: self.wp(request))
-        client = mcp_server._Client(ROOT, auth=wp_rest.ApplicationPassword("ed", "abcd efgh ijkl mnop qrst uvwx"),
+        client = wp_rest.Client(ROOT, auth=wp_rest.ApplicationPassword("ed", "abcd efgh ijkl mnop qrst uvwx"),
                                     transport=transport, retry=False)
         self.server = mcp_server.build_server(config, client)
 

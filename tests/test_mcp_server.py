@@ -61,7 +61,7 @@ def offline(config: Config | None = None,
             handler: Callable[[wp_rest.Request], wp_rest.Response] = offline_site,
             ) -> tuple[Any, wp_rest.MockTransport]:
     transport = wp_rest.MockTransport(handler)
-    client = mcp_server._Client(ROOT, auth=wp_rest.ApplicationPassword("u", "abcd efgh ijkl mnop qrst uvwx"),
+    client = wp_rest.Client(ROOT, auth=wp_rest.ApplicationPassword("u", "abcd efgh ijkl mnop qrst uvwx"),
                                 transport=transport, retry=False)
     return build_server(config or Config(), client), transport
 
@@ -188,7 +188,7 @@ async def test_publishing_is_refused_unless_allowed(status: str) -> None:
 def test_a_date_without_offset_is_site_time() -> None:
     import datetime
 
-    client = mcp_server._Client(ROOT, transport=wp_rest.MockTransport(offline_site))
+    client = wp_rest.Client(ROOT, transport=wp_rest.MockTransport(offline_site))
     now = datetime.datetime(2030, 6, 1, 10, 0, tzinfo=datetime.timezone.utc)  # 12:00 in Paris (summer)
     assert client.schedule_time("2030-06-01T12:30:00", now=now).utcoffset() == datetime.timedelta(hours=2)
     with pytest.raises(wp_rest.ConfigError, match="not in the future"):
@@ -469,7 +469,7 @@ def lab_client(lab: dict[str, Any], role: str, site: str = "main", password: str
     info = lab_site(lab, site)
     user = info["users"][role]
     auth = wp_rest.ApplicationPassword(user["username"], password or user["app_password"])
-    return mcp_server._Client(info["url"], auth=auth, timeout=60)
+    return wp_rest.Client(info["url"], auth=auth, timeout=60)
 
 
 @pytest.fixture

@@ -13,9 +13,7 @@ from typing import Any
 
 import pytest
 
-import mcp_server
 import wp_rest
-from _draft_client import EditConflict
 
 pytestmark = pytest.mark.wordpress
 
@@ -24,7 +22,7 @@ def client_for(lab: dict[str, Any], role: str, address: str = "main") -> Any:
     name, _, release = address.partition("@")
     sites = lab["versions"][release]["sites"] if release else lab["sites"]
     user = sites[name]["users"][role]
-    return mcp_server._Client(sites[name]["url"], auth=wp_rest.ApplicationPassword(user["username"],
+    return wp_rest.Client(sites[name]["url"], auth=wp_rest.ApplicationPassword(user["username"],
                                                                                      user["app_password"]))
 
 
@@ -73,7 +71,7 @@ def test_guard_modified_refuses_a_stale_edit(admin: Any) -> None:
         assert admin.guard_modified(route, post["modified"])["status"] == "draft"
         time.sleep(1.1)  # modified has a resolution of one second
         admin.update_post(post["id"], title="changed")
-        with pytest.raises(EditConflict, match="modified at"):
+        with pytest.raises(wp_rest.EditConflict, match="modified at"):
             admin.guard_modified(route, post["modified"])
     finally:
         admin.delete_post(post["id"], force=True)
