@@ -5,8 +5,8 @@ plain (plain permalinks), basicauth (JSON Basic Authentication double), producti
 (http, production environment, Debian's wp-config.php), apache (Apache + mod_php,
 JWT and OAuth1 plugin doubles), fpm (Apache + PHP-FPM without CGIPassAuth; `lab.sh
 fpm-fix on|off`), https (Apache + TLS from a lab CA). Each runs WordPress 6.1, 6.8
-and 7.1 (``lab["versions"]``); the verdicts that depend on what WordPress answers
-are shown on every version.
+and 7.1; ``--wp-version`` chooses which (tests/conftest.py). The verdicts that rest
+on what WordPress answers are marked ``versioned``: CI shows them on every release.
 """
 
 from __future__ import annotations
@@ -30,33 +30,21 @@ pytestmark = pytest.mark.wordpress
 
 LAB_SH = HERE / "wp" / "lab.sh"
 WRONG = "aaaa bbbb cccc dddd eeee ffff"
-VERSIONS = ("6.1", "6.8", "7.1")
 
 
-def site_of(lab: dict[str, Any], site: str, version: str | None = None) -> dict[str, Any]:
-    """A lab site of the default WordPress version, or of ``version``."""
-    if version is None:
-        found: dict[str, Any] = lab["sites"][site]
-        return found
-    assert version in lab.get("versions", {}), f"the lab has no WordPress {version}: bash tests/wp/lab.sh up"
-    found = lab["versions"][version]["sites"][site]
-    return found
-
-
-def user(lab: dict[str, Any], site: str, role: str = "admin", version: str | None = None) -> dict[str, str]:
-    info: dict[str, str] = site_of(lab, site, version)["users"][role]
+def user(lab: dict[str, Any], site: str, role: str = "admin") -> dict[str, str]:
+    info: dict[str, str] = lab["sites"][site]["users"][role]
     return info
 
 
 def run(lab: dict[str, Any], site: str, role: str | None = "admin", *, app_password: str | None = None,
-        auth: wp_rest.Auth | None = None, login_password: str | None = None, version: str | None = None,
-        **client: Any) -> Any:
+        auth: wp_rest.Auth | None = None, login_password: str | None = None, **client: Any) -> Any:
     """Doctor on a lab site with that user's application password (or ``auth``)."""
     if auth is None and role is not None:
-        info = user(lab, site, role, version)
+        info = user(lab, site, role)
         auth = wp_rest.ApplicationPassword(info["username"], app_password or info["app_password"])
     client.setdefault("timeout", 30.0)
-    with wp_rest.Client(site_of(lab, site, version)["url"], auth=auth, **client) as c:
+    with wp_rest.Client(lab["sites"][site]["url"], auth=auth, **client) as c:
         report = diagnose(c, login_password=login_password)
     assert_no_secrets(report, lab)
     return report
@@ -96,13 +84,13 @@ def app_env(lab: dict[str, Any], site: str, role: str = "admin") -> dict[str, st
 # --- healthy servers: all ok, exit 0 --------------------------------------------------
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.versioned
 @pytest.mark.parametrize("site", ["apache", "main"])
-def test_healthy_site_is_all_ok(lab: dict[str, Any], site: str, version: str) -> None:
-    report = run(lab, site, version=version)
+def test_healthy_site_is_all_ok(lab: dict[str, Any], site: str) -> None:
+    report = run(lab, site)
     assert report.writes_possible, report.render()
     assert set(outcomes(report).values()) == {"ok"}, report.render()
-    assert report.api_root == site_of(lab, site, version)["api_root"]
+    assert report.api_root == lab["sites"][site]["api_root"]
     assert "roles: administrator" in text_of(report, "credentials")
     assert "publish_posts" in text_of(report, "permissions")
 
@@ -162,23 +150,21 @@ def test_fpm_without_cgipassauth_reports_the_stripped_header_then_ok_with_the_fi
     assert done.returncode == 0, done.stdout
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_fpm_without_a_login_password_still_names_the_server_fix(lab: dict[str, Any], fpm_fix_off: None,
-                                                                  version: str) -> None:
+@pytest.mark.versioned
+def test_fpm_without_a_login_password_still_names_the_server_fix(lab: dict[str, Any], fpm_fix_off: None) -> None:
     """Probe (a) only: the JWT plugin sees no HTTP_AUTHORIZATION."""
-    report = run(lab, "fpm", version=version)
+    report = run(lab, "fpm")
     assert outcomes(report)["auth-header"] == "fail"
     assert "CGIPassAuth On" in text_of(report, "auth-header")
     assert "most likely because the web server strips" in text_of(report, "credentials")
-    if version == lab.get("default_version", "6.1"):
-        done = cli(lab, "fpm", **app_env(lab, "fpm"))
-        assert done.returncode == 1 and "FAIL  auth-header:" in done.stdout
+    done = cli(lab, "fpm", **app_env(lab, "fpm"))
+    assert done.returncode == 1 and "FAIL  auth-header:" in done.stdout
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_fpm_strips_bearer_tokens_too(lab: dict[str, Any], fpm_fix_off: None, version: str) -> None:
-    auth = wp_rest.JWTAuth.self_signed(site_of(lab, "fpm", version)["jwt_secret"], 1)
-    report = run(lab, "fpm", auth=auth, version=version)
+@pytest.mark.versioned
+def test_fpm_strips_bearer_tokens_too(lab: dict[str, Any], fpm_fix_off: None) -> None:
+    auth = wp_rest.JWTAuth.self_signed(lab["sites"]["fpm"]["jwt_secret"], 1)
+    report = run(lab, "fpm", auth=auth)
     assert outcomes(report)["auth-header"] == "fail"
     assert "does not reach PHP intact" in text_of(report, "credentials")
 
@@ -223,10 +209,10 @@ def test_https_with_a_private_ca_explained_then_ok_with_the_bundle(lab: dict[str
     assert cli(lab, "https", **app_env(lab, "https"), WP_CA_BUNDLE=bundle).returncode == 0
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_production_over_http_application_passwords_unavailable(lab: dict[str, Any], version: str) -> None:
+@pytest.mark.versioned
+def test_production_over_http_application_passwords_unavailable(lab: dict[str, Any]) -> None:
     """Debian's wp-config.php takes X-Forwarded-Proto: https as HTTPS: a TLS proxy is the fix."""
-    report = run(lab, "production", version=version)
+    report = run(lab, "production")
     assert not report.writes_possible
     assert outcomes(report)["app-passwords"] == "fail"
     apps = text_of(report, "app-passwords")
@@ -236,8 +222,7 @@ def test_production_over_http_application_passwords_unavailable(lab: dict[str, A
     assert "WP_ENVIRONMENT_TYPE', 'local'" in apps
     assert "application passwords are unavailable" in text_of(report, "credentials")
     # With a login password, probe (b) also shows that the header itself arrives.
-    probed = run(lab, "production", login_password=user(lab, "production", version=version)["password"],
-                 version=version)
+    probed = run(lab, "production", login_password=user(lab, "production")["password"])
     assert outcomes(probed)["auth-header"] == "ok"
     assert "the header does reach PHP" in text_of(probed, "credentials")
 
@@ -245,10 +230,10 @@ def test_production_over_http_application_passwords_unavailable(lab: dict[str, A
 # --- credentials: wrong, or valid without rights --------------------------------------------------
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_a_wrong_application_password_where_the_header_arrives(lab: dict[str, Any], version: str) -> None:
+@pytest.mark.versioned
+def test_a_wrong_application_password_where_the_header_arrives(lab: dict[str, Any]) -> None:
     """Core answers as for a visitor; the JWT plugin's validate route (probe a) shows the header arrives."""
-    report = run(lab, http_site_with(lab, version, "jwt-auth/", lacking=("wc/",)), app_password=WRONG, version=version)
+    report = run(lab, http_site_with(lab, "jwt-auth/", lacking=("wc/",)), app_password=WRONG)
     assert not report.writes_possible
     assert outcomes(report)["auth-header"] == "ok"
     assert "jwt_auth_bad_auth_header" in text_of(report, "auth-header")
@@ -264,11 +249,11 @@ def test_a_wrong_application_password_with_the_site_health_probe(lab: dict[str, 
     assert "although the Authorization header reaches PHP" in text_of(report, "credentials")
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_a_wrong_application_password_without_probes_gives_both_fixes(lab: dict[str, Any], version: str) -> None:
+@pytest.mark.versioned
+def test_a_wrong_application_password_without_probes_gives_both_fixes(lab: dict[str, Any]) -> None:
     """No JWT plugin, no WooCommerce, no login password: nothing can tell the two causes apart."""
-    site = http_site_with(lab, version, "application-passwords", lacking=("jwt-auth/", "wc/"))
-    report = run(lab, site, app_password=WRONG, version=version)
+    site = http_site_with(lab, "application-passwords", lacking=("jwt-auth/", "wc/"))
+    report = run(lab, site, app_password=WRONG)
     text = text_of(report, "credentials")
     assert "401 rest_not_logged_in" in text and "could not tell which" in text
     assert "Create a new application password" in text and "CGIPassAuth On" in text
@@ -339,33 +324,33 @@ def test_jwt_with_the_wrong_issuer_or_an_expired_token(lab: dict[str, Any]) -> N
 # --- OAuth 1.0a and WooCommerce, recognised from the index and their answers -----------------------
 
 
-def http_site_with(lab: dict[str, Any], version: str, wanted: str = "", *, lacking: tuple[str, ...] = ()) -> str:
-    """An http lab site of ``version`` whose index lists ``wanted`` (a namespace prefix or a key
+def http_site_with(lab: dict[str, Any], wanted: str = "", *, lacking: tuple[str, ...] = ()) -> str:
+    """An http lab site whose index lists ``wanted`` (a namespace prefix or a key
     of ``authentication``) and none of ``lacking``: where the lab runs (or not) a plugin's double."""
     def lists(index: dict[str, Any], name: str) -> bool:
         return any(n.startswith(name) for n in index["namespaces"]) or name in (index["authentication"] or {})
 
-    for name, info in lab["versions"][version]["sites"].items():
+    for name, info in lab["sites"].items():
         if info["url"].startswith("http:") and name != "basicauth":
             with urllib.request.urlopen(info["api_root"], timeout=30) as answer:
                 index = json.load(answer)
             if (not wanted or lists(index, wanted)) and not any(lists(index, n) for n in lacking):
                 return str(name)
-    pytest.fail(f"no http lab site of WordPress {version} lists {wanted!r} without {lacking}: "
+    pytest.fail(f"no http lab site of WordPress {lab['version']} lists {wanted!r} without {lacking}: "
                 "is tests/wp/lab.sh up to date?")
 
 
-def admin_client(lab: dict[str, Any], site: str, version: str) -> wp_rest.Client:
-    info = user(lab, site, version=version)
-    return wp_rest.Client(site_of(lab, site, version)["url"],
+def admin_client(lab: dict[str, Any], site: str) -> wp_rest.Client:
+    info = user(lab, site)
+    return wp_rest.Client(lab["sites"][site]["url"],
                           auth=wp_rest.ApplicationPassword(info["username"], info["app_password"]))
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_a_wrong_application_password_on_a_woocommerce_site(lab: dict[str, Any], version: str) -> None:
+@pytest.mark.versioned
+def test_a_wrong_application_password_on_a_woocommerce_site(lab: dict[str, Any]) -> None:
     """WooCommerce asks for the user early, so core's own incorrect_password shows."""
-    site = http_site_with(lab, version, "wc/")
-    report = run(lab, site, app_password=WRONG, version=version)
+    site = http_site_with(lab, "wc/")
+    report = run(lab, site, app_password=WRONG)
     credentials = text_of(report, "credentials")
     assert '401 incorrect_password "The provided password is an invalid application password."' in credentials
     assert "the Authorization header reached WordPress and the credentials are wrong" in credentials
@@ -375,29 +360,28 @@ def test_a_wrong_application_password_on_a_woocommerce_site(lab: dict[str, Any],
 
 
 def test_woocommerce_keys_checked_on_a_wc_route(lab: dict[str, Any]) -> None:
-    site = http_site_with(lab, "6.1", "wc/")
-    with admin_client(lab, site, "6.1") as admin:
+    site = http_site_with(lab, "wc/")
+    with admin_client(lab, site) as admin:
         key = {row["permissions"]: row for row in admin.request("GET", "/wprest-lab/v1/woocommerce-keys")}["read_write"]
     keys = wp_rest.WooCommerceKeys(key["consumer_key"], key["consumer_secret"])
-    report = run(lab, site, auth=keys, version="6.1")
+    report = run(lab, site, auth=keys)
     assert outcomes(report)["credentials"] == "ok", report.render()
     assert outcomes(report)["permissions"] == "warn" and not report.writes_possible
-    wrong = run(lab, site, auth=wp_rest.WooCommerceKeys(key["consumer_key"], "cs_" + "0" * 40), version="6.1")
+    wrong = run(lab, site, auth=wp_rest.WooCommerceKeys(key["consumer_key"], "cs_" + "0" * 40))
     text = text_of(wrong, "credentials")
     assert "woocommerce_rest_authentication_error" in text and "one-legged OAuth 1.0a signature" in text
     assert key["consumer_secret"] not in wrong.render()
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_the_oauth1_plugin_recognised_and_its_refusals_named(lab: dict[str, Any], version: str) -> None:
-    site = http_site_with(lab, version, "oauth1")
-    with admin_client(lab, site, version) as admin:
+@pytest.mark.versioned
+def test_the_oauth1_plugin_recognised_and_its_refusals_named(lab: dict[str, Any]) -> None:
+    site = http_site_with(lab, "oauth1")
+    with admin_client(lab, site) as admin:
         consumer = admin.request("GET", "/wprest-lab/v1/oauth1-consumers")[0]
-    no_token = run(lab, site, auth=wp_rest.OAuth1(consumer["key"], consumer["secret"]), version=version)
+    no_token = run(lab, site, auth=wp_rest.OAuth1(consumer["key"], consumer["secret"]))
     assert "OAuth 1.0a server (WP-API/OAuth1): request " in text_of(no_token, "plugins")
     assert "401 json_oauth1_missing_parameter" in text_of(no_token, "credentials")
     assert "need an access token" in text_of(no_token, "credentials")
-    unknown = run(lab, site, auth=wp_rest.OAuth1(consumer["key"], consumer["secret"], "no-such-token", "s" * 24),
-                  version=version)
+    unknown = run(lab, site, auth=wp_rest.OAuth1(consumer["key"], consumer["secret"], "no-such-token", "s" * 24))
     assert "does not know this access token" in text_of(unknown, "credentials")
     assert consumer["secret"] not in no_token.render() + unknown.render()
