@@ -501,6 +501,23 @@ def test_a_byte_order_mark_is_a_warning() -> None:
     assert "UTF-8 with BOM" in text_of(report, "php-output")
 
 
+@pytest.mark.parametrize(("answer", "says"), [
+    (json_answer({"code": "internal_server_error", "message": "Boom", "data": {"status": 500}}, 500),
+     "the server failed"),
+    (json_answer({"code": "too_many_requests", "message": "Slow down", "data": {"status": 429}}, 429),
+     "refused by the web server, a security plugin or a firewall"),
+    (json_answer({"code": "rest_disabled", "message": "Off", "data": {"status": 404}}, 404),
+     "the REST API is switched off"),
+    (json_answer({"hello": "world"}), "JSON, but not a WordPress REST index"),
+    (Answer(200, "<html><title>Coming soon</title></html>", {"Content-Type": "text/html"}), "an HTML page"),
+])
+def test_what_a_root_that_is_not_the_index_answers(answer: Answer, says: str) -> None:
+    with serve(fake_wp({"GET /wp-json/": lambda s: answer, "GET /?rest_route=/": lambda s: answer})) as server:
+        report = diagnose(client_for(server.url))
+    assert outcomes(report)["api"] == "fail" and says in text_of(report, "api"), report.render()
+    assert outcomes(report)["credentials"] == "fail" and not report.writes_possible
+
+
 def test_php_error_instead_of_json_is_named() -> None:
     fatal = "<br />\n<b>Fatal error</b>: Uncaught Error: Call to undefined function x() in /p.php:3"
     with serve(fake_wp({"GET /wp-json/": lambda s: Answer(200, fatal, {"Content-Type": "text/html"}),
