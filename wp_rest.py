@@ -82,7 +82,6 @@ import base64
 import binascii
 import collections
 import contextlib
-import dataclasses
 import datetime
 import email.utils
 import functools
@@ -677,6 +676,21 @@ def _build_query(url: str, params: Mapping[str, Any]) -> str:
     parts = urllib.parse.urlsplit(url)
     extra = urllib.parse.urlencode(_query_pairs(params), safe=_QUERY_SAFE)
     return urllib.parse.urlunsplit(parts._replace(query="&".join(filter(None, (parts.query, extra)))))
+
+
+def _root_from_url(url: str) -> str | None:
+    """The API root when ``url`` already is one (``/wp-json/`` or ``?rest_route=``)."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query)
+    if "rest_route" in query:
+        kept = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
+        return urllib.parse.urlunsplit(
+            (parts.scheme, parts.netloc, parts.path,
+             urllib.parse.urlencode([*kept, ("rest_route", "/")], safe="/"), ""))
+    if parts.path.rstrip("/").endswith("/wp-json"):
+        return urllib.parse.urlunsplit(
+            (parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", "", ""))
+    return None
 
 
 def _check_slug(value: str) -> str:
@@ -1382,7 +1396,7 @@ class JWTAuth(Auth):
             raise ConfigError("JWTAuth needs a username and the login password")
         self.username = username
         self._password = password
-        self._token_route = _check_route(token_route)
+        self.token_route: str | None = _check_route(token_route)
         self._clock = clock
         self._secret: bytes | None = None
         self._user_id = ""
@@ -1412,7 +1426,7 @@ class JWTAuth(Auth):
         auth = cls.__new__(cls)
         auth.username = f"user {user_id}"
         auth._password = ""
-        auth._token_route = "/jwt-auth/v1/token"  # noqa: S105 (a route)
+        auth.token_route = None
         auth._clock = clock
         auth._secret = secret.encode() if isinstance(secret, str) else bytes(secret)
         auth._user_id = str(user_id)
@@ -1431,7 +1445,7 @@ class JWTAuth(Auth):
     def describe(self) -> str:
         if self._secret is not None:
             return f"a self-signed JWT for user {self._user_id}"
-        return f"a JWT for {self.username!r} from {self._token_route}"
+        return f"a JWT for {self.username!r} from {self.token_route}"
 
     def secrets(self) -> tuple[str, ...]:
         held = (self._password, (self._secret or b"").decode("utf-8", "replace"), self._token or "")
@@ -1477,7 +1491,7 @@ class JWTAuth(Auth):
         return token
 
     def _fetch(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
-        login = _auth_route_request(request, "POST", self._token_route,
+        login = _auth_route_request(request, "POST", self.token_route or "/jwt-auth/v1/token",
                                     json_body={"username": self.username, "password": self._password})
         resp = yield login
         value = _json_or_none(resp)
@@ -2613,7 +2627,7 @@ class Client:
         self.transport: Transport = transport if transport is not None else HTTPTransport(verify, proxy=proxy)
         if self.auth is not None:
             self._check_secure(self.url)
-        self._root: str | None = self._root_from_url(self.url)
+        self._root: str | None = _root_from_url(self.url)
         self._root_lock = threading.Lock()
         #: Routes the site showed it does not batch (``create_items`` sends them one by one).
         self._unbatched: set[str] = set()
@@ -2699,21 +2713,6 @@ class Client:
         return cls(url, **kwargs)
 
     # -- discovery --
-
-    @staticmethod
-    def _root_from_url(url: str) -> str | None:
-        """The API root when ``url`` already is one (``/wp-json/`` or ``?rest_route=``)."""
-        parts = urllib.parse.urlsplit(url)
-        query = urllib.parse.parse_qs(parts.query)
-        if "rest_route" in query:
-            kept = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
-            return urllib.parse.urlunsplit(
-                (parts.scheme, parts.netloc, parts.path,
-                 urllib.parse.urlencode([*kept, ("rest_route", "/")], safe="/"), ""))
-        if parts.path.rstrip("/").endswith("/wp-json"):
-            return urllib.parse.urlunsplit(
-                (parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", "", ""))
-        return None
 
     @property
     def api_root(self) -> str:
@@ -3676,21 +3675,18 @@ def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
 
 # --- Doctor -------------------------------------------------------------------
 #
-# Client.diagnose() and `wp-rest doctor URL`: why requests or writes fail, with
-# the evidence seen and the fix (PROTOCOLS.md 7.4). Doctor changes nothing on
-# the site. It sends GET and HEAD; a POST to the JWT plugin's validate route and,
-# with a login password, one cookie login (both probes of 7.4); and one POST
-# /wp/v2/posts whose parameters WordPress must refuse (400) before any handler
-# runs, to show that a write reaches WordPress as a POST.
+# Client.diagnose() and `wp-rest doctor URL`: why requests or writes fail, the
+# evidence and the fix. It changes nothing: it sends GET and HEAD, a POST to the
+# JWT plugin's validate route, with a login password one cookie login, and one
+# POST /wp/v2/posts with values WordPress refuses with a 400 before any handler
+# runs (WP_REST_Server::dispatch() validates the arguments first).
 
 _DOCTOR_OUTCOMES = ("ok", "warn", "fail")
-#: WordPress's own test value for the Authorization header ("user:pwd", from
-#: class-wp-site-health.php): it is nobody's password.
+#: "user:pwd", the test value of WP_Site_Health::get_test_authorization_header(): nobody's password.
 _PROBE_AUTHORIZATION = "Basic dXNlcjpwd2Q="
 _ROUTE_VALIDATE = "/jwt-auth/v1/token/validate"
 _ROUTE_SITE_HEALTH = "/wp-site-health/v1/tests/authorization-header"
-#: Clock difference to the server beyond which JWTs get refused (the plugins
-#: check iat/nbf/exp with no leeway; self-signed tokens are back-dated 30 s).
+#: JWT plugins check iat, nbf and exp without leeway; self-signed tokens are back-dated 30 s.
 _CLOCK_SKEW_WARN = 30.0
 
 _FIX_STRIPPED = (
@@ -3699,76 +3695,315 @@ _FIX_STRIPPED = (
     '  Apache (vhost or .htaccess): SetEnvIf Authorization "(.*)" HTTP_AUTHORIZATION=$1\n'
     "  Apache mod_rewrite (WordPress's .htaccess block): "
     "RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]\n"
-    "  nginx + PHP-FPM (in the PHP location): fastcgi_param HTTP_AUTHORIZATION $http_authorization;"
-)
-_FIX_WRONG_APP_CREDENTIAL = (
-    "Create a new application password for this user (Users > Profile > Application Passwords) "
-    "and use it with the user's login name (not the display name); letter case matters, spaces do not."
-)
+    "  nginx + PHP-FPM (in the PHP location): fastcgi_param HTTP_AUTHORIZATION $http_authorization;")
 _FIX_NO_CREDENTIALS = (
-    "Set WP_USERNAME and WP_APP_PASSWORD (an application password from Users > Profile > "
-    "Application Passwords), or pass auth=ApplicationPassword(username, password) to Client. "
-    "Other methods: WP_AUTH=jwt|cookie|basic with WP_PASSWORD (the login password), "
-    "WP_JWT_TOKEN, or WP_JWT_SECRET with WP_JWT_USER_ID."
-)
-_FIX_CA_BUNDLE = (
-    "If the site uses a private CA or a self-signed certificate you trust, give its certificate "
-    "(PEM file): Client(url, verify='/path/to/ca.pem'), or WP_CA_BUNDLE=/path/to/ca.pem for the "
-    "wp-rest command and Client.from_env (also `wp-rest doctor --ca-bundle FILE`). A public site "
-    "needs a certificate from a public CA (e.g. Let's Encrypt), served with its full chain. "
-    "verify=False also connects, but then anyone on the path can read the credentials."
-)
-_FIX_SERVER_AUTH = (
-    "The web server's own password protection (HTTP Basic, e.g. .htpasswd on a staging site) "
-    "takes the one Authorization header, so WordPress credentials cannot pass through it. "
-    "Exempt the REST API from it (Apache: <LocationMatch \"^/wp-json/\"> Require all granted; "
-    "nginx: auth_basic off; in a location for /wp-json/; and the ?rest_route= form), or allow "
-    "this machine's IP address."
-)
-_FIX_PHP_OUTPUT = (
-    "Stop PHP from printing messages into responses: display_errors = Off in php.ini, or in "
-    "wp-config.php define('WP_DEBUG_DISPLAY', false); and @ini_set('display_errors', '0'); "
-    "then fix what the message names. wp_rest skips such output, other clients break on it."
-)
-_FIX_BOM = (
-    "Remove the byte order mark: a PHP file (often wp-config.php or a theme's functions.php) "
-    "was saved as 'UTF-8 with BOM'; save it as plain UTF-8."
-)
-_HINT_SITE_HEALTH_PROBE = (
-    "To tell them apart, run doctor again with an administrator's login password in "
-    "WP_LOGIN_PASSWORD (Client.diagnose(login_password=...)): it is used for one cookie login, "
-    "to run WordPress's own site-health test of the header, and never sent over Basic."
-)
+    "Set WP_USERNAME and WP_APP_PASSWORD (an application password from Users > Profile), or pass "
+    "auth=ApplicationPassword(username, password) to Client; or WP_AUTH=jwt|cookie|basic with WP_PASSWORD.")
+_FIX_PHP = "Set display_errors = Off in php.ini (or WP_DEBUG_DISPLAY false), then fix what the message names."
+_FIX_ALLOW = "allow-list this machine's IP address, or the /wp-json/ and ?rest_route= paths"
+_FIX_LOGIN = "Check WP_USERNAME and WP_PASSWORD: this method takes the login password, not an application password."
+_FIX_CLOCKS = "Synchronise the clocks of this machine and the server with NTP (timedatectl set-ntp true)."
+_FIX_WOO = "Copy the key and secret again from WooCommerce > Settings > Advanced > REST API."
+_UNTRUSTED = "{where}: the TLS certificate of {host} is not trusted: {detail}"
+_JWT_REFUSED = "{seen}: the JWT plugin refused the token"
+_BASIC_PLUGIN = ("{seen}. This 500 with \"data\": null is the JSON Basic Authentication plugin (WP-API/Basic-Auth):"
+                 " it checks every Basic header as a login password")
 
-#: REST namespaces of plugins that change authentication, and what they mean for a client.
-_AUTH_NAMESPACES = (
-    ("jwt-auth/v1", "JWT Authentication (Tmeister) or JWT Auth (Useful Team): Bearer tokens from "
-                    "POST /jwt-auth/v1/token (wp_rest.JWTAuth)"),
-    ("simple-jwt-login/v1", "Simple JWT Login: tokens from POST /simple-jwt-login/v1/auth; core "
-                            "routes accept them only with its middleware switched on"),
-    ("wpuser/v1", "WP User: JWTs from POST /wpuser/v1/token/generate"),
-    ("oauth1", "OAuth 1.0a server (WP-API/OAuth1)"),
-)
+#: What doctor knows: cause -> (check, outcome, evidence, meaning, fix). ``evidence`` is a
+#: regular expression over "STATUS CODE MESSAGE" of an answer ("(text)" or "(json)" in place
+#: of a code it lacks), tried in the order the caller lists; "" where the probes decide. An
+#: empty check or outcome is the caller's; {names} are facts of the run.
+_CAUSES: dict[str, tuple[str, str, str, str, str]] = {
+    # No HTTP answer.
+    "tls-expired": ("tls", "fail", "", _UNTRUSTED, "The certificate has expired or is not valid yet: renew it "
+                    "(certbot renew) and check this machine's clock. A CA bundle does not help."),
+    "tls-name": ("tls", "fail", "", _UNTRUSTED, "The certificate does not name {host}: use the name it was issued "
+                 "for (with or without www.), or have it reissued to include {host}."),
+    "tls-untrusted": ("tls", "fail", "", _UNTRUSTED, "For a private CA or a self-signed certificate you trust, pass "
+                      "its PEM file: Client(url, verify='/path/to/ca.pem'), WP_CA_BUNDLE or --ca-bundle FILE."),
+    "tls-not-tls": ("tls", "fail", "", "{where}: the TLS handshake failed ({detail})",
+                    "Nothing speaks TLS on port {port}: use http:// or the site's https port."),
+    "tls-handshake": ("tls", "fail", "", "{where}: the TLS handshake failed ({detail})",
+                      "Check the server's TLS setup (protocol versions, ciphers, certificate chain)."),
+    "dns": ("reachable", "fail", "", "{where}: the host name {host} does not resolve ({detail})",
+            "Check the spelling of {host} and its DNS record (dig {host}); a private name needs /etc/hosts or VPN."),
+    "conn-refused": ("reachable", "fail", "", "{where}: connection refused, nothing listens on {host} port {port}",
+                     "Check the port in the URL and that the web server runs; a firewall may reject the port."),
+    "timeout": ("reachable", "fail", "", "{where}: no answer within {detail} s", "Check that the host is up and "
+                "no firewall drops the connection; a slow site needs a larger Client(timeout=...)."),
+    "reset": ("reachable", "fail", "", "{where}: the server closed the connection without answering",
+              "A firewall or the server dropped the request (see its logs), or http:// went to an https port."),
+    "unreachable": ("reachable", "fail", "", "{where}: {detail}", "Check the URL and the network to the site."),
+    "redirect-error": ("redirects", "fail", "", "{detail}", "Fix the site's address (Settings > General, "
+                       "WP_HOME, WP_SITEURL) and the web server's redirect rules."),
+    # The site and its API root.
+    "reachable": ("reachable", "ok", "", "{seen} in {detail} ms{after}", ""),
+    "tls-ok": ("tls", "ok", "", "the certificate of {host} is valid and trusted", ""),
+    "tls-unverified": ("tls", "warn", "", "the certificate of {host} was not verified (verify=False)", "Pass the CA"
+                       " bundle instead (verify='/path/to/ca.pem'): else anyone on the path reads the credentials."),
+    "tls-plain": ("tls", "warn", "", "plain http to {host}: the credentials travel unencrypted", "Use https://."),
+    "redirects": ("redirects", "", "", "{detail}", "Use the address the site redirects to: Client({canonical!r}), "
+                  "or WP_URL={canonical}. wp_rest follows redirects for GET and HEAD only (a 301 or 302 would "
+                  "turn a POST into a GET), and never sends credentials to another origin."),
+    "api": ("api", "ok", "", "GET {root} answered the REST index of {detail}; the root was {how}", ""),
+    "api-closed": ("api", "warn", "", "{seen} (the root was {how}); the checks that read the index were skipped",
+                   "{detail}"),
+    # rest_api_register_rewrites() maps /wp-json/ only under pretty permalinks, and
+    # get_rest_url() names ?rest_route=/ otherwise (wp-includes/rest-api.php).
+    "api-plain": ("api", "fail", "", "{seen}. But {root} answers the REST index", "Use the site's address or "
+                  "Client({root!r}). The site has plain permalinks, so /wp-json/ does not exist (Settings > "
+                  "Permalinks)."),
+    "api-rewrites": ("api", "fail", "", "{seen}. But {root} answers the REST index", "Use the site's address or "
+                     "Client({root!r}). The web server does not send /wp-json/ to WordPress: Apache needs "
+                     "mod_rewrite, AllowOverride FileInfo and WordPress's .htaccess; nginx try_files $uri $uri/ "
+                     "/index.php?$args;"),
+    "no-api": ("credentials", "fail", "", "not checked: no WordPress REST API answered", "Fix the REST API first."),
+    "permalinks": ("permalinks", "warn", "", "the permalinks are Plain: WordPress names its API root {detail}; the "
+                   "client works through ?rest_route=", "Nothing to change. For /wp-json/ URLs choose another "
+                   "structure in Settings > Permalinks."),
+    "php-output": ("php-output", "warn", "", "{where}: the JSON came after {detail}", _FIX_PHP),
+    "bom": ("php-output", "warn", "", "{where}: the JSON came after {detail}", "A PHP file (wp-config.php, a "
+            "theme's functions.php) was saved as 'UTF-8 with BOM': save it as plain UTF-8."),
+    # An answer that is not what was asked for.
+    "server-auth": ("server-auth", "fail", "", "{seen}, WWW-Authenticate: {detail}: the web server asks for its own"
+                    " login before WordPress runs", "The server's password protection (.htpasswd) takes the one "
+                    "Authorization header: exempt /wp-json/ and ?rest_route= from it (Apache: Require all granted; "
+                    "nginx: auth_basic off;) or allow this machine's IP address."),
+    "firewall": ("", "", "", "{seen}: a block or challenge page of {detail}, not WordPress", "Let API clients "
+                 "through {detail}: " + _FIX_ALLOW + ". A script cannot pass a browser challenge."),
+    "no-route": ("", "", r"^404 rest_no_route ", "{seen}: this is not the API root",
+                 "Give the site's address and let the client find the root, or the exact root (…/wp-json/)."),
+    "rest-disabled": ("", "", r"^(\d+ rest_disabled|404 [^(\s]\S*) ", "{seen}: the REST API is switched off",
+                      "Remove the plugin or filter that disables it (rest_enabled, rest_endpoints)."),
+    "rest-closed": ("", "", r"^40[13] [^(\s]", "{seen}: a plugin or filter closes the REST API to visitors who "
+                    "are not logged in", "Credentials may still work (see credentials); anonymous reads need "
+                    "that plugin to allow them."),
+    "php-error": ("", "", r"^\d+ \(text\) .*(Notice|Warning|Deprecated|Fatal error|Parse error)(</b>)?:",
+                  "{seen}: PHP printed an error message instead of the JSON", _FIX_PHP),
+    "server-error": ("", "", r"^5\d\d ", "{seen}: the server failed (PHP fatal error, overload, broken proxy)",
+                     "Read the web server's and PHP's error logs."),
+    # WP-API/OAuth1 answers its own routes in plain text (lib/class-wp-rest-oauth1.php).
+    "oauth1-text": ("", "", r"^40\d \(text\) (OAuth|Consumer|Callback)",
+                    "{seen}: the OAuth1 plugin refused the request",
+                    "Check the consumer key and secret and the token given to wp_rest.OAuth1."),
+    "blocked": ("", "", r"^(40[1369]|429) ", "{seen}: refused by the web server, a security plugin or a firewall",
+                "Let API clients through: " + _FIX_ALLOW + "."),
+    "not-found": ("", "", r"^404 \(", "{seen}: no REST API at this address", "Check the URL: give the site's "
+                  "address."),
+    "not-index": ("", "", r"^\d+ (?!\(text\))", "{seen}: JSON, but not a WordPress REST index", "Check the URL."),
+    "not-json": ("", "", "", "{seen}: {detail}, not the REST API", "Check the URL; a maintenance page or a page "
+                 "cache in front of WordPress answers like this too."),
+    # The index. rest_add_application_passwords_to_index() lists application passwords only
+    # when wp_is_application_passwords_available(): is_ssl() or environment type 'local'
+    # (wp-includes/rest-api.php, user.php); is_ssl() never reads X-Forwarded-Proto (load.php).
+    "apps-ok": ("app-passwords", "ok", "", "available: the REST index lists application-passwords", ""),
+    "apps-no-field": ("app-passwords", "warn", "", "the REST index has no 'authentication' field (WordPress before"
+                      " 5.6, or a plugin)", "Update WordPress, or use WP_AUTH=cookie."),
+    "apps-http": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over plain "
+                  "http ({root}) and the environment type is not 'local'", "Serve the site over HTTPS and use "
+                  "https://; on a development site define('WP_ENVIRONMENT_TYPE', 'local') in wp-config.php."),
+    "apps-http-xfp": ("app-passwords", "", "", "unavailable over plain http: the REST index at {root} has "
+                      "\"authentication\": {detail}, but lists application-passwords when the request carries "
+                      "X-Forwarded-Proto: https, which this site's wp-config.php takes as HTTPS (Debian's does)",
+                      "Put HTTPS in front: a TLS proxy that sends X-Forwarded-Proto: https is enough here. On a "
+                      "development site, define('WP_ENVIRONMENT_TYPE', 'local'). Never send that header yourself "
+                      "over plain http: the password would travel unencrypted."),
+    "apps-proxy": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over https,"
+                   " and home is {home}: PHP does not see HTTPS (is_ssl() is false) behind this TLS proxy",
+                   "In wp-config.php: if (($_SERVER['HTTP_X_FORWARDED_PROTO'] ?? '') === 'https') { "
+                   "$_SERVER['HTTPS'] = 'on'; } or nginx: fastcgi_param HTTPS on;"),
+    "apps-proxy-xfp": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over "
+                       "https and home is {home}; with X-Forwarded-Proto: https it lists them: this site's "
+                       "wp-config.php honours that header, which the proxy does not send", "Make the proxy send "
+                       "it (nginx: proxy_set_header X-Forwarded-Proto $scheme;)."),
+    "apps-off": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over https: "
+                 "a plugin or the wp_is_application_passwords_available filter turns them off",
+                 "Re-enable them in that plugin, or use WP_AUTH=cookie with the login password."),
+    "address": ("address", "warn", "", "WordPress's address (home) is {home}, but the API answered at {root}",
+                "Use Client({home!r}): login cookies, links and JWT issuers follow it."),
+    "plugins": ("plugins", "ok", "", "{detail}", ""),
+    "plugins-jwt-missing": ("plugins", "fail", "", "{detail}. JWTAuth needs the jwt-auth/v1 token route",
+                            "Activate JWT Authentication for WP REST API, or use an application password."),
+    "plugins-no-jwt": ("plugins", "warn", "", "{detail}. No JWT plugin: a Bearer token needs one that reads it",
+                       "Check which plugin should accept the token."),
+    "plugins-no-oauth1": ("plugins", "fail", "", "{detail}. OAuth1 needs the OAuth 1.0a server plugin",
+                          "Activate WP-API/OAuth1, or use an application password."),
+    "plugins-no-woo": ("plugins", "fail", "", "{detail}. WooCommerce keys need WooCommerce (no wc/ namespace)",
+                       "Activate WooCommerce, or use an application password."),
+    "clock": ("clock", "ok", "", "{detail}", ""),
+    "clock-skew": ("clock", "warn", "", "{detail}; JWT plugins refuse tokens that look expired or not yet valid",
+                   _FIX_CLOCKS),
+    # Credentials. Before any answer:
+    "no-credentials": ("credentials", "fail", "", "none given: only the site was checked", _FIX_NO_CREDENTIALS),
+    "other-origin": ("credentials", "fail", "", "not sent: the REST API answered at {root}, another origin than "
+                     "{url}", "Use the site's canonical address: Client({canonical!r}), or WP_URL={canonical}."),
+    "insecure": ("credentials", "fail", "", "not sent: {detail}", "Use the site's https:// address."),
+    "step-failed": ("credentials", "fail", "", "{detail}", "{fix}"),
+    # A plugin's wp_authenticate() also runs wp_authenticate_application_password() (hooked on
+    # 'authenticate', wp-includes/default-filters.php): a wrong login password can come back
+    # worded as an application-password error.
+    "login-no-route": ("credentials", "fail", r"^\d+ rest_no_route ", "{seen}", "No JWT plugin answers that route:"
+                       " activate JWT Authentication for WP REST API, or use an application password."),
+    "login-app-words": ("credentials", "fail", r"^\d+ (\[jwt_auth\] )?(incorrect_password|invalid_username|"
+                        r"invalid_email|login_failed) .*application password", "{seen} (WordPress words a wrong "
+                        "login password as an application-password error once one exists)", _FIX_LOGIN),
+    "login-wrong": ("credentials", "fail", r"^\d+ (\[jwt_auth\] )?(incorrect_password|invalid_username|"
+                    r"invalid_email|login_failed) ", "{seen}", _FIX_LOGIN),
+    "login-config": ("credentials", "fail", r"jwt_auth_bad_config ", "{seen}", "Define JWT_AUTH_SECRET_KEY in "
+                     "wp-config.php."),
+    "login-other": ("credentials", "fail", "", "{seen}", "{fix}"),
+    # GET /wp/v2/users/me. Core answers a failed check as for a visitor: it sets the user
+    # before REST_REQUEST is defined (wp-settings.php), so the application password is not
+    # tried then, and rest_cookie_check_errors() finds user 0 (wp-includes/rest-api.php).
+    # Its own codes show only where something asked for the user earlier (WooCommerce).
+    "authenticated": ("credentials", "ok", "", "authenticated as {detail} with {auth}; roles: {roles}", ""),
+    "basic-plugin": ("credentials", "fail", r"^500 (incorrect_password|invalid_username|invalid_email) ",
+                     _BASIC_PLUGIN + ": the username or login password is wrong", "Check WP_USERNAME and "
+                     "WP_PASSWORD (the login password)."),
+    "basic-plugin-app": ("credentials", "fail", "", _BASIC_PLUGIN + ", so application passwords always fail, on "
+                         "public routes too", "Deactivate the JSON Basic Authentication plugin: application "
+                         "passwords need none. Or, on a development site only, use WP_AUTH=basic."),
+    "anonymous": ("credentials", "fail", r"^(\d+ rest_not_logged_in|401 rest_(?!cookie_invalid_nonce)\S+) ", "", ""),
+    "wrong": ("credentials", "fail", r"^\d+ (incorrect_password|invalid_username|invalid_email) ",
+              "{seen}: the Authorization header reached WordPress and the credentials are wrong", "{fix}"),
+    "nonce": ("credentials", "fail", r"^\d+ rest_cookie_invalid_nonce ", "{seen}: an X-WP-Nonce came without a "
+              "valid login cookie", "Send X-WP-Nonce only with the login cookies (CookieAuth)."),
+    "jwt-iss": ("credentials", "fail", r"^\d+ jwt_auth_bad_iss ", _JWT_REFUSED,
+                "The token's iss must be exactly {home} (scheme and trailing slash included)."),
+    "jwt-time": ("credentials", "fail", r"(?i)^\d+ jwt_auth\S* .*(expired|prior to)", _JWT_REFUSED,
+                 "The token has expired or is not valid yet: get a new one, and check the clocks (see clock)."),
+    "jwt-key": ("credentials", "fail", r"(?i)^\d+ jwt_auth\S* .*signature", _JWT_REFUSED,
+                "The token was signed with another key: WP_JWT_SECRET must equal JWT_AUTH_SECRET_KEY."),
+    "jwt": ("credentials", "fail", r"^\d+ jwt_auth", _JWT_REFUSED, "Get a new token, or check the plugin."),
+    # Signed requests, as WP-API/OAuth1 (lib/class-wp-rest-oauth1.php) and WooCommerce
+    # (WC_REST_Authentication, includes/class-wc-rest-authentication.php) refuse them.
+    "oauth1-signature": ("", "", r"^\d+ json_oauth1_signature_mismatch ", "{seen}: the OAuth1 plugin rejected the "
+                         "signature", "Check the consumer and token secrets; a proxy changing the URL breaks it."),
+    "oauth1-token": ("", "", r"^\d+ json_oauth1_\S*token", "{seen}: the OAuth1 plugin does not know this access "
+                     "token (revoked, or never authorized)", "Get a new access token with wp_rest.OAuth1Flow."),
+    "oauth1-no-token": ("", "", r"^\d+ json_oauth1_missing_parameter .*oauth_token", "{seen}: REST requests need "
+                        "an access token, not the consumer alone", "Get one with wp_rest.OAuth1Flow."),
+    "oauth1": ("", "", r"^\d+ json_oauth1_", "{seen}: the OAuth1 plugin refused the request", ""),
+    "woo-secret": ("", "", r"^\d+ woocommerce_rest_\S+ Consumer secret is invalid", "{seen}: the key is known, the "
+                   "secret is not its secret", _FIX_WOO),
+    "woo-scope": ("", "", r"^\d+ woocommerce_rest_\S+ .*cannot be used to access this endpoint", "{seen}: "
+                  "WooCommerce keys reach only wc/ routes", "Use an application password for posts and users."),
+    "woo-signature": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid signature|Missing OAuth)", "{seen}: over plain"
+                      " http WooCommerce checks a one-legged OAuth 1.0a signature, and this one failed", "Use "
+                      "https:// (then the keys go as Basic), or check the secret and that home names this host."),
+    "woo-time": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid timestamp|nonce)", "{seen}: WooCommerce allows 15 "
+                 "minutes of clock difference and no repeated nonce", _FIX_CLOCKS),
+    "woo-rights": ("", "", r"^\d+ woocommerce_rest_\S+ .*read/write", "{seen}: the key's permissions do not allow "
+                   "this method", "Give the key Read/Write in WooCommerce > Settings > Advanced > REST API."),
+    "woo": ("", "", r"^\d+ woocommerce_rest_", "{seen}: WooCommerce refused the keys", _FIX_WOO),
+    "me-other": ("credentials", "fail", r"^\d+ [^(\s]", "{seen}", ""),
+    "me-server-auth": ("credentials", "fail", "", "{seen}: refused by the web server's login (see server-auth)", ""),
+    # 401 rest_not_logged_in: wrong credentials, or a stripped header? Probe (a): the JWT
+    # plugin's validate route tells a missing header from a malformed one
+    # (Jwt_Auth_Public::validate_token()). Probe (b): WP_Site_Health::get_test_authorization_header()
+    # (wp-admin/includes/class-wp-site-health.php): status "good", else a label saying
+    # missing or invalid; capability view_site_health_checks.
+    "probe-arrives": ("", "", r"^\d+ jwt_auth_bad_auth_header ", ", so the header reaches PHP", ""),
+    "probe-stripped": ("", "", r"^\d+ jwt_auth_no_auth_header ", ": PHP got no HTTP_AUTHORIZATION", ""),
+    "probe-basic-plugin": ("", "", r"^500 (invalid_username|incorrect_password) ", ": the JSON Basic Authentication"
+                           " plugin read the test credentials, so the header reaches PHP", ""),
+    "header-arrives": ("auth-header", "ok", "", "the Authorization header reaches PHP: {detail}", ""),
+    "header-stripped": ("auth-header", "fail", "", "the Authorization header does not reach PHP: {detail}",
+                        _FIX_STRIPPED),
+    "header-mangled": ("auth-header", "fail", "", "the Authorization header reaches PHP altered: {detail}",
+                       "Make every proxy, firewall and the server's own login pass it unchanged."),
+    # PHP-FPM and CGI fill PHP_AUTH_* from HTTP_AUTHORIZATION only; mod_php fills them for
+    # Basic itself (php_handle_auth_data() in php-src), never for Bearer.
+    "header-no-http-auth": ("auth-header", "fail", "", "{detail}. On PHP-FPM or CGI this means the web server "
+                            "strips the header; only Apache mod_php still hands Basic credentials to PHP without "
+                            "it (Bearer tokens never)", _FIX_STRIPPED),
+    "header-bearer": ("auth-header", "warn", "", "{detail}: Basic credentials reach PHP, but a Bearer token under "
+                      "Apache mod_php needs one of these lines too; no probe showed if it arrives", _FIX_STRIPPED),
+    "header-unknown": ("auth-header", "warn", "", "inconclusive: {detail}", _FIX_STRIPPED),
+    "cookie-refused": ("credentials", "fail", "", "{seen}: the login cookies and nonce were not accepted",
+                       "The cookies' path or domain may not match this address (compare home)."),
+    "anon-stripped": ("credentials", "fail", "", "{seen}: WordPress treated the request as anonymous because the "
+                      "Authorization header does not reach PHP intact (see auth-header){detail}",
+                      "Fix the web server as auth-header says, then run doctor again."),
+    "anon-no-http-auth": ("credentials", "fail", "", "{seen}: most likely because the web server strips the "
+                          "Authorization header (see auth-header)", "Fix the web server as auth-header says and "
+                          "run doctor again. If it still fails: {fix}"),
+    "anon-unavailable": ("credentials", "fail", "", "{seen}: application passwords are unavailable on this site "
+                         "(see app-passwords), so WordPress ignores them{detail}", "Make them available as "
+                         "app-passwords says, or use WP_AUTH=cookie with the login password."),
+    "anon-arrives": ("credentials", "fail", "", "{seen}, although the Authorization header reaches PHP{detail}: "
+                     "{wrong}", "{fix}"),
+    "anon-unknown": ("credentials", "fail", "", "{seen}: WordPress answers this both for wrong credentials and when"
+                     " the web server strips the Authorization header, and doctor could not tell which: {detail}",
+                     "If the credentials are wrong: {fix}\nIf the server strips the header: " + _FIX_STRIPPED +
+                     "\nTo tell them apart, run doctor with an administrator's login password in WP_LOGIN_PASSWORD "
+                     "(Client.diagnose(login_password=...)): one cookie login runs WordPress's site-health test."),
+    # Wrong credentials, per kind.
+    "wrong-app": ("", "", "", "WordPress did not accept this username and application password (wrong, revoked, "
+                  "another user's or site's)", "Create a new application password for this user (Users > Profile)"
+                  " and use it with the user's login name; letter case matters, spaces do not."),
+    "wrong-basic": ("", "", "", "core WordPress ignores login passwords over Basic", "Use an application password "
+                    "(WP_APP_PASSWORD)."),
+    "wrong-token": ("", "", "", "no plugin accepted the token", "Check that the token's user exists and that a JWT "
+                    "plugin reads Bearer tokens on REST routes (Simple JWT Login: its middleware)."),
+    "wrong-other": ("", "", "", "WordPress did not accept the credentials", "Check what your auth adds."),
+    "not-app-password": ("", "", "", "", " The password given is not 24 letters and digits, so it is no application"
+                         " password: a login password needs WP_AUTH=cookie or jwt."),
+    # Rights: the default roles' capabilities (populate_roles(), wp-admin/includes/schema.php).
+    "can-publish": ("permissions", "ok", "", "{login} can create posts (edit_posts) and publish them "
+                    "(publish_posts){detail}", ""),
+    "can-draft": ("permissions", "warn", "", "{login} can create posts (edit_posts) but not publish them (no "
+                  "publish_posts){detail}", "To publish, give {login} the Author or Editor role."),
+    "cannot-write": ("permissions", "fail", "", "{login} may not create posts (no edit_posts; roles: {roles})"
+                     "{detail}",
+                     "Give {login} the Author role (Users > All Users), or use a user who has one."),
+    "woo-keys": ("permissions", "warn", "", "WooCommerce keys work on wc/ routes only: they cannot create posts",
+                 "For posts, use an application password."),
+    "basic-auth-plugin": ("basic-auth-plugin", "warn", "", "the login password was accepted over Basic: the JSON "
+                          "Basic Authentication plugin is active and sends the real password with every request",
+                          "Use an application password and remove the plugin."),
+    # The write path.
+    "write-ok": ("write-path", "ok", r"^400 rest_invalid_param ", "{where} reached WordPress: refused with 400 "
+                 "rest_invalid_param before anything was written", ""),
+    "write-redirected": ("write-path", "fail", "", "{where} was redirected ({detail}): a redirected POST comes back "
+                         "as a GET, so wp_rest does not follow it", "Use the final address: Client({canonical!r})."),
+    "write-accepted": ("write-path", "fail", "", "{seen}: invalid values were accepted; post {detail} may exist",
+                       "Delete that post; a plugin skips WordPress's parameter checks."),
+    "write-as-get": ("write-path", "fail", "", "{seen} with a list, as a GET would: something turns the POST into a "
+                     "GET", "Use the site's final https address."),
+    "write-refused": ("write-path", "fail", r"^40[13] [^(\s]", "{seen}", "Reads work but writes are refused: a "
+                      "security plugin, or a JWT plugin that wants a token on every write."),
+    "write-other": ("write-path", "fail", r"^\d+ [^(\s]", "{seen}", ""),
+}
+_ANSWER_KEYS = ("oauth1-text", "no-route", "rest-disabled", "rest-closed", "php-error", "server-error",
+                "blocked", "not-found", "not-index")
+_SIGNED_KEYS = ("oauth1-signature", "oauth1-token", "oauth1-no-token", "oauth1", "woo-secret", "woo-scope",
+                "woo-signature", "woo-time", "woo-rights", "woo")
 
-#: (who, markers) of block and challenge pages; markers are searched in the
-#: lower-cased headers and start of the body of non-JSON answers.
+#: (who, markers) of block and challenge pages, sought in the lower-cased headers and body.
 _FIREWALLS = (
-    ("Cloudflare", ("cf-mitigated", "cf-chl", "challenge-platform", "just a moment...",
-                    "attention required! | cloudflare", "cf-error-details")),
-    ("Sucuri", ("sucuri website firewall", "x-sucuri-block", "sucuri/cloudproxy")),
+    ("Cloudflare", ("cf-mitigated", "cf-chl", "challenge-platform", "just a moment...", "| cloudflare")),
+    ("Sucuri", ("sucuri website firewall", "x-sucuri-block")),
     ("Wordfence", ("wordfence",)),
     ("ModSecurity", ("mod_security", "modsecurity")),
     ("Imunify360", ("imunify360",)),
     ("a CAPTCHA page", ("captcha",)),
 )
-_PHP_MESSAGE = re.compile(r"(?:Notice|Warning|Deprecated|Fatal error|Parse error)(?:</b>)?:", re.I)
-#: Codes WordPress and plugins answer for "the REST API is only for logged-in users".
-_REST_RESTRICTED = ("rest_cannot_access", "rest_login_required", "rest_not_logged_in",
-                    "rest_forbidden", "rest_authentication_required")
+#: REST namespaces (or routes, or index keys) of plugins that change authentication.
+_AUTH_PLUGINS = (
+    ("jwt-auth/v1", "JWT Authentication (Tmeister) or JWT Auth (Useful Team): Bearer tokens from "
+                    "POST /jwt-auth/v1/token (wp_rest.JWTAuth)"),
+    ("simple-jwt-login/v1", "Simple JWT Login: tokens from POST /simple-jwt-login/v1/auth; core routes take "
+                            "them only with its middleware on"),
+    ("wpuser/v1", "WP User: JWTs from POST /wpuser/v1/token/generate"),
+    ("oauth1", "OAuth 1.0a server (WP-API/OAuth1): {oauth1} (wp_rest.OAuth1Flow)"),
+    ("wc/", "WooCommerce (wc/...): keys for wc/ routes (wp_rest.WooCommerceKeys); it also makes WordPress "
+            "report wrong application passwords as 401 incorrect_password"),
+    ("/wp/v2/token", "WP-API/jwt-auth: Bearer tokens from POST /wp/v2/token; it wants a token on every write"),
+)
 
 
-@dataclasses.dataclass(frozen=True)
-class Check:
+class Check(_Record):
     """One finding of ``Client.diagnose()``.
 
     Attributes:
@@ -3794,8 +4029,7 @@ class Check:
         return {"name": self.name, "outcome": self.outcome, "seen": self.seen, "fix": self.fix}
 
 
-@dataclasses.dataclass(frozen=True)
-class Report:
+class Report(_Record):
     """What ``Client.diagnose()`` found: ``render()`` for people, ``to_dict()`` for programs.
 
     Attributes:
@@ -3823,29 +4057,23 @@ class Report:
         """The report as text: one block per check, ``ok``/``warn``/``FAIL``, fixes indented."""
         lines = [f"wp-rest doctor: {self.url}", f"API root: {self.api_root or 'not found'}", ""]
         for check in self.checks:
-            mark = "FAIL" if check.outcome == "fail" else check.outcome
             seen = check.seen.splitlines() or [""]
-            lines.append(f"{mark:<5} {check.name}: {seen[0]}")
+            lines.append(f"{'FAIL' if check.outcome == 'fail' else check.outcome:<5} {check.name}: {seen[0]}")
             lines += [f"      {line}" for line in seen[1:]]
-            for n, line in enumerate(check.fix.splitlines()):
-                lines.append(("      fix: " if n == 0 else "           ") + line)
+            fix = check.fix.splitlines()
+            lines += [("      fix: " if n == 0 else "           ") + line for n, line in enumerate(fix)]
         failed = [c.name for c in self.checks if c.outcome == "fail"]
-        verdict = ("yes" if self.writes_possible
-                   else "NO" + (f" (see {', '.join(failed)})" if failed else ""))
-        lines += ["", f"Writes can work: {verdict}"]
-        return "\n".join(lines)
+        verdict = "yes" if self.writes_possible else "NO" + (f" (see {', '.join(failed)})" if failed else "")
+        return "\n".join([*lines, "", f"Writes can work: {verdict}"])
 
 
-@dataclasses.dataclass(frozen=True)
-class _Answer:
-    """One response doctor got, and the redirects it followed to get it."""
+class _Answer(_Record):
+    """An anonymous answer doctor got, how long it took and when it came (for the clock)."""
 
     method: str
     url: str
     resp: Response
-    hops: tuple[tuple[int, str], ...]
     elapsed: float
-    #: time.time() when the answer had arrived (for the clock check).
     received: float
 
 
@@ -3855,163 +4083,90 @@ class _DoctorStop(Exception):
 
 def _diagnose(client: Client, *, login_password: str | None = None, login_username: str | None = None,
               findings: Iterable[Check] = ()) -> Report:
-    """Run the doctor's probes with ``client``'s own transport, settings and credentials."""
+    """Client.diagnose(): the doctor with ``client``'s transport, settings and credentials."""
     return _Doctor(client, login_password, login_username, findings).run()
 
 
-def _doctor_json(resp: Response) -> tuple[Any, str]:
-    """(value, what had to be cleaned) of a body, or (None, "") when it is not JSON."""
+def _fill(template: str, facts: dict[str, Any]) -> str:
+    """``template`` with each {name} or {name!r} that ``facts`` holds replaced."""
+    def value(m: re.Match[str]) -> str:
+        return m.group(0) if m.group(1) not in facts else (repr if m.group(2) else str)(facts[m.group(1)])
+    return re.sub(r"\{(\w+)(!r)?\}", value, template)
+
+
+def _json_of(resp: Response) -> tuple[Any, str]:
+    """(value, what had to be cleaned away) of a body, or (None, "") when it is not JSON."""
     try:
         return _decode_json(resp.body)
     except ValueError:  # also UnicodeDecodeError and JSON nested too deeply
         return None, ""
 
 
-def _is_index(resp: Response, value: Any) -> bool:
+def _is_index(resp: Response) -> bool:
+    value = _json_of(resp)[0]
     return resp.status == 200 and isinstance(value, dict) and isinstance(value.get("namespaces"), list)
 
 
-def _error_code(value: Any) -> tuple[str, str]:
-    """(code, message) of a WordPress error body, ("", "") for anything else."""
+def _evidence(resp: Response) -> tuple[str, str]:
+    """(what causes are matched on, how to show the answer)."""
+    value = _json_of(resp)[0]
     if isinstance(value, dict) and isinstance(value.get("code"), str):
-        return value["code"], _strip_tags(str(value.get("message", "")))[:300]
-    return "", ""
+        message = _strip_tags(str(value.get("message", "")))[:300]
+        return f"{resp.status} {value['code']} {message}", f'{resp.status} {value["code"]} "{message}"'
+    title = re.search(rb"<title[^>]*>(.*?)</title>", resp.body[:65536], re.I | re.S)
+    glimpse = re.sub(r"\s+", " ", title.group(1).decode("utf-8", "replace")).strip()[:120] if title else ""
+    glimpse = glimpse or _body_start(resp.body, 120)
+    shown = f"{resp.status} ({resp.content_type or 'no content type'})" + (f": {glimpse!r}" if glimpse else "")
+    return f"{resp.status} {'(text)' if value is None else '(json)'} {_body_start(resp.body, 2000)}", shown
 
 
-def _html_title(body: bytes) -> str:
-    match = re.search(rb"<title[^>]*>(.*?)</title>", body[:65536], re.I | re.S)
-    return re.sub(r"\s+", " ", match.group(1).decode("utf-8", "replace")).strip()[:120] if match else ""
+def _match(evidence: str, keys: Iterable[str]) -> str:
+    """The first of ``keys`` whose evidence pattern matches, or ""."""
+    return next((k for k in keys if re.search(_CAUSES[k][2], evidence, re.S)), "")
 
 
-def _describe(method: str, url: str, resp: Response) -> str:
-    """``GET url answered 403 (text/html): 'Just a moment...'``: status, type, a glimpse of the body."""
-    text = f"{method} {url} answered {resp.status} ({resp.content_type or 'no content type'})"
-    value, _ = _doctor_json(resp)
-    code, message = _error_code(value)
-    if code:
-        return f'{text} {code} "{message}"'
-    glimpse = _html_title(resp.body) or _body_start(resp.body, 120)
-    return f"{text}: {glimpse!r}" if glimpse else text
+def _answer_cause(resp: Response) -> tuple[str, str]:
+    """(cause, detail) of an answer that is not what was asked for."""
+    if resp.status == 401 and resp.headers.get("WWW-Authenticate") and _json_of(resp)[0] is None:
+        return "server-auth", str(resp.headers.get("WWW-Authenticate"))
+    text = (" ".join(f"{k}: {v}" for k, v in resp.headers.items()) + resp.body[:20000].decode("utf-8", "replace"))
+    who = next((who for who, marks in _FIREWALLS if any(m in text.lower() for m in marks)), "")
+    if who and _json_of(resp)[0] is None:
+        return "firewall", who
+    html = "html" in resp.content_type.lower() or resp.body.lstrip()[:1] == b"<"
+    return _match(_evidence(resp)[0], _ANSWER_KEYS) or "not-json", "an HTML page" if html else "not JSON"
 
 
-def _firewall(resp: Response) -> str:
-    """Who sent a block or challenge page, or "" when it does not look like one."""
-    headers = " ".join(f"{k}: {v}" for k, v in resp.headers.items())
-    haystack = (headers + " " + resp.body[:20000].decode("utf-8", "replace")).lower()
-    return next((who for who, marks in _FIREWALLS if any(m in haystack for m in marks)), "")
-
-
-def _is_server_auth(resp: Response) -> bool:
-    """An HTML 401 with a ``WWW-Authenticate`` challenge: the web server's login, not WordPress's."""
-    return (resp.status == 401 and bool(resp.headers.get("WWW-Authenticate"))
-            and _doctor_json(resp)[0] is None)
-
-
-def _explain_answer(method: str, url: str, resp: Response) -> tuple[str, str]:
-    """(what an answer that is not the REST index means, what to do)."""
-    seen = _describe(method, url, resp)
-    value, _ = _doctor_json(resp)
-    code, _ = _error_code(value)
-    if _is_server_auth(resp):
-        return (f"{seen}, WWW-Authenticate: {resp.headers['WWW-Authenticate']}: the web server asks "
-                "for its own login (HTTP Basic) before WordPress runs", _FIX_SERVER_AUTH)
-    if value is None and (who := _firewall(resp)):
-        return (f"{seen}: a block or challenge page of {who}, not WordPress",
-                f"Let API clients through {who}: allow-list this machine's IP address, or skip the "
-                "check for /wp-json/ and ?rest_route= (a Cloudflare WAF skip rule, Wordfence's "
-                "allow-listed IPs...). A script cannot pass a browser challenge.")
-    if code == "rest_no_route":
-        return (f"{seen}: this is not the API root", "Give the site's address (e.g. https://example.com) "
-                "and let the client find the API root, or the exact root (…/wp-json/).")
-    if code == "rest_disabled" or (code and resp.status == 404):
-        return (f"{seen}: the REST API is switched off on this site",
-                "Re-enable it: remove the plugin or filter that disables it (rest_enabled, rest_endpoints).")
-    if code and resp.status in (401, 403):
-        return (f"{seen}: a plugin or filter closes the REST API to visitors who are not logged in",
-                "Credentials may still work (see credentials). For anonymous reads, allow the REST API "
-                "to visitors in that plugin (Disable REST API, a security plugin's REST API option).")
-    if value is None and _PHP_MESSAGE.search(_body_start(resp.body, 2000)):
-        return f"{seen}: PHP printed an error message instead of the JSON", _FIX_PHP_OUTPUT
-    if resp.status >= 500:
-        return (f"{seen}: the server failed (a PHP fatal error, an overloaded host, a broken proxy)",
-                "Read the web server's and PHP's error logs; WordPress e-mails the admin about "
-                "critical errors.")
-    if resp.status in _REDIRECT_STATUSES:
-        location = urllib.parse.urljoin(url, str(resp.headers.get("Location", "")))
-        return (f"{seen}, Location: {location}: a redirect loop or too many redirects",
-                "Fix the site's address settings (Settings > General, WP_HOME/WP_SITEURL) and the "
-                "web server's redirect rules.")
-    if resp.status in (401, 403, 406, 429):
-        return (f"{seen}: refused by the web server, a security plugin or a firewall",
-                "Allow API clients in the firewall or security plugin: allow-list this machine's IP "
-                "address, or the /wp-json/ and ?rest_route= paths.")
-    if resp.status == 404:
-        return (f"{seen}: no REST API at this address",
-                "Check the URL: give the site's address and let the client find the API root.")
-    if value is not None:
-        return (f"{seen}: JSON, but not a WordPress REST index",
-                "Check the URL: it must be a WordPress site or its API root (…/wp-json/).")
-    what = "an HTML page" if "html" in resp.content_type.lower() or resp.body.lstrip()[:1] == b"<" \
-        else "not JSON"
-    return (f"{seen}: {what}, not the REST API",
-            "Check the URL; a maintenance or coming-soon page, or a page cache in front of "
-            "WordPress, also answers like this.")
-
-
-def _explain_transport(exc: TransportError, timeout: float) -> tuple[str, str, str]:
-    """(check name, what happened, fix) for a request that got no HTTP answer."""
+def _transport_cause(exc: TransportError, timeout: float) -> tuple[str, dict[str, Any]]:
+    """(cause, facts) of a request that got no HTTP answer."""
     cause = exc.__cause__
     _, host, port = _origin(exc.url)
-    where = f"{exc.method} {exc.url}"
+    facts: dict[str, Any] = {"where": f"{exc.method} {exc.url}", "host": host, "port": port, "detail": str(exc)}
     if isinstance(cause, ssl.SSLCertVerificationError):
-        code = cause.verify_code
-        seen = (f"{where}: the TLS certificate of {host} is not trusted: {cause.verify_message} "
-                f"(OpenSSL verify error {code})")
-        if code in (9, 10):  # X509_V_ERR_CERT_NOT_YET_VALID, X509_V_ERR_CERT_HAS_EXPIRED
-            return "tls", seen, ("The certificate has expired or is not valid yet: renew it on the "
-                                 "server (e.g. certbot renew) and check this machine's clock. A CA "
-                                 "bundle does not help.")
-        if code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
-            return "tls", seen, (f"The certificate does not name {host}: use the host name it was "
-                                 "issued for (often with or without www.), or have it reissued to "
-                                 f"include {host}.")
-        return "tls", seen, _FIX_CA_BUNDLE
+        facts["detail"] = f"{cause.verify_message} (OpenSSL verify error {cause.verify_code})"
+        # X509_V_ERR_CERT_NOT_YET_VALID, _CERT_HAS_EXPIRED, _HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH
+        return {9: "tls-expired", 10: "tls-expired", 62: "tls-name", 64: "tls-name"}.get(
+            cause.verify_code, "tls-untrusted"), facts
     if isinstance(cause, ssl.SSLError):
-        reason = str(cause.reason or cause)
-        fix = (f"Nothing speaks TLS on port {port}: use http:// or the site's https port."
-               if "WRONG_VERSION_NUMBER" in reason.upper()
-               else "Check the server's TLS setup (protocol versions, ciphers, certificate chain).")
-        return "tls", f"{where}: the TLS handshake failed ({reason})", fix
+        facts["detail"] = str(cause.reason or cause)
+        return ("tls-not-tls" if "WRONG_VERSION_NUMBER" in facts["detail"].upper() else "tls-handshake"), facts
     if isinstance(cause, socket.gaierror):
-        return ("reachable", f"{where}: the host name {host} does not resolve ({cause.strerror})",
-                f"Check the spelling of {host} and its DNS record (dig {host}); a new domain may "
-                "still be propagating; a private name needs /etc/hosts or the VPN.")
-    if isinstance(cause, ConnectionRefusedError):
-        return ("reachable", f"{where}: connection refused, nothing listens on {host} port {port}",
-                "Check the port in the URL and that the web server runs; a firewall may reject "
-                "the port.")
+        return "dns", {**facts, "detail": cause.strerror}
     if isinstance(cause, (socket.timeout, TimeoutError)):
-        return ("reachable", f"{where}: no answer within {timeout:g} s",
-                "Check that the host is up and that no firewall silently drops the connection; a "
-                "slow site needs a larger timeout (Client(timeout=...), wp-rest --timeout).")
-    if isinstance(cause, (ConnectionResetError, http.client.RemoteDisconnected)):
-        return ("reachable", f"{where}: the server closed the connection without answering",
-                "A firewall or the server dropped the request (read its logs); http:// sent to an "
-                "https port, or the reverse, can do this too.")
-    return "reachable", f"{where}: {exc}", "Check the URL and the network between here and the site."
+        return "timeout", {**facts, "detail": f"{timeout:g}"}
+    kinds = ((ConnectionRefusedError, "conn-refused"),
+             ((ConnectionResetError, http.client.RemoteDisconnected), "reset"))
+    return next((name for types, name in kinds if isinstance(cause, types)), "unreachable"), facts
 
 
 def _redirect_kind(start: str, final: str) -> str:
     a, b = urllib.parse.urlsplit(start), urllib.parse.urlsplit(final)
-    kinds = []
-    if a.scheme != b.scheme:
-        kinds.append(f"{a.scheme} to {b.scheme}")
     host_a, host_b = (a.hostname or "").lower(), (b.hostname or "").lower()
-    if host_a != host_b:
-        if host_a.removeprefix("www.") == host_b.removeprefix("www."):
-            kinds.append("www to apex" if host_a.startswith("www.") else "apex to www")
-        else:
-            kinds.append(f"the site moved to {host_b}")
+    kinds = [f"{a.scheme} to {b.scheme}"] if a.scheme != b.scheme else []
+    if host_a != host_b and host_a.removeprefix("www.") == host_b.removeprefix("www."):
+        kinds.append("www to apex" if host_a.startswith("www.") else "apex to www")
+    elif host_a != host_b:
+        kinds.append(f"the site moved to {host_b}")
     elif a.port != b.port:
         kinds.append(f"to port {b.port or 'default'}")
     if not kinds and a.path != b.path:
@@ -4019,50 +4174,11 @@ def _redirect_kind(start: str, final: str) -> str:
     return ", ".join(kinds) or "same address"
 
 
-def _auth_kind(auth: Auth | None) -> str:
-    if isinstance(auth, ApplicationPassword):
-        return f"the application password of {auth.username!r}"
-    if isinstance(auth, BasicAuth):
-        return f"the login password of {auth.username!r} over Basic"
-    if isinstance(auth, BearerToken):
-        return "a Bearer token"
-    if isinstance(auth, JWTAuth):
-        return (f"a self-signed JWT for user {auth._user_id}" if auth._secret is not None
-                else f"a JWT for {auth.username!r} from {auth._token_route}")
-    if isinstance(auth, CookieAuth):
-        return f"a cookie login as {auth.username!r}"
-    return f"custom auth ({type(auth).__name__})"
-
-
-def _basic_password(auth: Auth | None) -> str | None:
-    """The password inside a Basic auth's header (to check its shape; never shown)."""
-    header = getattr(auth, "_header", None)
-    if not isinstance(header, str) or not header.startswith("Basic "):
-        return None
-    try:
-        return base64.b64decode(header[6:]).decode("utf-8", "replace").partition(":")[2]
-    except ValueError:
-        return None
-
-
-def _doctor_secrets(auths: Iterable[Auth | None], extra: Iterable[str | None]) -> list[str]:
-    """Every secret doctor holds, in every spelling a server could echo, longest first."""
-    found = {secret for auth in auths for secret in _auth_secrets(auth)}
-    more = [s for s in extra if s]
-    for auth in auths:
-        password = _basic_password(auth)
-        if password:  # the spaced form people paste (ApplicationPassword strips the spaces)
-            more.append(" ".join(password[i:i + 4] for i in range(0, len(password), 4)))
-    found.update(_secret_forms(more))
-    return sorted(found, key=len, reverse=True)
-
-
-def _doctor_client(client: Client, auth: Auth) -> Client:
-    """A client like ``client`` (same transport, TLS, timeout, rules) with other credentials."""
-    twin = Client.__new__(Client)
-    twin.__dict__.update(client.__dict__)
-    twin.auth = auth
-    return twin
+def _kind(auth: Auth | None) -> str:
+    """The family of credentials the causes depend on."""
+    kinds = ((ApplicationPassword, "app"), (BasicAuth, "basic"), ((BearerToken, JWTAuth), "token"),
+             (CookieAuth, "cookie"), (OAuth1, "oauth1"), (WooCommerceKeys, "woo"))
+    return next((name for types, name in kinds if isinstance(auth, types)), "none" if auth is None else "other")
 
 
 class _Doctor:
@@ -4070,728 +4186,453 @@ class _Doctor:
 
     def __init__(self, client: Client, login_password: str | None, login_username: str | None,
                  findings: Iterable[Check]) -> None:
-        self.client = client
-        self.auth = client.auth
-        self.login_password = login_password or None
-        self.login_username = login_username or None
+        self.client, self.auth, self.kind = client, client.auth, _kind(client.auth)
+        self.login_password, self.login_username = login_password or None, login_username or None
         self.checks: list[Check] = list(findings)
-        self.headers = {"User-Agent": client.user_agent, "Accept": "application/json",
-                        "Accept-Encoding": "gzip"}
-        self.cache: dict[tuple[str, str], _Answer] = {}
-        self.chains: list[_Answer] = []
-        self.root_redirected = False
+        self.cache: dict[str, _Answer] = {}
         self.root: str | None = None
-        #: The client, as configured, uses ``root`` without a redirect.
-        self.client_root_ok = False
-        self.index: dict[str, Any] | None = None
-        self.index_answer: _Answer | None = None
+        self.index: dict[str, Any] = {}
+        self.client_root_ok = self.creds_ok = self.can_create = self.post_ok = False
         self.apps_available: bool | None = None
-        self.creds_ok = self.can_create = self.post_ok = False
         self.probe_auths: list[Auth] = []
-        #: Why a probe of PROTOCOLS.md 7.4 could not run.
+        #: Why a probe of the Authorization header could not run.
         self.unavailable: list[str] = []
 
     def run(self) -> Report:
         try:
             self.find_api()
-            if self.index is not None:
-                self.read_index()
             self.check_credentials()
         except _DoctorStop:
             pass
-        secrets = _doctor_secrets([self.auth, *self.probe_auths], [self.login_password])
+        values = [s for auth in (self.auth, *self.probe_auths) if auth for s in auth.secrets()]
+        values += [self.login_password] if self.login_password else []
+        # Application passwords are shown in groups of four (WP_Application_Passwords::chunk_password()).
+        secrets = _secret_forms([*values, *(" ".join(re.findall(".{1,4}", v)) for v in values)])
         checks = tuple(Check(c.name, c.outcome, _redact(c.seen, secrets), _redact(c.fix, secrets))
                        for c in self.checks)
         writes = self.client_root_ok and self.creds_ok and self.can_create and self.post_ok
         return Report(self.client.url, checks, writes, self.root)
 
-    def add(self, name: str, outcome: str, seen: str, fix: str = "") -> None:
-        self.checks.append(Check(name, outcome, seen, fix))
+    def add(self, cause: str, check: str = "", outcome: str = "fail", **facts: Any) -> None:
+        """A Check from the cause's row; ``check`` and ``outcome`` where the row leaves them open."""
+        name, fixed, _, meaning, fix = _CAUSES[cause]
+        facts.setdefault("auth", self.auth.describe() if self.auth else "no credentials")
+        self.checks.append(Check(name or check, fixed or outcome, _fill(meaning, facts), _fill(fix, facts)))
 
     def has(self, name: str) -> bool:
         return any(c.name == name for c in self.checks)
 
-    # -- sending --
+    def fetch(self, method: str, url: str, headers: dict[str, str] | None = None) -> _Answer:
+        """An anonymous request through the client's redirect loop (GET and HEAD follow)."""
+        key = f"{method} {url} {headers}"
+        if key not in self.cache:
+            started = time.monotonic()
+            try:
+                resp = self.client.send(self.client.build_request(method, url, headers=headers), auth=False)
+            except TransportError as exc:
+                cause, facts = _transport_cause(exc, self.client.timeout)
+                self.add(cause, **facts)
+                raise _DoctorStop from None
+            except RedirectError as exc:
+                self.add("redirect-error", detail=str(exc))
+                raise _DoctorStop from None
+            self.cache[key] = _Answer(method, url, resp, time.monotonic() - started, time.time())
+        return self.cache[key]
 
-    def fetch(self, method: str, url: str) -> _Answer:
-        """An anonymous request; GET and HEAD redirects followed here, to show them."""
-        key = (method, url)
-        if key in self.cache:
-            return self.cache[key]
-        request = Request(method, url, dict(self.headers), follow_redirects=False)
-        hops: list[tuple[int, str]] = []
-        started = time.monotonic()
-        try:
-            for _ in range(MAX_REDIRECTS + 1):
-                resp = self.client._send_following(request)
-                location = resp.headers.get("Location")
-                if resp.status not in _REDIRECT_STATUSES or not location:
-                    break
-                target = urllib.parse.urljoin(request.url, str(location))
-                if target in (url, request.url) or target in (h[1] for h in hops):
-                    break  # a loop: reported with this 3xx as the answer
-                hops.append((resp.status, target))
-                request = request.replace(url=target)
-        except TransportError as exc:
-            name, seen, fix = _explain_transport(exc, self.client.timeout)
-            if hops:
-                seen += f" (after redirects: {' -> '.join(h[1] for h in hops)})"
-            self.add(name, "fail", seen, fix)
-            raise _DoctorStop from None
-        answer = _Answer(method, url, resp, tuple(hops), time.monotonic() - started, time.time())
-        self.cache[key] = answer
-        return answer
-
-    def api_request(self, method: str, route: str, params: dict[str, Any] | None = None, *,
-                    body: bytes | None = None, headers: dict[str, str] | None = None,
-                    follow: bool = True) -> Request:
+    def request(self, method: str, route: str, params: dict[str, Any] | None = None, **kwargs: Any) -> Request:
+        """A request for ``route`` below the root that answered (the client's own when it works)."""
         assert self.root is not None
-        return Request(method, _build_url(self.root, route, params), {**self.headers, **(headers or {})},
-                       body, route=route, api_root=self.root, follow_redirects=follow)
-
-    # -- reachability, TLS, redirects, discovery --
-
-    def find_api(self) -> None:
-        url = self.client.url
-        given = Client._root_from_url(url)
-        site = _site_of(given) if given else (url if url.endswith("/") else url + "/")
-        first = self.fetch("GET" if given else "HEAD", given or site)
-        self.reached(first)
-        if first.hops:
-            self.chains.append(first)
-            self.root_redirected = given is not None
-        if given:
-            client_root, how = given, "the URL given is the API root"
-        else:
-            client_root, how = self.discover(site, first)
-        answer = self.fetch("GET", client_root)
-        if answer.hops and answer is not first:
-            self.chains.append(answer)
-            self.root_redirected = True
-        self.report_redirects()
-        if self.accept_index(answer, client_root, how):
-            return
-        seen, fix = _explain_answer("GET", client_root, answer.resp)
-        code, _ = _error_code(_doctor_json(answer.resp)[0])
-        if code and answer.resp.status in (401, 403) and not answer.hops:
-            # WordPress answered, but keeps its index from anonymous visitors:
-            # credentials may still work, without the index's details.
-            self.root, self.client_root_ok = client_root, True
-            self.add("api", "warn", f"{seen} (the root was {how}); the checks that read the index "
-                     "were skipped", fix)
-            return
-        # The root the client would use does not answer: find one that does, to
-        # say which URL to use instead.
-        alternatives = [site + "?rest_route=/"]
-        if given:
-            head = self.fetch("HEAD", site)
-            link = head.resp.links.get(API_REL)
-            if link:
-                alternatives.insert(0, urllib.parse.urljoin(head.resp.url, link))
-        for alt in dict.fromkeys(a for a in alternatives if a != client_root):
-            alt_answer = self.fetch("GET", alt)
-            value, cleaned = _doctor_json(alt_answer.resp)
-            if _is_index(alt_answer.resp, value):
-                self.root = alt_answer.resp.url
-                self.index, self.index_answer = value, alt_answer
-                self.add("api", "fail", f"{seen}. But {alt} answers the REST index",
-                         self.alternative_fix(alt, alt_answer))
-                self.php_output(f"GET {alt}", cleaned)
-                self.check_permalinks(alt_answer.resp)
-                return
-        self.add("server-auth" if _is_server_auth(answer.resp) else "api", "fail",
-                 f"{seen} ({how})", fix)
-        self.add("credentials", "fail", "not checked: no WordPress REST API answered",
-                 "Fix the REST API first (see above).")
-        raise _DoctorStop
-
-    def discover(self, site: str, head: _Answer) -> tuple[str, str]:
-        """The API root the client's own discovery arrives at, and how."""
-        link = head.resp.links.get(API_REL)
-        if link:
-            root = urllib.parse.urljoin(head.resp.url, link)
-            return root, f"named by the Link header of HEAD {site}"
-        fallback = site + "?rest_route=/"
-        how = (f"HEAD {site} ({head.resp.status}) sent no Link rel=\"{API_REL}\" header, so the "
-               f"client falls back to {fallback}")
-        answer = self.fetch("GET", fallback)
-        link = answer.resp.links.get(API_REL)
-        if _is_index(answer.resp, _doctor_json(answer.resp)[0]) and link:
-            return urllib.parse.urljoin(answer.resp.url, link), how + f", whose Link header names {link}"
-        return fallback, how
-
-    def reached(self, answer: _Answer) -> None:
-        resp = answer.resp
-        after = f" after {len(answer.hops)} redirect(s)" if answer.hops else ""
-        self.add("reachable", "ok", f"{answer.method} {answer.url} answered {resp.status} "
-                 f"({resp.content_type or 'no content type'}) in {answer.elapsed * 1000:.0f} ms{after}")
-        scheme, host, _ = _origin(resp.url)
-        if scheme == "https":
-            if getattr(getattr(self.client.transport, "ssl_context", None), "verify_mode", None) == ssl.CERT_NONE:
-                self.add("tls", "warn", f"the certificate of {host} was not verified (verify=False)",
-                         "Pass the CA bundle instead: Client(url, verify='/path/to/ca.pem') or "
-                         "WP_CA_BUNDLE; without verification anyone on the path can read the credentials.")
-            else:
-                self.add("tls", "ok", f"the certificate of {host} is valid and trusted")
-        elif self.auth is not None and not _is_loopback(host):
-            self.add("tls", "warn", f"plain http to {host}: the credentials travel unencrypted "
-                     "(allow_insecure_http)", "Use the site's https:// address.")
-
-    def report_redirects(self) -> None:
-        if not self.chains:
-            return
-        lines, cross = [], False
-        for answer in self.chains:
-            steps = " -> ".join(f"{status} {target}" for status, target in answer.hops)
-            lines.append(f"{answer.method} {answer.url} -> {steps} "
-                         f"({_redirect_kind(answer.url, answer.resp.url)})")
-            cross = cross or _origin(answer.resp.url) != _origin(answer.url)
-        final = self.chains[0].resp.url
-        canonical = _site_of(final)
-        fix = (f"Use the address the site redirects to: Client({canonical!r}), or WP_URL={canonical}. "
-               "wp_rest follows redirects only for GET and HEAD: a 301 or 302 would turn a POST into a "
-               "GET, which creates nothing, so it refuses to follow one; and it never sends "
-               "credentials to another origin.")
-        # A redirected API root redirects every write too; a redirected site URL
-        # only matters to credentials when it leaves the origin.
-        failing = self.root_redirected or (cross and self.auth is not None)
-        self.add("redirects", "fail" if failing else "warn", "\n".join(lines), fix)
-
-    def accept_index(self, answer: _Answer, root: str, how: str) -> bool:
-        value, cleaned = _doctor_json(answer.resp)
-        if not _is_index(answer.resp, value):
-            return False
-        self.index, self.index_answer = value, answer
-        self.root = answer.resp.url if answer.hops else root
-        self.client_root_ok = not answer.hops
-        spaces = len(value["namespaces"])
-        self.add("api", "ok", f"GET {root} answered the REST index of {str(value.get('name', ''))!r} "
-                 f"({spaces} namespaces); the root was {how}")
-        self.php_output(f"GET {root}", cleaned)
-        self.check_permalinks(answer.resp)
-        return True
-
-    def alternative_fix(self, alt: str, answer: _Answer) -> str:
-        use = f"Use the site's address (the client finds the root) or this root: Client({alt!r})."
-        if "rest_route=" in (answer.resp.links.get(API_REL) or ""):
-            return (f"{use} The site has plain permalinks, so /wp-json/ does not exist; choose any "
-                    "other structure in Settings > Permalinks to get it.")
-        return (f"{use} WordPress has pretty permalinks, but the web server does not send /wp-json/ "
-                "to it: Apache needs mod_rewrite, AllowOverride FileInfo and WordPress's .htaccess "
-                "rules (saving Settings > Permalinks rewrites them); nginx needs "
-                "try_files $uri $uri/ /index.php?$args;")
-
-    def check_permalinks(self, resp: Response) -> None:
-        link = resp.links.get(API_REL) or ""
-        if "rest_route=" in link and not self.has("permalinks"):
-            self.add("permalinks", "warn",
-                     f"the site's permalinks are Plain: WordPress names its API root {link}, so "
-                     "/wp-json/ URLs do not work; the client works through ?rest_route=",
-                     "Nothing to change in the client. To get /wp-json/ URLs, choose any structure "
-                     "other than Plain in Settings > Permalinks (e.g. 'Post name') and save.")
+        target = route if self.client_root_ok else _build_url(self.root, route)
+        return self.client.build_request(method, target, params=params, **kwargs)
 
     def php_output(self, where: str, cleaned: str) -> None:
         if cleaned and not self.has("php-output"):
-            bom = "byte order mark" in cleaned
-            self.add("php-output", "warn", f"{where}: the JSON came after {cleaned}",
-                     _FIX_BOM if bom else _FIX_PHP_OUTPUT)
+            self.add("bom" if "byte order mark" in cleaned else "php-output", where=where, detail=cleaned)
 
-    # -- the anonymous index --
+    def routes(self) -> dict[str, Any] | None:
+        routes = self.index.get("routes")
+        return routes if isinstance(routes, dict) else None
 
-    def read_index(self) -> None:
-        assert self.index is not None and self.index_answer is not None
-        self.check_app_passwords(self.index)
-        self.check_address(self.index)
-        self.check_plugins(self.index)
-        self.check_clock(self.index_answer)
+    # -- reachability, TLS, redirects, the API root --
 
-    def check_app_passwords(self, index: dict[str, Any]) -> None:
+    def find_api(self) -> None:
+        given = _root_from_url(self.client.url)
+        site = _site_of(given) if given else self.client.url.rstrip("/") + "/"
+        first = self.fetch("GET" if given else "HEAD", given or site)
+        self.reached(first)
+        root, how = (given, "the URL given is the API root") if given else self.client_root(site, first)
+        answer = self.fetch("GET", root)
+        self.report_redirects(first, answer, bool(given))
+        if _is_index(answer.resp):
+            self.client_root_ok = not answer.resp.history
+            self.read_index(answer, answer.resp.url if answer.resp.history else root, ("api", how))
+            return
+        cause, detail = _answer_cause(answer.resp)
+        seen = f"GET {root} answered {_evidence(answer.resp)[1]}"
+        if cause == "rest-closed" and not answer.resp.history:
+            # WordPress answered but keeps its index from visitors: credentials may still work.
+            self.root, self.client_root_ok = root, True
+            self.add("api-closed", seen=_fill(_CAUSES[cause][3], {"seen": seen}), how=how, detail=_CAUSES[cause][4])
+            return
+        # The root the client would use does not answer: name one that does.
+        link = self.fetch("HEAD", site).resp.links.get(API_REL) if given else None
+        alternatives = [urllib.parse.urljoin(site, link)] if link else []
+        for alt in dict.fromkeys(a for a in (*alternatives, site + "?rest_route=/") if a != root):
+            found = self.fetch("GET", alt)
+            if _is_index(found.resp):
+                plain = "rest_route=" in (found.resp.links.get(API_REL) or "")
+                seen = _fill(_CAUSES[cause][3], {"seen": seen, "detail": detail})
+                self.read_index(found, found.resp.url, ("api-plain" if plain else "api-rewrites", seen))
+                return
+        self.add(cause, "server-auth" if cause == "server-auth" else "api", seen=seen + f" ({how})", detail=detail)
+        self.add("no-api")
+        raise _DoctorStop
+
+    def client_root(self, site: str, head: _Answer) -> tuple[str, str]:
+        """The API root the client's own discovery arrives at, and how."""
+        link, fallback = head.resp.links.get(API_REL), site + "?rest_route=/"
+        try:
+            root = self.client.api_root
+        except ConfigError:  # a root on another origin: check_credentials says so
+            root = _join_link(head.resp.url, link or "") or fallback
+        except (InvalidResponse, RedirectError, TransportError):
+            root = fallback
+        if link:
+            return root, f"named by the Link header of HEAD {site}"
+        how = f'HEAD {site} ({head.resp.status}) sent no Link rel="{API_REL}" header, so the client falls back to'
+        how += f" {fallback}"
+        return root, how + (f", whose Link header names {root}" if root != fallback else "")
+
+    def reached(self, answer: _Answer) -> None:
+        resp = answer.resp
+        seen = f"{answer.method} {answer.url} answered {resp.status} ({resp.content_type or 'no content type'})"
+        after = f" after {len(resp.history)} redirect(s)" if resp.history else ""
+        self.add("reachable", seen=seen, detail=f"{answer.elapsed * 1000:.0f}", after=after)
+        scheme, host, _ = _origin(resp.url)
+        context = getattr(self.client.transport, "ssl_context", None)
+        if scheme == "https":
+            unverified = isinstance(context, ssl.SSLContext) and context.verify_mode == ssl.CERT_NONE
+            self.add("tls-unverified" if unverified else "tls-ok", host=host)
+        elif self.auth is not None and not _is_loopback(host):
+            self.add("tls-plain", host=host)
+
+    def report_redirects(self, first: _Answer, answer: _Answer, given: bool) -> None:
+        chains = [a for a in ((first,) if answer is first else (first, answer)) if a.resp.history]
+        if not chains:
+            return
+        lines = [f"{a.method} {a.url} -> " + " -> ".join(f"{s} {u}" for s, u in a.resp.history)
+                 + f" ({_redirect_kind(a.url, a.resp.url)})" for a in chains]
+        cross = any(_origin(a.resp.url) != _origin(a.url) for a in chains)
+        # A redirected API root redirects every write too; a redirected site URL
+        # only matters to credentials when it leaves the origin.
+        moved = bool(first.resp.history and given) or (answer is not first and bool(answer.resp.history))
+        self.add("redirects", outcome="fail" if moved or (cross and self.auth is not None) else "warn",
+                 detail="\n".join(lines), canonical=_site_of(chains[0].resp.url))
+
+    # -- the anonymous index (read without credentials: on some sites stale ones fail even public routes) --
+
+    def read_index(self, answer: _Answer, root: str, api: tuple[str, str]) -> None:
+        value, cleaned = _json_of(answer.resp)
+        self.index, self.root = value, root
+        name = f"{str(value.get('name', ''))!r} ({len(value['namespaces'])} namespaces)"
+        self.add(api[0], root=root, how=api[1], seen=api[1], detail=name)  # "api" says how, the others what failed
+        self.php_output(f"GET {root}", cleaned)
+        if "rest_route=" in (link := answer.resp.links.get(API_REL) or ""):
+            self.add("permalinks", detail=link)
+        self.check_app_passwords()
+        home = value.get("home")
+        if isinstance(home, str) and home.startswith(("http://", "https://")) and _origin(home) != _origin(root):
+            self.add("address", home=home, root=root)
+        self.check_plugins()
+        self.check_clock(answer)
+
+    def check_app_passwords(self) -> None:
         assert self.root is not None
-        field = index.get("authentication")
-        if isinstance(field, dict) and "application-passwords" in field:
-            self.apps_available = True
-            self.add("app-passwords", "ok", "available: the REST index lists application-passwords "
-                     "under authentication")
+        field = self.index.get("authentication")
+        self.apps_available = isinstance(field, dict) and "application-passwords" in field
+        if self.apps_available or field is None:
+            self.add("apps-ok" if self.apps_available else "apps-no-field")
             return
-        if field is None:
-            self.add("app-passwords", "warn", "the REST index has no 'authentication' field: "
-                     "WordPress older than 5.6 (no application passwords) or a plugin changed the index",
-                     "Update WordPress, or use another method (WP_AUTH=cookie with the login password).")
-            return
-        self.apps_available = False
-        home = str(index.get("home", ""))
-        if urllib.parse.urlsplit(self.root).scheme == "http":
-            why = (f"the API was reached over plain http ({self.root}) and the site's environment type "
-                   "is not 'local'; WordPress offers application passwords only over HTTPS")
-            fix = ("Serve the site over HTTPS and use its https:// address; on a development or test "
-                   "site, define('WP_ENVIRONMENT_TYPE', 'local') in wp-config.php. (A plugin can also "
-                   "switch them off: filter wp_is_application_passwords_available.)")
-        elif home.startswith("http://"):
-            why = (f"the API was reached over https, but WordPress builds http:// addresses (home is "
-                   f"{home}): PHP does not see HTTPS (is_ssl() is false), typically behind a "
-                   "TLS-terminating proxy or load balancer that does not set HTTPS=on")
-            fix = ("Make PHP see HTTPS. In wp-config.php, behind a proxy you control: "
-                   "if (($_SERVER['HTTP_X_FORWARDED_PROTO'] ?? '') === 'https') { $_SERVER['HTTPS'] = 'on'; } "
-                   "or nginx: fastcgi_param HTTPS on; (WordPress ignores X-Forwarded-Proto itself.)")
-        else:
-            why = ("the site is served over https, so a plugin or filter switches them off (Wordfence, "
-                   "'Disable Application Passwords', another security plugin, or the "
-                   "wp_is_application_passwords_available filter)")
-            fix = ("Re-enable application passwords in that plugin's settings or remove the filter; or "
-                   "use another method the site offers (WP_AUTH=cookie with the login password).")
-        outcome = "fail" if isinstance(self.auth, ApplicationPassword) else "warn"
-        self.add("app-passwords", outcome,
-                 f"unavailable: the REST index has \"authentication\": {json.dumps(field)}; {why}", fix)
+        home = str(self.index.get("home", ""))
+        cause = "apps-http" if self.root.startswith("http://") else "apps-proxy" if home.startswith("http://") else ""
+        if cause:
+            # Does the site take X-Forwarded-Proto as HTTPS (Debian's wp-config.php sets
+            # $_SERVER['HTTPS'] = 'on' for it)? Then a TLS proxy is all it needs.
+            xfp = self.fetch("GET", self.root, {"X-Forwarded-Proto": "https"}).resp
+            offered = _json_of(xfp)[0] if _is_index(xfp) else {}
+            cause += "-xfp" if "application-passwords" in (offered.get("authentication") or ()) else ""
+        self.add(cause or "apps-off", outcome="fail" if self.kind == "app" else "warn", detail=json.dumps(field),
+                 root=self.root, home=home)
 
-    def check_address(self, index: dict[str, Any]) -> None:
-        assert self.root is not None
-        home = index.get("home")
-        if not isinstance(home, str) or not home.startswith(("http://", "https://")):
-            return
-        if _origin(home) != _origin(self.root):
-            self.add("address", "warn", f"WordPress's address (home) is {home}, but the API answered at "
-                     f"{self.root}", f"Use the site's own address: Client({home!r}). Login cookies, "
-                     "links and JWT issuers follow it.")
+    def check_plugins(self) -> None:
+        spaces = [str(n) for n in self.index.get("namespaces", [])]
+        field = self.index.get("authentication")
+        oauth1 = field.get("oauth1") if isinstance(field, dict) else None
 
-    def check_plugins(self, index: dict[str, Any]) -> None:
-        spaces = [str(n) for n in index.get("namespaces", [])]
-        routes = index.get("routes") if isinstance(index.get("routes"), dict) else {}
-        found = [what for name, what in _AUTH_NAMESPACES if name in spaces]
-        if any(n.startswith("wc/") for n in spaces):
-            found.append("WooCommerce (wc/...): consumer key and secret for wc/ routes; it also makes "
-                         "WordPress report wrong application passwords as 401 incorrect_password")
-        if isinstance(routes, dict) and "/wp/v2/token" in routes:
-            found.append("WP-API/jwt-auth: Bearer tokens from POST /wp/v2/token; it wants a token on "
-                         "every write")
-        seen = ("authentication plugins: " + "; ".join(found)) if found else (
+        def present(marker: str) -> bool:
+            if marker.startswith("/"):
+                return marker in (self.routes() or {})
+            return bool(oauth1) if marker == "oauth1" else any(n.startswith(marker) for n in spaces)
+
+        where = ", ".join(f"{k} {v}" for k, v in oauth1.items() if k != "version") if isinstance(oauth1, dict) else ""
+        found = [_fill(what, {"oauth1": where}) for marker, what in _AUTH_PLUGINS if present(marker)]
+        detail = "authentication plugins: " + "; ".join(found) if found else (
             "no authentication plugin among the namespaces (core: application passwords and cookies)")
-        seen += f". Namespaces: {', '.join(spaces)}"
-        jwt_spaces = ("jwt-auth/v1", "simple-jwt-login/v1", "wpuser/v1")
-        if isinstance(self.auth, JWTAuth) and self.auth._secret is None and "jwt-auth/v1" not in spaces:
-            self.add("plugins", "fail", seen + ". JWTAuth needs the jwt-auth/v1 token route",
-                     "Install and activate JWT Authentication for WP REST API (Tmeister), or use an "
-                     "application password.")
-        elif isinstance(self.auth, (BearerToken, JWTAuth)) and not any(n in spaces for n in jwt_spaces):
-            self.add("plugins", "warn", seen + ". No JWT plugin's namespace: a Bearer token needs a "
-                     "plugin that reads it", "Check which plugin should accept the token.")
-        else:
-            self.add("plugins", "ok", seen)
+        markers, missing = {"token": (("jwt-auth/v1", "simple-jwt-login/v1", "wpuser/v1"), "plugins-no-jwt"),
+                            "oauth1": (("oauth1",), "plugins-no-oauth1"),
+                            "woo": (("wc/",), "plugins-no-woo")}.get(self.kind, ((), ""))
+        if _jwt_login_route(self.auth) and "jwt-auth/v1" not in spaces:
+            missing = "plugins-jwt-missing"
+        elif any(present(m) for m in markers):
+            missing = ""
+        self.add(missing or "plugins", detail=f"{detail}. Namespaces: {', '.join(spaces)}")
 
     def check_clock(self, answer: _Answer) -> None:
-        date = answer.resp.headers.get("Date")
+        date = str(answer.resp.headers.get("Date") or "")
         try:
-            server = email.utils.parsedate_to_datetime(str(date)).timestamp() if date else None
+            server = email.utils.parsedate_to_datetime(date).timestamp()
         except (TypeError, ValueError, IndexError):
-            server = None
-        if server is None:
             return
-        age = answer.resp.headers.get("Age")
-        server += int(age) if age and str(age).isdigit() else 0
-        skew = server - answer.received
-        if abs(skew) <= 2:
-            self.add("clock", "ok", f"the server's Date ({date}) matches this machine's clock")
-            return
+        age = str(answer.resp.headers.get("Age") or "")
+        skew = server + (int(age) if age.isdigit() else 0) - answer.received
         side = "ahead of" if skew > 0 else "behind"
-        seen = f"the server's clock is {abs(skew):.0f} s {side} this machine's (Date: {date})"
-        if abs(skew) <= _CLOCK_SKEW_WARN:
-            self.add("clock", "ok", seen)
-        else:
-            self.add("clock", "warn", seen + "; JWT plugins refuse tokens that look expired or not yet "
-                     "valid by their clock (no leeway)", "Synchronise both clocks with NTP "
-                     "(timedatectl set-ntp true, chrony or ntpd) on this machine and on the server.")
+        detail = (f"the server's Date ({date}) matches this machine's clock" if abs(skew) <= 2 else
+                  f"the server's clock is {abs(skew):.0f} s {side} this machine's (Date: {date})")
+        self.add("clock" if abs(skew) <= _CLOCK_SKEW_WARN else "clock-skew", detail=detail)
 
     # -- credentials --
 
     def check_credentials(self) -> None:
-        auth = self.auth
-        if auth is None:
+        if self.auth is None:
             if not self.has("credentials"):
-                self.add("credentials", "fail", "none given: only the site was checked", _FIX_NO_CREDENTIALS)
+                self.add("no-credentials")
             return
         assert self.root is not None
         if _origin(self.root) != _origin(self.client.url):
-            canonical = _site_of(self.root)
-            self.add("credentials", "fail", f"not sent: the REST API answered at {self.root}, another "
-                     f"origin than {self.client.url}; wp_rest sends credentials only where it was pointed",
-                     f"Use the site's canonical address: Client({canonical!r}), or WP_URL={canonical}.")
+            self.add("other-origin", root=self.root, url=self.client.url, canonical=_site_of(self.root))
             return
         try:
             _check_transport_security(self.root, self.client.allow_insecure_http)
         except ConfigError as exc:
-            self.add("credentials", "fail", f"not sent: {exc}", "Use the site's https:// address.")
+            self.add("insecure", detail=str(exc))
             return
-        request = self.api_request("GET", "/wp/v2/users/me", {"context": "edit"})
+        # WooCommerce keys work on wc/ routes only (WC_REST_Authentication::is_request_to_rest_api()).
+        route, params = ("/wc/v3/products", {"per_page": 1}) if self.kind == "woo" else (
+            "/wp/v2/users/me", {"context": "edit"})
+        where = f"GET {route}?{urllib.parse.urlencode(params)}"
         try:
-            resp = self.client._send_with_auth(request)
+            resp = self.client.send(self.request("GET", route, params))
         except WPError as exc:
             self.auth_step_failed(exc)
             return
-        self.interpret_me(request, resp)
+        value, cleaned = _json_of(resp)
+        self.php_output(where, cleaned)
+        if resp.status == 200 and ((isinstance(value, dict) and "id" in value) or self.kind == "woo"):
+            self.credentials_ok(value if isinstance(value, dict) else {})
+            self.probe_write()
+        else:
+            self.credentials_refused(resp, where)
+
+    def credentials_refused(self, resp: Response, where: str) -> None:
+        assert self.auth is not None
+        evidence, shown = _evidence(resp)
+        seen = f"{where} with {self.auth.describe()} answered {shown}"
+        keys = ("basic-plugin", "anonymous", "wrong", "nonce", "jwt-iss", "jwt-time", "jwt-key", "jwt",
+                *_SIGNED_KEYS, "oauth1-text", "me-other")
+        cause = _match(evidence, keys)
+        if cause == "anonymous":
+            self.not_logged_in(seen)
+        elif cause:
+            cause = "basic-plugin-app" if cause == "basic-plugin" and self.kind == "app" else cause
+            self.add(cause, "credentials", seen=seen, fix=self.wrong()[1],
+                     home=self.index.get("home", "the site's home URL"))
+        else:
+            cause, detail = _answer_cause(resp)
+            if cause == "server-auth":
+                self.add(cause, seen=f"{where} answered {shown}", detail=detail)
+                cause, seen = "me-server-auth", where
+            self.add(cause, "credentials", seen=seen, detail=detail)
 
     def auth_step_failed(self, exc: WPError) -> None:
-        """The auth flow itself failed (JWT login, cookie login, a redirect, the network)."""
+        """The auth flow itself failed (a JWT login, a cookie login, a redirect, the network)."""
         if isinstance(exc, TransportError):
-            _, seen, fix = _explain_transport(exc, self.client.timeout)
-            self.add("credentials", "fail", seen, fix)
-            return
-        if isinstance(exc, RedirectError):
-            self.add("credentials", "fail", f"{exc}", f"Use the final address: "
-                     f"Client({_site_of(exc.location)!r}).")
-            return
-        if not isinstance(exc, APIError):
-            self.add("credentials", "fail", f"{_auth_kind(self.auth)}: {exc}", "")
-            return
-        seen = (f"{_auth_kind(self.auth)}: {exc.method} {exc.route or exc.url} answered {exc.status} "
-                f'{exc.code} "{_strip_tags(exc.message)}"')
-        code = exc.code.removeprefix("[jwt_auth] ")
-        if exc.code == "rest_no_route":
-            fix = ("No JWT plugin answers that route: install and activate JWT Authentication for WP "
-                   "REST API, or use an application password (WP_APP_PASSWORD).")
-        elif code in ("incorrect_password", "invalid_username", "invalid_email", "login_failed"):
-            seen += (" (WordPress words a wrong login password as an application-password error once "
-                     "application passwords exist)" if "application password" in exc.message else "")
-            fix = ("Check the username and the login password (WP_USERNAME, WP_PASSWORD): this method "
-                   "takes the login password, not an application password. " + (exc.hint or ""))
-        elif code == "jwt_auth_bad_config":
-            fix = "Define JWT_AUTH_SECRET_KEY in wp-config.php (the JWT plugin has no secret)."
+            cause, facts = _transport_cause(exc, self.client.timeout)
+            self.add("step-failed", detail=_fill(_CAUSES[cause][3], facts), fix=_fill(_CAUSES[cause][4], facts))
+        elif isinstance(exc, RedirectError):
+            self.add("step-failed", detail=str(exc), fix=f"Use the final address: Client({_site_of(exc.location)!r}).")
+        elif isinstance(exc, APIError):
+            message = _strip_tags(exc.message)
+            sent = f"{self.auth.describe() if self.auth else ''}: {exc.method} {exc.route or exc.url}"
+            seen = f'{sent} answered {exc.status} {exc.code} "{message}"'
+            keys = ("login-no-route", "login-app-words", "login-wrong", "login-config", *_SIGNED_KEYS)
+            cause = _match(f"{exc.status} {exc.code} {message}", keys) or "login-other"
+            self.add(cause, "credentials", seen=seen, fix=exc.hint or "")
         else:
-            fix = exc.hint or ""
-        self.add("credentials", "fail", seen, fix.strip())
+            self.add("step-failed", detail=f"{self.auth.describe() if self.auth else ''}: {exc}", fix="")
 
-    def interpret_me(self, request: Request, resp: Response) -> None:
-        route = "GET /wp/v2/users/me?context=edit"
-        value, cleaned = _doctor_json(resp)
-        self.php_output(route, cleaned)
-        code, message = _error_code(value)
-        seen = f"{route} with {_auth_kind(self.auth)} answered {resp.status}"
-        seen += f' {code} "{message}"' if code else f" ({resp.content_type or 'no content type'})"
-        if resp.status == 200 and isinstance(value, dict) and "id" in value:
-            self.credentials_ok(value)
-            self.probe_write()
-        elif resp.status == 500 and code in ("incorrect_password", "invalid_username", "invalid_email") \
-                and isinstance(value, dict) and value.get("data") is None:
-            self.basic_auth_plugin_refused(seen)
-        elif code == "rest_not_logged_in" or (resp.status == 401 and code.startswith("rest_")
-                                              and code != "rest_cookie_invalid_nonce"):
-            self.not_logged_in(seen)
-        elif code in ("incorrect_password", "invalid_username", "invalid_email"):
-            self.add("credentials", "fail", f"{seen}: the Authorization header reached WordPress and the "
-                     "credentials are wrong", self.credentials_fix())
-        elif code == "rest_cookie_invalid_nonce":
-            self.add("credentials", "fail", f"{seen}: an X-WP-Nonce was sent without a valid login cookie",
-                     "Send X-WP-Nonce only with the login cookies (CookieAuth); with application "
-                     "passwords send neither.")
-        elif code.startswith("jwt_auth") or (isinstance(value, dict) and "statusCode" in value):
-            self.add("credentials", "fail", f"{seen}: the JWT plugin refused the token",
-                     self.jwt_fix(code, message))
-        elif code:
-            self.add("credentials", "fail", seen, "")
-        else:
-            seen, fix = _explain_answer("GET", request.url, resp)
-            if _is_server_auth(resp):
-                self.add("server-auth", "fail", seen, _FIX_SERVER_AUTH)
-                seen, fix = f"{route}: refused by the web server's own login (see server-auth)", ""
-            self.add("credentials", "fail", seen, fix)
-
-    def jwt_fix(self, code: str, message: str) -> str:
-        text = message.lower()
-        if code == "jwt_auth_bad_iss":
-            home = (self.index or {}).get("home", "the site's home URL")
-            return f"The token's iss must be exactly {home} (scheme and trailing slash included)."
-        if "expired" in text or "prior to" in text:
-            return ("The token has expired or is not valid yet: get a new one, and check the clocks "
-                    "(see clock).")
-        if "signature" in text:
-            return "The token was signed with another key: WP_JWT_SECRET must equal JWT_AUTH_SECRET_KEY."
-        return "Get a new token from the plugin's token route, or check the plugin's settings."
-
-    def credentials_fix(self) -> str:
-        auth = self.auth
-        if isinstance(auth, ApplicationPassword):
-            password = _basic_password(auth) or ""
-            shape = ("" if _APP_PASSWORD.match(password) else
-                     " The password given is not 24 letters and digits, so it is no application "
-                     "password: a login password does not work over Basic (WP_AUTH=cookie or jwt "
-                     "take one).")
-            return _FIX_WRONG_APP_CREDENTIAL + shape
-        if isinstance(auth, BasicAuth):
-            return ("Core WordPress accepts only application passwords over Basic: use WP_APP_PASSWORD "
-                    "(ApplicationPassword); BasicAuth needs a Basic-Auth plugin (development only).")
-        if isinstance(auth, (BearerToken, JWTAuth)):
-            return ("No plugin accepted the token: check that its user exists (data.user.id) and that a "
-                    "JWT plugin reads Bearer tokens on REST routes (Simple JWT Login needs its "
-                    "middleware switched on).")
-        return "Check the credentials that your auth adds to the request."
+    def wrong(self) -> tuple[str, str]:
+        """(what wrong credentials of this kind are, the fix)."""
+        cause = {"app": "wrong-app", "basic": "wrong-basic", "token": "wrong-token"}.get(self.kind, "wrong-other")
+        _, _, _, meaning, fix = _CAUSES[cause]
+        secrets = self.auth.secrets() if self.auth else ()
+        if self.kind == "app" and not _APP_PASSWORD.match(secrets[0] if secrets else ""):
+            fix += _CAUSES["not-app-password"][4]
+        return meaning, fix
 
     def credentials_ok(self, me: dict[str, Any]) -> None:
-        roles = [str(r) for r in me.get("roles", [])] if isinstance(me.get("roles"), list) else []
-        user = f"{str(me.get('name', ''))!r} (login {str(me.get('username', ''))!r}, user {me.get('id')})"
-        self.add("credentials", "ok", f"authenticated as {user} with {_auth_kind(self.auth)}; roles: "
-                 f"{', '.join(roles) or 'none'}")
         self.creds_ok = True
-        caps = me.get("capabilities")
+        if self.kind == "woo":
+            self.add("authenticated", detail="the keys' user", roles="not shown to WooCommerce keys")
+            self.add("woo-keys")
+            return
+        roles = [str(r) for r in me.get("roles", [])] if isinstance(me.get("roles"), list) else []
+        shown = ", ".join(roles) or "none"
+        self.add("authenticated", roles=shown,
+                 detail=f"{str(me.get('name', ''))!r} (login {str(me.get('username', ''))!r}, user {me.get('id')})")
+        caps, source = me.get("capabilities"), ""
         if isinstance(caps, dict):
-            create, publish, source = caps.get("edit_posts") is True, caps.get("publish_posts") is True, ""
+            create, publish = caps.get("edit_posts") is True, caps.get("publish_posts") is True
         else:
             create = bool({"administrator", "editor", "author", "contributor"} & set(roles))
-            publish = bool({"administrator", "editor", "author"} & set(roles))
-            source = " (judged by the roles: the answer has no capabilities)"
+            publish, source = bool({"administrator", "editor", "author"} & set(roles)), (
+                " (judged by the roles: the answer has no capabilities)")
         self.can_create = create
-        login = str(me.get("username", "this user"))
-        if create and publish:
-            self.add("permissions", "ok", f"{login} can create posts (edit_posts) and publish them "
-                     f"(publish_posts){source}")
-        elif create:
-            self.add("permissions", "warn", f"{login} can create posts (edit_posts) but not publish them "
-                     f"(no publish_posts){source}: new posts stay drafts or pending review",
-                     f"To publish, give {login} the Author or Editor role (Users > All Users).")
-        else:
-            self.add("permissions", "fail", f"{login} may not create posts (no edit_posts; roles: "
-                     f"{', '.join(roles) or 'none'}){source}",
-                     f"Give {login} a role that may write posts (Users > All Users > Change role to: "
-                     "Author, or Contributor for drafts only), or use the application password of a "
-                     "user who has one.")
-        if isinstance(self.auth, BasicAuth):
-            self.add("basic-auth-plugin", "warn", "the login password was accepted over Basic: a "
-                     "Basic-Auth plugin (JSON Basic Authentication) is active; it sends the real "
-                     "password with every request and makes application passwords fail with a 500",
-                     "Prefer an application password (WP_APP_PASSWORD) and remove the plugin.")
-
-    def basic_auth_plugin_refused(self, seen: str) -> None:
-        quirk = ("This 500 with \"data\": null is the JSON Basic Authentication plugin (WP-API/Basic-Auth): "
-                 "it checks every Basic header as a login password")
-        if isinstance(self.auth, ApplicationPassword):
-            self.add("credentials", "fail", f"{seen}. {quirk}, so application passwords always fail this "
-                     "way, on public routes too",
-                     "Deactivate the JSON Basic Authentication plugin: application passwords need no "
-                     "plugin. Or, on a development site only, use the login password with it "
-                     "(WP_AUTH=basic with WP_PASSWORD).")
-        else:
-            self.add("credentials", "fail", f"{seen}. {quirk}: the username or login password is wrong",
-                     "Check WP_USERNAME and WP_PASSWORD (the login password).")
-
-    # -- 401 rest_not_logged_in: wrong credentials, or a stripped header? --
+        cause = "can-publish" if create and publish else "can-draft" if create else "cannot-write"
+        self.add(cause, login=str(me.get("username", "this user")), roles=shown, detail=source)
+        if self.kind == "basic":
+            self.add("basic-auth-plugin")
 
     def not_logged_in(self, seen: str) -> None:
-        auth = self.auth
-        if isinstance(auth, CookieAuth):
-            self.add("credentials", "fail", f"{seen}: the login cookies and nonce were not accepted",
-                     "The cookie path or domain may not match the address used (compare with the "
-                     "site's home); prefer an application password.")
+        if self.kind == "cookie":
+            self.add("cookie-refused", seen=seen)
             return
-        bearer = isinstance(auth, (BearerToken, JWTAuth))
+        bearer = self.kind == "token"
         a, a_seen = self.probe_validate()
         b, b_seen = self.probe_site_health()
-        evidence = "; ".join(s for s in (a_seen, b_seen) if s)
         if b == "missing" or (bearer and a == "stripped"):
             state = "stripped"
         elif a == "arrives" or (b == "arrives" and not bearer):
             state = "arrives"
-        elif b == "invalid":
-            state = "mangled"
-        elif a == "stripped":
-            state = "no-http-authorization"
         else:
-            state = "unknown"
-        self.report_header(state, evidence, bearer, b == "arrives")
-        unavailable = isinstance(auth, ApplicationPassword) and self.apps_available is False
+            state = "mangled" if b == "invalid" else "no-http-auth" if a == "stripped" else "unknown"
+        if evidence := "; ".join(s for s in (a_seen, b_seen) if s):
+            header = "header-bearer" if state == "unknown" and bearer and b == "arrives" else "header-" + state
+            self.add(header, detail=evidence)
+        unavailable = self.kind == "app" and self.apps_available is False
+        wrong, fix = self.wrong()
         if state in ("stripped", "mangled"):
-            also = (" (and application passwords are unavailable, see app-passwords)" if unavailable else "")
-            self.add("credentials", "fail", f"{seen}: WordPress treated the request as anonymous because "
-                     f"the Authorization header does not reach PHP intact (see auth-header){also}",
-                     "Fix the web server as auth-header says, then run doctor again.")
-        elif state == "no-http-authorization" and not unavailable:
-            self.add("credentials", "fail", f"{seen}: most likely because the web server strips the "
-                     "Authorization header (see auth-header)",
-                     "Fix the web server as auth-header says and run doctor again. If it still fails: "
-                     + self.credentials_fix())
+            also = " (and application passwords are unavailable, see app-passwords)" if unavailable else ""
+            self.add("anon-stripped", seen=seen, detail=also)
+        elif state == "no-http-auth" and not unavailable:
+            self.add("anon-no-http-auth", seen=seen, fix=fix)
         elif unavailable:
-            reach = "; the header does reach PHP" if state == "arrives" else ""
-            self.add("credentials", "fail", f"{seen}: application passwords are unavailable on this site "
-                     f"(see app-passwords), so WordPress ignores them{reach}",
-                     "Make them available as app-passwords says, or use a method the site offers "
-                     "(WP_AUTH=cookie with the login password works on any WordPress).")
+            self.add("anon-unavailable", seen=seen, detail="; the header does reach PHP" if state == "arrives" else "")
         elif state == "arrives":
-            self.add("credentials", "fail", f"{seen}, although the Authorization header reaches PHP"
-                     + (" and application passwords are available" if self.apps_available else "")
-                     + f": {self.wrong_what()}", self.credentials_fix())
+            self.add("anon-arrives", seen=seen, wrong=wrong, fix=fix,
+                     detail=" and application passwords are available" if self.apps_available else "")
         else:
-            why = "; ".join(self.unavailable) or "no probe answered clearly"
-            self.add("credentials", "fail", f"{seen}: WordPress answers this both for wrong credentials "
-                     "and when the web server strips the Authorization header, and doctor could not "
-                     f"tell which: {why}",
-                     f"If the credentials are wrong: {self.credentials_fix()}\n"
-                     f"If the server strips the header: {_FIX_STRIPPED}\n{_HINT_SITE_HEALTH_PROBE}")
-
-    def wrong_what(self) -> str:
-        if isinstance(self.auth, ApplicationPassword):
-            return ("WordPress did not accept this username and application password (wrong, revoked, "
-                    "another user's or site's, or a login password)")
-        if isinstance(self.auth, BasicAuth):
-            return "core WordPress ignores login passwords over Basic, and no Basic-Auth plugin answered"
-        if isinstance(self.auth, (BearerToken, JWTAuth)):
-            return "no plugin accepted the token"
-        return "WordPress did not accept the credentials"
-
-    def report_header(self, state: str, evidence: str, bearer: bool, basic_arrives: bool) -> None:
-        if not evidence:
-            return
-        if state == "arrives":
-            self.add("auth-header", "ok", f"the Authorization header reaches PHP: {evidence}")
-        elif state == "stripped":
-            self.add("auth-header", "fail", f"the Authorization header does not reach PHP: {evidence}",
-                     _FIX_STRIPPED)
-        elif state == "mangled":
-            self.add("auth-header", "fail", f"the Authorization header reaches PHP altered: {evidence}; "
-                     "something between the client and PHP rewrites it (a proxy, a firewall, the web "
-                     "server's own login)", "Make every proxy pass Authorization unchanged.")
-        elif state == "no-http-authorization":
-            self.add("auth-header", "fail", f"{evidence}. On PHP-FPM or CGI, the usual setup, this means "
-                     "the web server strips the header; only Apache mod_php still hands Basic "
-                     "credentials to PHP without it (Bearer tokens never)", _FIX_STRIPPED)
-        elif bearer and basic_arrives:
-            self.add("auth-header", "warn", f"{evidence}: Basic credentials reach PHP, but under Apache "
-                     "mod_php a Bearer token needs one of the lines below as well; no probe showed "
-                     "whether it arrives", _FIX_STRIPPED)
-        else:
-            self.add("auth-header", "warn", f"inconclusive: {evidence}", _FIX_STRIPPED)
-
-    def routes(self) -> dict[str, Any] | None:
-        routes = (self.index or {}).get("routes")
-        return routes if isinstance(routes, dict) else None
+            self.add("anon-unknown", seen=seen, fix=fix, detail="; ".join(self.unavailable) or "no probe answered")
 
     def probe_validate(self) -> tuple[str | None, str]:
         """Probe (a): the JWT plugin's validate route names a missing or a malformed header."""
-        routes = self.routes()
-        if routes is None or _ROUTE_VALIDATE not in routes:
+        if _ROUTE_VALIDATE not in (self.routes() or {}):
             self.unavailable.append(f"(a) no JWT plugin's {_ROUTE_VALIDATE} route")
             return None, ""
-        request = self.api_request("POST", _ROUTE_VALIDATE, headers={"Authorization": _PROBE_AUTHORIZATION},
-                                   follow=False)
         sent = f"POST {_ROUTE_VALIDATE} with WordPress's test header (Basic user:pwd) answered"
         try:
-            resp = self.client._send_following(request)
+            request = self.request("POST", _ROUTE_VALIDATE, headers={"Authorization": _PROBE_AUTHORIZATION})
+            resp = self.client.send(request, auth=False, follow_redirects=False)
         except WPError as exc:
             self.unavailable.append(f"(a) POST {_ROUTE_VALIDATE} failed: {exc}")
             return None, f"POST {_ROUTE_VALIDATE}: {exc}"
-        value, _ = _doctor_json(resp)
-        code, _ = _error_code(value)
-        if code == "jwt_auth_bad_auth_header":
-            return "arrives", f"{sent} {resp.status} {code}, so the header reaches PHP"
-        if code == "jwt_auth_no_auth_header":
-            return "stripped", f"{sent} {resp.status} {code}: PHP got no HTTP_AUTHORIZATION"
-        if resp.status == 500 and code in ("invalid_username", "incorrect_password"):
-            return "arrives", (f"{sent} 500 {code}: the JSON Basic Authentication plugin read the test "
-                               "credentials, so the header reaches PHP")
-        self.unavailable.append(f"(a) {sent} {resp.status} {code or resp.content_type}")
-        return None, f"{sent} {resp.status} {code or resp.content_type} (inconclusive)"
+        evidence, shown = _evidence(resp)
+        if cause := _match(evidence, ("probe-arrives", "probe-stripped", "probe-basic-plugin")):
+            return ("stripped" if cause == "probe-stripped" else "arrives"), f"{sent} {shown}{_CAUSES[cause][3]}"
+        self.unavailable.append(f"(a) {sent} {shown}")
+        return None, f"{sent} {shown} (inconclusive)"
 
     def probe_site_health(self) -> tuple[str | None, str]:
-        """Probe (b): WordPress's site-health test of the header, after a cookie login."""
-        auth = self.auth
+        """Probe (b): WordPress's site-health test of the header, after one cookie login."""
         username = self.login_username
-        if username is None and isinstance(auth, (_BasicHeaderAuth, CookieAuth)):
-            username = auth.username
-        if username is None and isinstance(auth, JWTAuth) and auth._secret is None:
-            username = auth.username
-        if not self.login_password:
-            self.unavailable.append("(b) no login password for WordPress's site-health test")
-            return None, ""
-        if not username:
-            self.unavailable.append("(b) no username for the site-health test's login (login_username)")
-            return None, ""
+        if username is None and (self.kind in ("app", "basic", "cookie") or _jwt_login_route(self.auth)):
+            username = getattr(self.auth, "username", None)
         routes = self.routes()
-        if routes is not None and _ROUTE_SITE_HEALTH not in routes:
-            self.unavailable.append(f"(b) the site has no {_ROUTE_SITE_HEALTH} route")
+        missing = routes is not None and _ROUTE_SITE_HEALTH not in routes
+        why = ("no login password for WordPress's site-health test" if not self.login_password else
+               "no username for the site-health test's login (login_username)" if not username else
+               f"the site has no {_ROUTE_SITE_HEALTH} route" if missing else "")
+        if why or not self.login_password or not username:
+            self.unavailable.append(f"(b) {why}")
             return None, ""
+        what = f"WordPress's site-health test (GET {_ROUTE_SITE_HEALTH} after a cookie login as {username!r})"
         cookie = CookieAuth(username, self.login_password)
         self.probe_auths.append(cookie)
-        request = self.api_request("GET", _ROUTE_SITE_HEALTH, headers={"Authorization": _PROBE_AUTHORIZATION})
-        what = f"WordPress's site-health test (GET {_ROUTE_SITE_HEALTH} after a cookie login as {username!r})"
         try:
-            resp = _doctor_client(self.client, cookie)._send_with_auth(request)
+            request = self.request("GET", _ROUTE_SITE_HEALTH, headers={"Authorization": _PROBE_AUTHORIZATION})
+            resp = self.client.with_auth(cookie).send(request)
         except WPError as exc:
             reason = _strip_tags(exc.message) if isinstance(exc, APIError) else str(exc)
             self.unavailable.append(f"(b) {what} failed: {reason}")
             return None, f"{what} failed: {reason}"
-        value, _ = _doctor_json(resp)
+        value = _json_of(resp)[0]
         if resp.status != 200 or not isinstance(value, dict):
-            code, message = _error_code(value)
-            reason = f"{resp.status} {code or resp.content_type} {message}".strip()
+            reason = _evidence(resp)[1]
             if resp.status in (401, 403):
                 reason += f" (it needs an administrator: {username} lacks view_site_health_checks)"
             self.unavailable.append(f"(b) {what}: {reason}")
             return None, f"{what} answered {reason}"
         label = _strip_tags(str(value.get("label", "")))
-        seen = f"{what} says {label!r}"
-        if value.get("status") == "good":
-            return "arrives", seen
-        return ("invalid" if "invalid" in label.lower() else "missing"), seen
-
-    # -- a write that WordPress must refuse --
+        state = "arrives" if value.get("status") == "good" else "invalid" if "invalid" in label.lower() else "missing"
+        return state, f"{what} says {label!r}"
 
     def probe_write(self) -> None:
+        """A POST with values WordPress must refuse, to show that a write reaches it as a POST."""
         if not self.can_create:
             return
-        route = "/wp/v2/posts"
-        # Invalid values: WordPress checks the parameters before the permission
-        # callback and the handler (WP_REST_Server::dispatch), so nothing is written.
-        body = json.dumps({"status": "wp-rest-doctor-invalid", "author": "wp-rest-doctor-invalid"}).encode()
-        request = self.api_request("POST", route, body=body,
-                                   headers={"Content-Type": "application/json; charset=utf-8"})
-        sent = f"POST {route} (a deliberately invalid post)"
+        where = "POST /wp/v2/posts (a deliberately invalid post)"
+        body = {"status": "wp-rest-doctor-invalid", "author": "wp-rest-doctor-invalid"}
         try:
-            resp = self.client._send_with_auth(request)
-        except RedirectError as exc:
-            self.add("write-path", "fail", f"{sent} was redirected ({exc.status} to {exc.location}): a "
-                     "redirected POST comes back as a GET, so wp_rest does not follow it",
-                     f"Use the final address: Client({_site_of(exc.location)!r}).")
-            return
+            request = self.request("POST", "/wp/v2/posts", json=body)
+            resp = self.client.send(request, follow_redirects=False)
         except WPError as exc:
-            self.add("write-path", "fail", f"{sent}: {exc}", "")
+            self.add("write-other", seen=f"{where}: {exc}")
             return
-        value, _ = _doctor_json(resp)
-        code, message = _error_code(value)
-        if resp.status == 400 and code == "rest_invalid_param":
+        value = _json_of(resp)[0]
+        evidence, shown = _evidence(resp)
+        if resp.status in _REDIRECT_STATUSES and resp.headers.get("Location"):
+            target = urllib.parse.urljoin(request.url, str(resp.headers.get("Location")))
+            self.add("write-redirected", where=where, detail=f"{resp.status} to {target}", canonical=_site_of(target))
+        elif _match(evidence, ("write-ok",)):
             self.post_ok = True
-            self.add("write-path", "ok", f"{sent} reached WordPress: refused with 400 {code} before "
-                     "anything was written")
+            self.add("write-ok", where=where)
         elif resp.status in (200, 201) and isinstance(value, dict) and "id" in value:
-            self.add("write-path", "fail", f"{sent} answered {resp.status}: WordPress accepted invalid "
-                     f"values; post {value.get('id')} may have been created", "Delete that post; a plugin "
-                     "skips WordPress's parameter checks.")
+            self.add("write-accepted", seen=f"{where} answered {resp.status}", detail=value.get("id"))
         elif resp.status == 200 and isinstance(value, list):
-            self.add("write-path", "fail", f"{sent} answered 200 with a list, as a GET would: something "
-                     "between the client and WordPress turns the POST into a GET (a followed redirect)",
-                     "Use the site's final https address, and check proxies that redirect.")
-        elif code:
-            self.add("write-path", "fail", f'{sent} answered {resp.status} {code} "{message}"',
-                     "Reads work but writes are refused: a security plugin, or a JWT plugin that "
-                     "wants a token on every write (WP-API/jwt-auth)." if resp.status in (401, 403) else "")
+            self.add("write-as-get", seen=f"{where} answered 200")
+        elif cause := _match(evidence, (*_SIGNED_KEYS, "write-refused", "write-other")):
+            self.add(cause, "write-path", seen=f"{where} answered {shown}")
         else:
-            seen, fix = _explain_answer("POST", request.url, resp)
-            self.add("write-path", "fail", seen, fix)
+            cause, detail = _answer_cause(resp)
+            self.add(cause, "write-path", seen=f"POST {request.url} answered {shown}", detail=detail)
 
 
 def _add_doctor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The ``doctor`` subcommand of ``wp-rest``."""
     doctor = sub.add_parser(
         "doctor", help="diagnose why requests or writes fail (exit 0 when writes can work)",
-        description="Check a WordPress site and the credentials from the environment: reachability, "
-                    "TLS, redirects, the REST API, application passwords, plugins, clock, whether the "
-                    "Authorization header reaches PHP, the user's rights. Reads only. Exit codes: 0 "
-                    "writes can work, 1 they cannot, 2 usage error.",
-        epilog="An optional login password (WP_LOGIN_PASSWORD, or the variable named by "
-               "--login-password-env; else WP_PASSWORD when WP_AUTH is jwt or basic) lets doctor "
-               "log in with a cookie once and run WordPress's site-health test of the "
-               "Authorization header (needs an administrator).")
+        description="Check a WordPress site and the credentials from the environment: reachability, TLS, "
+                    "redirects, the REST API, application passwords, plugins, clock, whether the Authorization "
+                    "header reaches PHP, the user's rights. Reads only. Exit codes: 0 writes can work, 1 they "
+                    "cannot, 2 usage error.",
+        epilog="A login password (WP_LOGIN_PASSWORD, the variable --login-password-env names, else WP_PASSWORD "
+               "when WP_AUTH is jwt or basic) lets doctor log in with a cookie once and run WordPress's "
+               "site-health test of the Authorization header (needs an administrator).")
     doctor.add_argument("doctor_url", nargs="?", metavar="URL", help="site URL (default: --url or $WP_URL)")
     doctor.add_argument("--json", action="store_true", help="the report as JSON")
     doctor.add_argument("--ca-bundle", metavar="FILE", help="PEM CA bundle to trust (default: $WP_CA_BUNDLE)")
     doctor.add_argument("--login-password-env", metavar="NAME",
                         help="environment variable holding a login password (default: WP_LOGIN_PASSWORD)")
-    doctor.add_argument("--login-user", metavar="NAME",
-                        help="user for that login (default: the credentials' user)")
+    doctor.add_argument("--login-user", metavar="NAME", help="user for that login (default: the credentials' user)")
 
 
 def _doctor_command(args: argparse.Namespace) -> int:
@@ -4827,14 +4668,17 @@ def _doctor_command(args: argparse.Namespace) -> int:
         if auth is None:
             raise
         client = Client(url, **options)  # a bad URL raises again: a usage error
-        findings.append(Check("credentials", "fail", f"not sent: {exc}",
-                              "Use the site's https:// address, or add --insecure-http "
-                              "(allow_insecure_http=True) if you accept that risk."))
+        findings.append(Check("credentials", "fail", f"not sent: {exc}", "Use the site's https:// address, or add "
+                              "--insecure-http (allow_insecure_http=True) if you accept that risk."))
     with client:
-        report = _diagnose(client, login_password=login_password, login_username=args.login_user,
-                           findings=findings)
+        report = _diagnose(client, login_password=login_password, login_username=args.login_user, findings=findings)
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.render())
     return 0 if report.writes_possible else 1
+
+
+def _jwt_login_route(auth: Auth | None) -> str | None:
+    """Where a JWTAuth logs in with a password; None for other auths and self-signed tokens."""
+    return auth.token_route if isinstance(auth, JWTAuth) else None
 
 
 # --- Command line -------------------------------------------------------------
