@@ -13,9 +13,11 @@ import base64
 import json
 import re
 import ssl
+import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,7 @@ LAB_ABILITIES = {"wprest-lab/echo", "wprest-lab/save-note", "wprest-lab/delete-n
                  "wprest-lab/bump-counter", "wprest-lab/clock"}
 
 by_version = pytest.mark.parametrize("version", VERSIONS)
+LAB_SH = Path(__file__).resolve().parent / "wp" / "lab.sh"
 
 
 class Answer:
@@ -101,6 +104,22 @@ def test_lab_json_has_every_release_with_every_variant(lab: dict[str, Any], wp_v
     # the fixture maps them to --wp-version.
     assert lab["sites"] is lab["versions"][wp_version]["sites"]
     assert lab["version"] == wp_version
+
+
+@pytest.mark.wp_versions("6.1")
+def test_up_on_a_running_lab_starts_and_stops_nothing(lab: dict[str, Any], tmp_path: Path) -> None:
+    # What tests/run relies on to leave a lab it found running: `up` lists only
+    # what it started (nothing here), and stop-started stops only what is listed.
+    started = tmp_path / "started"
+    up = subprocess.run(["bash", str(LAB_SH), "up"], env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                        "WP_LAB_STARTED": str(started)}, capture_output=True, text=True, timeout=300, check=False)
+    assert up.returncode == 0, up.stderr[-2000:]
+    assert not started.exists() or started.read_text() == ""
+    stop = subprocess.run(["bash", str(LAB_SH), "stop-started", str(started)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert stop.returncode == 0 and "stopped" not in stop.stdout
+    for version in VERSIONS:
+        assert call("GET", release(lab, version)["api_root"]).status == 200
 
 
 @by_version
