@@ -34,4 +34,5 @@ echo
 echo "# The same site through the MCP server, as an AI agent would use it:"
 python3 tests/mcp_demo.py
 echo
-echo "The lab keeps running at $WP_URL; stop it with: bash tests/wp/lab.sh down"
+echo "The lab keeps running at $WP_URL, with the same sites on WordPress 6.8 and 7.1 beside it"
+echo "(tests/wp/lab.json); stop it with: bash tests/wp/lab.sh down"
