@@ -490,7 +490,7 @@ async def test_mcp_streamable_http_answers_100_concurrent_tool_calls(lab: dict[s
         log.seek(0)
         logs = log.read()
         failures = [(kind, r) for kind, r in results if (kind == "missing") != bool(r.is_error)]
-        info_ok = all(r.structured_content["user"]["slug"] == "author" for kind, r in results if kind == "info")
+        info_ok = all(r.structured_content["user"]["roles"] == ["author"] for kind, r in results if kind == "info")
         obs.observed = (f"{calls} calls in {elapsed:.1f} s: {sum(1 for k, r in results if not r.is_error)} "
                         f"succeeded, {sum(1 for k, r in results if r.is_error)} tool errors (all for the "
                         f"missing post), {len(failures)} unexpected; server log {len(logs)} chars, no secret")
