@@ -1,4 +1,4 @@
-"""wp-rest MCP server: an AI agent's editorial job on one WordPress site, safely.
+"""wp-rest MCP server: an AI agent's editorial job on WordPress sites, safely.
 
 Built on the official ``mcp`` package (``mcp>=2.3,<3``, ``MCPServer``); every
 WordPress call goes through ``wp_rest.Client``. The model never supplies a base
@@ -23,6 +23,9 @@ Environment:
                             ``wp_rest.Client.from_env()`` reads): the site and user
     WP_ALLOW_INSECURE_HTTP=1  send credentials over plain http to a remote host
                             (same as --insecure-http)
+    WP_MCP_SITES=shop,blog  serve these sites stored by ``wp-rest login --name``
+                            (same as --site shop --site blog); with several, every
+                            tool takes a ``site`` argument listing their names
     WP_MCP_READ_ONLY=1      offer only the read tools
     WP_MCP_ALLOW_PUBLISH=1  allow publish/future, and edits to live or scheduled posts
     WP_MCP_ALLOW_DELETE=1   allow deleting for good; with WP_MCP_ALLOW_PUBLISH,
@@ -59,10 +62,13 @@ Logs go to stderr through ``logging``; stdout is the stdio protocol stream.
 import argparse
 import base64
 import binascii
+import contextvars
 import dataclasses
 import errno
+import functools
 import hmac
 import html
+import inspect
 import json
 import logging
 import mimetypes
@@ -172,8 +178,13 @@ class AppState:
 Ctx = Context[AppState, Any]
 
 
+#: The site a call is for, where the server serves several (the ``site`` argument).
+_SITE: contextvars.ContextVar[str] = contextvars.ContextVar("wp_rest_mcp_site", default="")
+
+
 def _state(ctx: Ctx) -> AppState:
-    return ctx.request_context.lifespan_context
+    found: AppState | dict[str, AppState] = ctx.request_context.lifespan_context
+    return found if isinstance(found, AppState) else found[_SITE.get()]
 
 
 # --- Argument types ---------------------------------------------------------
@@ -1338,19 +1349,47 @@ def _strict_tool(fn: Any, title: str, annotations: ToolAnnotations) -> StrictToo
     return tool
 
 
-def build_server(config: Config, client: wp_rest.Client) -> MCPServer:
-    """The MCP server for one configured client; write tools only when not read-only.
+def _for_site(fn: Any, names: list[str]) -> Any:
+    """``fn`` with a required ``site`` argument whose schema lists ``names``; the call runs for that site."""
+    site_type = Annotated[Literal[tuple(names)], Field(description="The site: " + ", ".join(names) + ".")]  # type: ignore[valid-type]
+
+    @functools.wraps(fn)
+    def call(*args: Any, site: str, **kwargs: Any) -> Any:
+        token = _SITE.set(site)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _SITE.reset(token)
+
+    signature = inspect.signature(fn)
+    site_param = inspect.Parameter("site", inspect.Parameter.KEYWORD_ONLY, annotation=site_type)
+    call.__signature__ = signature.replace(parameters=[*signature.parameters.values(), site_param])  # type: ignore[attr-defined]
+    call.__annotations__ = {**fn.__annotations__, "site": site_type}
+    return call
+
+
+def build_server(config: Config, client: wp_rest.Client | Mapping[str, wp_rest.Client]) -> MCPServer:
+    """The MCP server for one client, or for several sites by name; write tools only when not read-only.
+
+    With several sites every tool takes a ``site`` argument whose schema lists
+    their names; with one there is no such argument.
 
     Returns:
         An ``MCPServer``; call ``.run()`` on it, or connect ``mcp.Client(server)`` in tests.
     """
-    state = AppState(config=config, client=client)
+    clients = dict(client) if isinstance(client, Mapping) else {"": client}
+    if not clients:
+        raise wp_rest.ConfigError("build_server needs at least one client")
+    states = {name: AppState(config=config, client=c) for name, c in clients.items()}
+    context: AppState | dict[str, AppState] = next(iter(states.values())) if len(states) == 1 else states
+    names = sorted(states) if len(states) > 1 else []
 
     @asynccontextmanager
-    async def lifespan(_server: MCPServer) -> AsyncIterator[AppState]:
-        yield state
+    async def lifespan(_server: MCPServer) -> AsyncIterator[AppState | dict[str, AppState]]:
+        yield context
 
-    tools: list[Tool] = [_strict_tool(fn, title, notes) for fn, title, notes, write in TOOLS if not (write and config.read_only)]
+    tools: list[Tool] = [_strict_tool(_for_site(fn, names) if names else fn, title, notes)
+                         for fn, title, notes, write in TOOLS if not (write and config.read_only)]
     return MCPServer("wp-rest", version=__version__, instructions=_INSTRUCTIONS, tools=tools, lifespan=lifespan)
 
 
@@ -1449,6 +1488,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="store agent-written HTML without the allow-list (scripts and all, if WordPress lets the user)",
     )
+    parser.add_argument(
+        "--site",
+        action="append",
+        metavar="NAME",
+        help="serve this site stored by `wp-rest login --name NAME`; repeat for several (then every "
+        "tool takes a site argument); default WP_MCP_SITES, else the WP_* variables or the one stored site",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -1464,7 +1510,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.allow_unfiltered_html:
             config = dataclasses.replace(config, allow_unfiltered_html=True)
         insecure = args.insecure_http or _flag(os.environ, "WP_ALLOW_INSECURE_HTTP", False)
-        client = wp_rest.Client.from_env(allow_insecure_http=insecure)
+        names = args.site or [n.strip() for n in os.environ.get("WP_MCP_SITES", "").split(",") if n.strip()]
+        clients = ({name: wp_rest.Client.from_env(site=name, allow_insecure_http=insecure) for name in names}
+                   if names else {"": wp_rest.Client.from_env(allow_insecure_http=insecure)})
         if args.transport == "streamable-http" and not config.http_token:
             raise wp_rest.ConfigError("WP_MCP_HTTP_TOKEN must be set to serve over streamable-http")
     except (wp_rest.ConfigError, ValueError) as exc:
@@ -1472,14 +1520,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # The check waits on the network while the tools are built: both at once.
     accepted: list[bool] = []
-    check = threading.Thread(target=lambda: accepted.append(_credentials_accepted(client)), daemon=True)
+    check = threading.Thread(target=lambda: accepted.extend(_credentials_accepted(c) for c in clients.values()),
+                             daemon=True)
     check.start()
-    server = build_server(config, client)
+    server = build_server(config, clients if len(clients) > 1 else next(iter(clients.values())))
     check.join()
-    if accepted != [True]:
+    if not accepted or not all(accepted):
         return 1
     # repr(client) masks the password; Config's repr leaves out the HTTP token.
-    logger.info("wp-rest-mcp %s for %r, %s, transport %s", __version__, client, config, args.transport)
+    logger.info("wp-rest-mcp %s for %r, %s, transport %s", __version__, list(clients.values()), config,
+                args.transport)
     if args.transport == "stdio":
         try:
             server.run("stdio")

@@ -762,3 +762,47 @@ async def test_lab_site_info_reports_the_version_where_the_user_may_learn_it(lab
     assert old["abilities_api"] is False and old["wordpress_version"].startswith("unknown")
     lacking = await call(build_server(Config(), lab_client(lab, "admin", "main@6.1")), "list_abilities", {})
     assert lacking.is_error and "6.9" in text(lacking)
+
+
+# --- Several sites: a site argument that lists them --------------------------------------
+
+
+def _named_site(name: str) -> Callable[[wp_rest.Request], wp_rest.Response]:
+    def answer(request: wp_rest.Request) -> wp_rest.Response:
+        path = request.url.split("/wp-json", 1)[1].split("?")[0]
+        if path in ("", "/"):
+            return _json(200, {"name": name, "url": f"http://{name}.example", "namespaces": ["wp/v2"],
+                               "timezone_string": "UTC", "gmt_offset": 0})
+        if path == "/wp/v2/users/me":
+            return _json(200, {"id": 1, "name": name, "roles": ["editor"], "capabilities": {}})
+        return offline_site(request)
+    return answer
+
+
+def _site_client(name: str) -> tuple[wp_rest.Client, wp_rest.MockTransport]:
+    transport = wp_rest.MockTransport(_named_site(name))
+    return wp_rest.Client(f"http://127.0.0.1:9/{name}/wp-json/", transport=transport, retry=False), transport
+
+
+@pytest.mark.anyio
+async def test_several_sites_add_a_site_argument_listing_them() -> None:
+    (shop, shop_sent), (blog, blog_sent) = _site_client("shop"), _site_client("blog")
+    async with connect(build_server(Config(read_only=True), {"shop": shop, "blog": blog})) as client:
+        tools = (await client.list_tools()).tools
+        for tool in tools:
+            site = tool.input_schema["properties"]["site"]
+            assert site["enum"] == ["blog", "shop"] and "site" in tool.input_schema["required"], tool.name
+        info = await client.call_tool("get_site_info", {"site": "blog"})
+        missing = await client.call_tool("get_site_info", {})
+        wrong = await client.call_tool("get_site_info", {"site": "elsewhere"})
+    assert not info.is_error and info.structured_content["name"] == "blog"
+    assert blog_sent.requests and not shop_sent.requests
+    assert missing.is_error and "'site'" in text(missing)
+    assert wrong.is_error and "'site'" in text(wrong)
+
+
+@pytest.mark.anyio
+async def test_one_site_adds_no_site_argument() -> None:
+    server, _ = offline()
+    async with connect(server) as client:
+        assert all("site" not in t.input_schema["properties"] for t in (await client.list_tools()).tools)

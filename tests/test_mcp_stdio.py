@@ -392,3 +392,28 @@ async def test_stdio_abilities_and_site_facts_on_7_1(lab: dict[str, Any], tmp_pa
     assert clock["result"]["utc"].endswith("Z")
     assert counter.is_error and "read-only" in text(counter)
     assert info["wordpress_version"] == lab["versions"]["7.1"]["wordpress"] and info["abilities_api"] is True
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_stdio_serves_several_named_sites_from_the_credentials_file(lab: dict[str, Any],
+                                                                          tmp_path: Path) -> None:
+    """15.5: sites stored by `wp-rest login --name`, served together; each tool takes a site argument."""
+    stored = {}
+    for name, version in (("old", "6.1"), ("new", "7.1")):
+        site = lab["versions"][version]["sites"]["main"]
+        user = site["users"]["author"]
+        stored[name] = {"url": site["url"], "username": user["username"], "application_password": user["app_password"]}
+    config = tmp_path / "credentials.json"
+    config.write_text(json.dumps({"sites": stored}))
+    config.chmod(0o600)
+    env = {"WP_REST_CONFIG": str(config), "WP_MCP_SITES": "old,new", "WP_MCP_READ_ONLY": "1"}
+    async with stdio_session(env, tmp_path) as session:
+        tools = (await session.list_tools()).tools
+        old = ok(await session.call_tool("get_site_info", {"site": "old"}))
+        new = ok(await session.call_tool("get_site_info", {"site": "new"}))
+        nameless = await session.call_tool("get_site_info", {})
+    assert all(t.input_schema["properties"]["site"]["enum"] == ["new", "old"] for t in tools)
+    assert (old["abilities_api"], new["abilities_api"]) == (False, True)
+    assert old["user"]["roles"] == new["user"]["roles"] == ["author"]
+    assert nameless.is_error and "'site'" in text(nameless)
