@@ -2447,7 +2447,9 @@ class HTTPTransport:
             sent = sent or (isinstance(failure, OSError) and not reused)
             raise self._no_answer(request, origin, failure, sent)
         assert resp is not None
-        if resp.will_close:
+        # A forwarding proxy may close after any answer without saying so (tinyproxy does after
+        # a HEAD): a POST on that connection would fail in a way that looks like a lost write.
+        if resp.will_close or (proxy and origin[0] == "http"):
             conn.close()
         else:
             self._checkin((origin, proxy), conn)

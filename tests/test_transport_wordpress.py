@@ -123,3 +123,13 @@ def test_credentials_for_an_http_site_do_not_go_to_a_remote_proxy_without_opt_in
     wp_rest.Client("https://wp.example/", auth=auth, proxy="http://proxy.example:3128")  # tunnelled: fine
     with pytest.raises(wp_rest.ConfigError, match="proxy must be an http"):
         wp_rest.Client("https://wp.example/", proxy="socks5://127.0.0.1:1080")
+
+
+def test_a_post_after_a_head_through_tinyproxy_is_not_sent_on_a_connection_it_closed(lab: dict[str, Any]) -> None:
+    """tinyproxy answers HEAD without Connection: close, then closes: that connection is not reused."""
+    info = lab["sites"]["main"]
+    client = wp_rest.Client(info["url"], auth=_admin(lab, "main"), proxy=lab["proxies"]["open"]["url"])
+    for _ in range(5):
+        client.send(client.build_request("HEAD", info["url"] + "/"))
+        post = client.create_post(title="after a HEAD through tinyproxy")
+        client.delete_post(post["id"], force=True)
