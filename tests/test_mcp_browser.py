@@ -105,16 +105,24 @@ async def _create(client: Any, args: dict[str, Any]) -> dict[str, Any]:
 
 def editor_blocks(browser: Any, info: dict[str, Any], post_id: int) -> tuple[list[dict[str, Any]], str]:
     """Log in as the admin, open the post in the block editor; its blocks (flattened) and its text."""
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     user = info["users"]["admin"]
-    browser.delete_all_cookies()
-    browser.get(f"{info['url']}/wp-login.php")
-    browser.find_element(By.ID, "user_login").send_keys(user["username"])
-    browser.find_element(By.ID, "user_pass").send_keys(user["password"])
-    browser.find_element(By.ID, "wp-submit").click()
-    WebDriverWait(browser, 60).until(lambda b: "wp-admin" in b.current_url)
+    for attempt in (1, 2):  # a loaded machine can drop the first login's redirect; one more try
+        browser.execute_cdp_cmd("Network.clearBrowserCookies", {})  # every site's, not just this page's
+        browser.get(f"{info['url']}/wp-login.php")
+        WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState") == "complete")
+        browser.find_element(By.ID, "user_login").send_keys(user["username"])
+        browser.find_element(By.ID, "user_pass").send_keys(user["password"])
+        browser.find_element(By.ID, "wp-submit").click()
+        try:
+            WebDriverWait(browser, 60).until(lambda b: "wp-admin" in b.current_url)
+            break
+        except TimeoutException:
+            if attempt == 2:
+                raise
     browser.get(f"{info['url']}/wp-admin/post.php?post={post_id}&action=edit")
     WebDriverWait(browser, 90).until(lambda b: b.execute_script(
         "return !!(window.wp && wp.data && wp.data.select('core/block-editor')"
