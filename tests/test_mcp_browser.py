@@ -74,8 +74,9 @@ def flatten(blocks: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield from flatten(block["inner"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """A new headless Chromium per test: nothing (cookies, a half-left editor page) carries over."""
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
         pytest.fail("the browser test needs Debian's chromium and chromium-driver: apt-get install chromium "
