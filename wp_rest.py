@@ -391,16 +391,20 @@ class _Record:
         cls._defaults = {n: cls.__dict__[n] for n in cls._fields if n in cls.__dict__}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        names = self._fields
-        if len(args) > len(names) or set(kwargs) - set(names[len(args):]):
-            raise TypeError(f"{type(self).__name__}() takes {', '.join(names)}; got {len(args)} "
-                            f"positional and {sorted(kwargs)}")
-        values = {**self._defaults, **dict(zip(names, args, strict=False)), **kwargs}
-        missing = [n for n in names if n not in values]
-        if missing:
-            raise TypeError(f"{type(self).__name__}() is missing {', '.join(missing)}")
-        for name in names:
-            object.__setattr__(self, name, values[name])
+        names, setter = self._fields, object.__setattr__
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__}() takes {', '.join(names)}; got {len(args)} positional")
+        for name, value in zip(names, args, strict=False):
+            setter(self, name, value)
+        for name in names[len(args):]:
+            if name in kwargs:
+                setter(self, name, kwargs.pop(name))
+            elif name in self._defaults:
+                setter(self, name, self._defaults[name])
+            else:
+                raise TypeError(f"{type(self).__name__}() is missing {name}")
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected or repeated {', '.join(sorted(kwargs))}")
         self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -550,6 +554,7 @@ def _json_loads(text: str) -> Any:
 _RESERVED_PARAMS = frozenset({"rest_route", "_method", "_envelope", "_jsonp"})
 
 
+@functools.lru_cache(maxsize=256)
 def _php_name(key: str) -> str:
     """The name PHP files a query key under (php_register_variable_ex in main/php_variables.c).
 
@@ -1186,14 +1191,16 @@ class Headers:
     def __init__(self, items: Any = ()) -> None:
         pairs = items.items() if hasattr(items, "items") else items
         self._items = [(str(k), str(v)) for k, v in pairs]
+        self._index: dict[str, list[str]] = {}
+        for key, value in self._items:
+            self._index.setdefault(key.lower(), []).append(value)
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        name = name.lower()
-        return next((v for k, v in self._items if k.lower() == name), default)
+        found = self._index.get(name.lower())
+        return found[0] if found else default
 
     def get_all(self, name: str) -> list[str]:
-        name = name.lower()
-        return [v for k, v in self._items if k.lower() == name]
+        return list(self._index.get(name.lower(), ()))
 
     def __getitem__(self, name: str) -> str:
         value = self.get(name)
@@ -2952,7 +2959,9 @@ class Client:
                                 method=request.method, url=request.url)
         if not resp.body.strip() and resp.status < 400:
             return None
-        if resp.body.count(b"{") + resp.body.count(b"[") > MAX_JSON_CONTAINERS:
+        # Each object or array takes at least 2 bytes: a shorter body cannot pass the limit.
+        if len(resp.body) > 2 * MAX_JSON_CONTAINERS and (
+                resp.body.count(b"{") + resp.body.count(b"[") > MAX_JSON_CONTAINERS):
             raise InvalidResponse(
                 f"{resp.status} answer to {request.method} {request.route or request.url} holds more "
                 f"than {MAX_JSON_CONTAINERS} JSON objects and arrays (MAX_JSON_CONTAINERS): not decoded, "
