@@ -416,7 +416,8 @@ class _Record:
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and all(getattr(self, n) == getattr(other, n) for n in self._fields)
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:  # as a frozen dataclass: a TypeError when a field is unhashable
+        return hash(tuple(getattr(self, n) for n in self._fields))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self._fields)})"
@@ -2342,7 +2343,8 @@ class HTTPTransport:
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
         proxy: an ``http://[user:password@]host:port`` proxy for every request,
             None for none, or by default what ``HTTP_PROXY``, ``HTTPS_PROXY`` and
-            ``NO_PROXY`` say (as curl, requests and urllib read them).
+            ``NO_PROXY`` say (as curl, requests and urllib read them; when none of
+            the proxy variables is set as the transport is made, none is used).
     """
 
     def __init__(self, verify: bool | str = True, *, proxy: str | object | None = ENV_PROXY) -> None:
