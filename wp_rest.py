@@ -433,6 +433,11 @@ def _strip_tags(text: str) -> str:
     return re.sub(r"<[^>]+>", "", text).strip()
 
 
+def _basic_header(user: str, password: str) -> str:
+    """An HTTP Basic ``Authorization`` value (RFC 7617: ``user:password`` in UTF-8, base64)."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
 def _masked_headers(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """Headers fit to show: credential values replaced by ``****``."""
     return [(k, "****" if k.lower() in _SECRET_HEADERS else v) for k, v in pairs]
@@ -1283,8 +1288,7 @@ class _BasicHeaderAuth(Auth):
             # PHP splits the decoded header at the first ':' into PHP_AUTH_USER and PHP_AUTH_PW.
             raise ConfigError("a WordPress username for Basic auth cannot contain ':'")
         self.username = username
-        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-        self._header = "Basic " + token
+        self._header = _basic_header(username, password)
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request.with_headers(Authorization=self._header)
@@ -1855,7 +1859,7 @@ class WooCommerceKeys(Auth):
                               "secret (cs_...) from WooCommerce > Settings > Advanced > REST API")
         self.consumer_key, self.query_string = consumer_key, query_string
         self._secret = consumer_secret
-        self._header = "Basic " + base64.b64encode(f"{consumer_key}:{consumer_secret}".encode()).decode()
+        self._header = _basic_header(consumer_key, consumer_secret)
         self._signer = OAuth1(consumer_key, consumer_secret, signature_method="HMAC-SHA256", clock=clock)
 
     def __repr__(self) -> str:
@@ -2270,8 +2274,8 @@ def _proxy_authorization(proxy: str) -> dict[str, str]:
     parts = urllib.parse.urlsplit(proxy)
     if parts.username is None:
         return {}
-    pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
-    return {"Proxy-Authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii")}
+    user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
+    return {"Proxy-Authorization": _basic_header(user, password)}
 
 
 def _show_proxy(proxy: str) -> str:
