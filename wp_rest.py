@@ -4024,10 +4024,9 @@ class Check(_Record):
     """One finding of ``Client.diagnose()``.
 
     Attributes:
-        name: what was checked, a stable identifier: "reachable", "tls", "redirects",
-            "api", "server-auth", "permalinks", "php-output", "app-passwords",
-            "address", "plugins", "clock", "credentials", "auth-header",
-            "permissions", "write-path", "basic-auth-plugin".
+        name: what was checked, a stable identifier: "reachable", "tls", "redirects", "api",
+            "server-auth", "permalinks", "php-output", "app-passwords", "address", "plugins", "clock",
+            "credentials", "auth-header", "permissions", "write-path", "basic-auth-plugin".
         outcome: "ok"; "warn" (works, but something should change); "fail".
         seen: the evidence: what was sent and what came back.
         fix: what to change; "" when nothing needs to.
@@ -4074,10 +4073,9 @@ class Report(_Record):
         """The report as text: one block per check, ``ok``/``warn``/``FAIL``, fixes indented."""
         lines = [f"wp-rest doctor: {self.url}", f"API root: {self.api_root or 'not found'}", ""]
         for check in self.checks:
-            seen = check.seen.splitlines() or [""]
+            seen, fix = check.seen.splitlines() or [""], check.fix.splitlines()
             lines.append(f"{'FAIL' if check.outcome == 'fail' else check.outcome:<5} {check.name}: {seen[0]}")
             lines += [f"      {line}" for line in seen[1:]]
-            fix = check.fix.splitlines()
             lines += [("      fix: " if n == 0 else "           ") + line for n, line in enumerate(fix)]
         failed = [c.name for c in self.checks if c.outcome == "fail"]
         verdict = "yes" if self.writes_possible else "NO" + (f" (see {', '.join(failed)})" if failed else "")
@@ -4086,7 +4084,6 @@ class Report(_Record):
 
 class _Answer(_Record):
     """An anonymous answer doctor got, how long it took and when it came (for the clock)."""
-
     method: str
     url: str
     resp: Response
@@ -4100,7 +4097,6 @@ class _DoctorStop(Exception):
 
 def _diagnose(client: Client, *, login_password: str | None = None, login_username: str | None = None,
               findings: Iterable[Check] = ()) -> Report:
-    """Client.diagnose(): the doctor with ``client``'s transport, settings and credentials."""
     return _Doctor(client, login_password, login_username, findings).run()
 
 
@@ -4154,8 +4150,10 @@ def _answer_cause(resp: Response) -> tuple[str, str]:
     return _match(_evidence(resp)[0], _ANSWER_KEYS) or "not-json", "an HTML page" if html else "not JSON"
 
 
-def _transport_cause(exc: TransportError, timeout: float) -> tuple[str, dict[str, Any]]:
+def _transport_cause(exc: TransportError | RedirectError, timeout: float) -> tuple[str, dict[str, Any]]:
     """(cause, facts) of a request that got no HTTP answer."""
+    if isinstance(exc, RedirectError):
+        return "redirect-error", {"detail": str(exc)}
     cause = exc.__cause__
     _, host, port = _origin(exc.url)
     facts: dict[str, Any] = {"where": f"{exc.method} {exc.url}", "host": host, "port": port, "detail": str(exc)}
@@ -4169,7 +4167,7 @@ def _transport_cause(exc: TransportError, timeout: float) -> tuple[str, dict[str
         return ("tls-not-tls" if "WRONG_VERSION_NUMBER" in facts["detail"].upper() else "tls-handshake"), facts
     if isinstance(cause, socket.gaierror):
         return "dns", {**facts, "detail": cause.strerror}
-    if isinstance(cause, (socket.timeout, TimeoutError)):
+    if isinstance(cause, TimeoutError):  # socket.timeout too
         return "timeout", {**facts, "detail": f"{timeout:g}"}
     kinds = ((ConnectionRefusedError, "conn-refused"),
              ((ConnectionResetError, http.client.RemoteDisconnected), "reset"))
@@ -4209,26 +4207,23 @@ class _Doctor:
         self.cache: dict[str, _Answer] = {}
         self.root: str | None = None
         self.index: dict[str, Any] = {}
-        self.client_root_ok = self.creds_ok = self.can_create = self.post_ok = False
+        self.routes: dict[str, Any] | None = None
+        self.client_root_ok = self.post_ok = False
         self.apps_available: bool | None = None
         self.probe_auths: list[Auth] = []
-        #: Why a probe of the Authorization header could not run.
-        self.unavailable: list[str] = []
+        self.unavailable: list[str] = []  # why a probe of the Authorization header could not run
 
     def run(self) -> Report:
-        try:
+        with contextlib.suppress(_DoctorStop):
             self.find_api()
             self.check_credentials()
-        except _DoctorStop:
-            pass
         values = [s for auth in (self.auth, *self.probe_auths) if auth for s in auth.secrets()]
         values += [self.login_password] if self.login_password else []
         # Application passwords are shown in groups of four (WP_Application_Passwords::chunk_password()).
         secrets = _secret_forms([*values, *(" ".join(re.findall(".{1,4}", v)) for v in values)])
         checks = tuple(Check(c.name, c.outcome, _redact(c.seen, secrets), _redact(c.fix, secrets))
                        for c in self.checks)
-        writes = self.client_root_ok and self.creds_ok and self.can_create and self.post_ok
-        return Report(self.client.url, checks, writes, self.root)
+        return Report(self.client.url, checks, self.client_root_ok and self.post_ok, self.root)
 
     def add(self, cause: str, check: str = "", outcome: str = "fail", **facts: Any) -> None:
         """A Check from the cause's row; ``check`` and ``outcome`` where the row leaves them open."""
@@ -4246,12 +4241,9 @@ class _Doctor:
             started = time.monotonic()
             try:
                 resp = self.client.send(self.client.build_request(method, url, headers=headers), auth=False)
-            except TransportError as exc:
+            except (TransportError, RedirectError) as exc:
                 cause, facts = _transport_cause(exc, self.client.timeout)
                 self.add(cause, **facts)
-                raise _DoctorStop from None
-            except RedirectError as exc:
-                self.add("redirect-error", detail=str(exc))
                 raise _DoctorStop from None
             self.cache[key] = _Answer(method, url, resp, time.monotonic() - started, time.time())
         return self.cache[key]
@@ -4266,10 +4258,6 @@ class _Doctor:
         if cleaned and not self.has("php-output"):
             self.add("bom" if "byte order mark" in cleaned else "php-output", where=where, detail=cleaned)
 
-    def routes(self) -> dict[str, Any] | None:
-        routes = self.index.get("routes")
-        return routes if isinstance(routes, dict) else None
-
     # -- reachability, TLS, redirects, the API root --
 
     def find_api(self) -> None:
@@ -4282,7 +4270,7 @@ class _Doctor:
         self.report_redirects(first, answer, bool(given))
         if _is_index(answer.resp):
             self.client_root_ok = not answer.resp.history
-            self.read_index(answer, answer.resp.url if answer.resp.history else root, ("api", how))
+            self.read_index(answer, answer.resp.url if answer.resp.history else root, "api", how)
             return
         cause, detail = _answer_cause(answer.resp)
         seen = f"GET {root} answered {_evidence(answer.resp)[1]}"
@@ -4293,15 +4281,15 @@ class _Doctor:
             return
         # The root the client would use does not answer: name one that does.
         link = self.fetch("HEAD", site).resp.links.get(API_REL) if given else None
-        alternatives = [urllib.parse.urljoin(site, link)] if link else []
-        for alt in dict.fromkeys(a for a in (*alternatives, site + "?rest_route=/") if a != root):
+        candidates = (urllib.parse.urljoin(site, link) if link else root, site + "?rest_route=/")
+        for alt in dict.fromkeys(a for a in candidates if a != root):
             found = self.fetch("GET", alt)
             if _is_index(found.resp):
                 plain = "rest_route=" in (found.resp.links.get(API_REL) or "")
                 seen = _fill(_CAUSES[cause][3], {"seen": seen, "detail": detail})
-                self.read_index(found, found.resp.url, ("api-plain" if plain else "api-rewrites", seen))
+                self.read_index(found, found.resp.url, "api-plain" if plain else "api-rewrites", seen)
                 return
-        self.add(cause, "server-auth" if cause == "server-auth" else "api", seen=seen + f" ({how})", detail=detail)
+        self.add(cause, "api", seen=seen + f" ({how})", detail=detail)  # server-auth keeps its own name
         self.add("no-api")
         raise _DoctorStop
 
@@ -4317,8 +4305,7 @@ class _Doctor:
         if link:
             return root, f"named by the Link header of HEAD {site}"
         how = f'HEAD {site} ({head.resp.status}) sent no Link rel="{API_REL}" header, so the client falls back to'
-        how += f" {fallback}"
-        return root, how + (f", whose Link header names {root}" if root != fallback else "")
+        return root, how + f" {fallback}" + (f", whose Link header names {root}" if root != fallback else "")
 
     def reached(self, answer: _Answer) -> None:
         resp = answer.resp
@@ -4348,11 +4335,13 @@ class _Doctor:
 
     # -- the anonymous index (read without credentials: on some sites stale ones fail even public routes) --
 
-    def read_index(self, answer: _Answer, root: str, api: tuple[str, str]) -> None:
+    def read_index(self, answer: _Answer, root: str, cause: str, how: str) -> None:
+        """The index at ``root``; ``how`` says how it was found ("api") or what failed (the others)."""
         value, cleaned = _json_of(answer.resp)
         self.index, self.root = value, root
+        self.routes = value["routes"] if isinstance(value.get("routes"), dict) else None
         name = f"{str(value.get('name', ''))!r} ({len(value['namespaces'])} namespaces)"
-        self.add(api[0], root=root, how=api[1], seen=api[1], detail=name)  # "api" says how, the others what failed
+        self.add(cause, root=root, how=how, seen=how, detail=name)
         self.php_output(f"GET {root}", cleaned)
         if "rest_route=" in (link := answer.resp.links.get(API_REL) or ""):
             self.add("permalinks", detail=link)
@@ -4388,7 +4377,7 @@ class _Doctor:
 
         def present(marker: str) -> bool:
             if marker.startswith("/"):
-                return marker in (self.routes() or {})
+                return marker in (self.routes or {})
             return bool(oauth1) if marker == "oauth1" else any(n.startswith(marker) for n in spaces)
 
         where = ", ".join(f"{k} {v}" for k, v in oauth1.items() if k != "version") if isinstance(oauth1, dict) else ""
@@ -4446,7 +4435,6 @@ class _Doctor:
         self.php_output(where, cleaned)
         if resp.status == 200 and ((isinstance(value, dict) and "id" in value) or self.kind == "woo"):
             self.credentials_ok(value if isinstance(value, dict) else {})
-            self.probe_write()
         else:
             self.credentials_refused(resp, where)
 
@@ -4472,20 +4460,21 @@ class _Doctor:
 
     def auth_step_failed(self, exc: WPError) -> None:
         """The auth flow itself failed (a JWT login, a cookie login, a redirect, the network)."""
-        if isinstance(exc, TransportError):
+        who = self.auth.describe() if self.auth else ""
+        if isinstance(exc, RedirectError):
+            fix = f"Use the final address: Client({_site_of(exc.location)!r})."
+            self.add("step-failed", detail=str(exc), fix=fix)
+        elif isinstance(exc, TransportError):
             cause, facts = _transport_cause(exc, self.client.timeout)
             self.add("step-failed", detail=_fill(_CAUSES[cause][3], facts), fix=_fill(_CAUSES[cause][4], facts))
-        elif isinstance(exc, RedirectError):
-            self.add("step-failed", detail=str(exc), fix=f"Use the final address: Client({_site_of(exc.location)!r}).")
         elif isinstance(exc, APIError):
             message = _strip_tags(exc.message)
-            sent = f"{self.auth.describe() if self.auth else ''}: {exc.method} {exc.route or exc.url}"
-            seen = f'{sent} answered {exc.status} {exc.code} "{message}"'
+            seen = f'{who}: {exc.method} {exc.route or exc.url} answered {exc.status} {exc.code} "{message}"'
             keys = ("login-no-route", "login-app-words", "login-wrong", "login-config", *_SIGNED_KEYS)
             cause = _match(f"{exc.status} {exc.code} {message}", keys) or "login-other"
             self.add(cause, "credentials", seen=seen, fix=exc.hint or "")
         else:
-            self.add("step-failed", detail=f"{self.auth.describe() if self.auth else ''}: {exc}", fix="")
+            self.add("step-failed", detail=f"{who}: {exc}", fix="")
 
     def wrong(self) -> tuple[str, str]:
         """(what wrong credentials of this kind are, the fix)."""
@@ -4497,7 +4486,6 @@ class _Doctor:
         return meaning, fix
 
     def credentials_ok(self, me: dict[str, Any]) -> None:
-        self.creds_ok = True
         if self.kind == "woo":
             self.add("authenticated", detail="the keys' user", roles="not shown to WooCommerce keys")
             self.add("woo-keys")
@@ -4513,11 +4501,12 @@ class _Doctor:
             create = bool({"administrator", "editor", "author", "contributor"} & set(roles))
             publish, source = bool({"administrator", "editor", "author"} & set(roles)), (
                 " (judged by the roles: the answer has no capabilities)")
-        self.can_create = create
         cause = "can-publish" if create and publish else "can-draft" if create else "cannot-write"
         self.add(cause, login=str(me.get("username", "this user")), roles=shown, detail=source)
         if self.kind == "basic":
             self.add("basic-auth-plugin")
+        if create:
+            self.probe_write()
 
     def not_logged_in(self, seen: str) -> None:
         if self.kind == "cookie":
@@ -4552,7 +4541,7 @@ class _Doctor:
 
     def probe_validate(self) -> tuple[str | None, str]:
         """Probe (a): the JWT plugin's validate route names a missing or a malformed header."""
-        if _ROUTE_VALIDATE not in (self.routes() or {}):
+        if _ROUTE_VALIDATE not in (self.routes or {}):
             self.unavailable.append(f"(a) no JWT plugin's {_ROUTE_VALIDATE} route")
             return None, ""
         sent = f"POST {_ROUTE_VALIDATE} with WordPress's test header (Basic user:pwd) answered"
@@ -4573,8 +4562,7 @@ class _Doctor:
         username = self.login_username
         if username is None and (self.kind in ("app", "basic", "cookie") or _jwt_login_route(self.auth)):
             username = getattr(self.auth, "username", None)
-        routes = self.routes()
-        missing = routes is not None and _ROUTE_SITE_HEALTH not in routes
+        missing = self.routes is not None and _ROUTE_SITE_HEALTH not in self.routes
         why = ("no login password for WordPress's site-health test" if not self.login_password else
                "no username for the site-health test's login (login_username)" if not username else
                f"the site has no {_ROUTE_SITE_HEALTH} route" if missing else "")
@@ -4604,8 +4592,6 @@ class _Doctor:
 
     def probe_write(self) -> None:
         """A POST with values WordPress must refuse, to show that a write reaches it as a POST."""
-        if not self.can_create:
-            return
         where = "POST /wp/v2/posts (a deliberately invalid post)"
         body = {"status": "wp-rest-doctor-invalid", "author": "wp-rest-doctor-invalid"}
         try:
