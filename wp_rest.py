@@ -3841,8 +3841,8 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "plugins": ("plugins", "ok", "", "{detail}", ""),
     "plugins-jwt-missing": ("plugins", "fail", "", "{detail}. JWTAuth needs the jwt-auth/v1 token route",
                             "Activate JWT Authentication for WP REST API, or use an application password."),
-    "plugins-no-jwt": ("plugins", "warn", "", "{detail}. No JWT plugin: a Bearer token needs one that reads it",
-                       "Check which plugin should accept the token."),
+    "plugins-no-token": ("plugins", "warn", "", "{detail}. No JWT plugin: a Bearer token needs one that "
+                         "reads it", "Check which plugin should accept the token."),
     "plugins-no-oauth1": ("plugins", "fail", "", "{detail}. OAuth1 needs the OAuth 1.0a server plugin",
                           "Activate WP-API/OAuth1, or use an application password."),
     "plugins-no-woo": ("plugins", "fail", "", "{detail}. WooCommerce keys need WooCommerce (no wc/ namespace)",
@@ -3854,7 +3854,6 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "no-credentials": ("credentials", "fail", "", "none given: only the site was checked", _FIX_NO_CREDENTIALS),
     "other-origin": ("credentials", "fail", "", "not sent: the REST API answered at {root}, another origin than "
                      "{url}", "Use the site's canonical address: Client({canonical!r}), or WP_URL={canonical}."),
-    "insecure": ("credentials", "fail", "", "not sent: {detail}", "Use the site's https:// address."),
     "step-failed": ("credentials", "fail", "", "{detail}", "{fix}"),
     # A plugin's wp_authenticate() also runs wp_authenticate_application_password() (hooked on
     # 'authenticate', wp-includes/default-filters.php): a wrong login password can come back
@@ -4006,17 +4005,19 @@ _FIREWALLS = (
     ("Imunify360", ("imunify360",)),
     ("a CAPTCHA page", ("captcha",)),
 )
-#: REST namespaces (or routes, or index keys) of plugins that change authentication.
+#: (REST namespace, route or index key, the credentials it serves, what it is) of plugins that change
+#: authentication; credentials of a kind listed here need one of its plugins.
 _AUTH_PLUGINS = (
-    ("jwt-auth/v1", "JWT Authentication (Tmeister) or JWT Auth (Useful Team): Bearer tokens from "
-                    "POST /jwt-auth/v1/token (wp_rest.JWTAuth)"),
-    ("simple-jwt-login/v1", "Simple JWT Login: tokens from POST /simple-jwt-login/v1/auth; core routes take "
-                            "them only with its middleware on"),
-    ("wpuser/v1", "WP User: JWTs from POST /wpuser/v1/token/generate"),
-    ("oauth1", "OAuth 1.0a server (WP-API/OAuth1): {oauth1} (wp_rest.OAuth1Flow)"),
-    ("wc/", "WooCommerce (wc/...): keys for wc/ routes (wp_rest.WooCommerceKeys); it also makes WordPress "
-            "report wrong application passwords as 401 incorrect_password"),
-    ("/wp/v2/token", "WP-API/jwt-auth: Bearer tokens from POST /wp/v2/token; it wants a token on every write"),
+    ("jwt-auth/v1", "token", "JWT Authentication (Tmeister) or JWT Auth (Useful Team): Bearer tokens from "
+                             "POST /jwt-auth/v1/token (wp_rest.JWTAuth)"),
+    ("simple-jwt-login/v1", "token", "Simple JWT Login: tokens from POST /simple-jwt-login/v1/auth; core "
+                                     "routes take them only with its middleware on"),
+    ("wpuser/v1", "token", "WP User: JWTs from POST /wpuser/v1/token/generate"),
+    ("oauth1", "oauth1", "OAuth 1.0a server (WP-API/OAuth1): {oauth1} (wp_rest.OAuth1Flow)"),
+    ("wc/", "woo", "WooCommerce (wc/...): keys for wc/ routes (wp_rest.WooCommerceKeys); it also makes "
+                   "WordPress report wrong application passwords as 401 incorrect_password"),
+    ("/wp/v2/token", "", "WP-API/jwt-auth: Bearer tokens from POST /wp/v2/token; it wants a token on "
+                         "every write"),
 )
 
 
@@ -4381,17 +4382,14 @@ class _Doctor:
             return bool(oauth1) if marker == "oauth1" else any(n.startswith(marker) for n in spaces)
 
         where = ", ".join(f"{k} {v}" for k, v in oauth1.items() if k != "version") if isinstance(oauth1, dict) else ""
-        found = [_fill(what, {"oauth1": where}) for marker, what in _AUTH_PLUGINS if present(marker)]
+        found = [_fill(what, {"oauth1": where}) for marker, _, what in _AUTH_PLUGINS if present(marker)]
         detail = "authentication plugins: " + "; ".join(found) if found else (
             "no authentication plugin among the namespaces (core: application passwords and cookies)")
-        markers, missing = {"token": (("jwt-auth/v1", "simple-jwt-login/v1", "wpuser/v1"), "plugins-no-jwt"),
-                            "oauth1": (("oauth1",), "plugins-no-oauth1"),
-                            "woo": (("wc/",), "plugins-no-woo")}.get(self.kind, ((), ""))
+        wanted = [marker for marker, kind, _ in _AUTH_PLUGINS if kind == self.kind]
+        missing = f"plugins-no-{self.kind}" if wanted and not any(present(m) for m in wanted) else "plugins"
         if _jwt_login_route(self.auth) and "jwt-auth/v1" not in spaces:
             missing = "plugins-jwt-missing"
-        elif any(present(m) for m in markers):
-            missing = ""
-        self.add(missing or "plugins", detail=f"{detail}. Namespaces: {', '.join(spaces)}")
+        self.add(missing, detail=f"{detail}. Namespaces: {', '.join(spaces)}")
 
     def check_clock(self, answer: _Answer) -> None:
         date = str(answer.resp.headers.get("Date") or "")
@@ -4416,11 +4414,6 @@ class _Doctor:
         assert self.root is not None
         if _origin(self.root) != _origin(self.client.url):
             self.add("other-origin", root=self.root, url=self.client.url, canonical=_site_of(self.root))
-            return
-        try:
-            _check_transport_security(self.root, self.client.allow_insecure_http)
-        except ConfigError as exc:
-            self.add("insecure", detail=str(exc))
             return
         # WooCommerce keys work on wc/ routes only (WC_REST_Authentication::is_request_to_rest_api()).
         route, params = ("/wc/v3/products", {"per_page": 1}) if self.kind == "woo" else (
