@@ -1179,9 +1179,7 @@ class Request(_Record):
     follow_redirects: bool = True
 
     def with_headers(self, **changes: str) -> Request:
-        headers = dict(self.headers)
-        headers.update(changes)
-        return self.replace(headers=headers)
+        return self.replace(headers={**self.headers, **changes})
 
     def __repr__(self) -> str:
         size = len(self.body) if self.body is not None else 0
@@ -1190,9 +1188,7 @@ class Request(_Record):
 
 class Headers:
     """HTTP headers: case-insensitive lookup, every value of a repeated header (Link, Set-Cookie) kept.
-
-    Built from a dict, a list of ``(name, value)`` pairs, or anything with ``items()``.
-    """
+    Built from a dict, a list of ``(name, value)`` pairs, or anything with ``items()``."""
 
     def __init__(self, items: Any = ()) -> None:
         pairs = items.items() if hasattr(items, "items") else items
@@ -1226,9 +1222,7 @@ class Headers:
 
 class Response(_Record):
     """One HTTP response, fully read. ``headers`` may be given as a dict or a list of pairs.
-
-    ``history`` holds the ``(status, url)`` of each redirect followed to get here.
-    """
+    ``history`` holds the ``(status, url)`` of each redirect followed to get here."""
 
     status: int
     headers: Headers
@@ -1258,10 +1252,12 @@ class Response(_Record):
 class Auth:
     """Base of all auth methods: ``flow`` yields requests and receives their responses.
 
-    The simplest flow adds a header and yields once; a token flow may yield a
-    renewed request after a 401 (the httpx ``auth_flow`` contract). A plain
-    callable ``Request -> Request`` is accepted by ``Client`` as well.
+    The simplest flow adds a header and yields once; a token flow may yield a renewed request after a
+    401 (the httpx ``auth_flow`` contract). ``Client`` accepts a plain ``Request -> Request`` callable too.
     """
+
+    #: The attributes ``__repr__`` shows; a ``*name`` is a secret, shown as ``name='****'``.
+    _repr: tuple[str, ...] = ()
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request
@@ -1275,11 +1271,15 @@ class Auth:
         return ()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        shown = (f"{n[1:]}='****'" if n[0] == "*" else f"{n}={getattr(self, n)!r}" for n in self._repr)
+        return f"{type(self).__name__}({', '.join(shown)})"
 
 
-class _BasicHeaderAuth(Auth):
-    """HTTP Basic: the header is computed once and no password attribute is kept."""
+class _HeaderAuth(Auth):
+    """One ``Authorization`` value computed once, no other copy of the secret kept: HTTP Basic here
+    (``username`` and password), a token in ``BearerToken``."""
+
+    _repr: tuple[str, ...] = ("username", "*password")
 
     def __init__(self, username: str, password: str) -> None:
         if not username or not password:
@@ -1297,11 +1297,8 @@ class _BasicHeaderAuth(Auth):
         password = base64.b64decode(self._header[6:]).decode().partition(":")[2]
         return password, self._header
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(username={self.username!r}, password='****')"
 
-
-class ApplicationPassword(_BasicHeaderAuth):
+class ApplicationPassword(_HeaderAuth):
     """A WordPress Application Password (Users > Profile), sent as HTTP Basic.
 
     Spaces in the password are optional; letter case matters. Works over
@@ -1315,7 +1312,7 @@ class ApplicationPassword(_BasicHeaderAuth):
         return f"the application password of {self.username!r}"
 
 
-class BasicAuth(_BasicHeaderAuth):
+class BasicAuth(_HeaderAuth):
     """HTTP Basic with the user's login password: only for sites running a Basic-Auth plugin.
 
     Core WordPress ignores login passwords over Basic; use ``ApplicationPassword``.
@@ -1325,25 +1322,21 @@ class BasicAuth(_BasicHeaderAuth):
         return f"the login password of {self.username!r} over Basic"
 
 
-class BearerToken(Auth):
+class BearerToken(_HeaderAuth):
     """A ready token sent as ``Authorization: Bearer`` (any JWT plugin or identity provider)."""
 
-    def __init__(self, token: str) -> None:
+    _repr = ("*token",)
+
+    def __init__(self, token: str) -> None:  # no username: _HeaderAuth's checks do not apply
         if not token or any(c.isspace() for c in token):
             raise ConfigError("BearerToken needs a token without spaces (just the token, no 'Bearer ')")
         self._header = "Bearer " + token
-
-    def flow(self, request: Request) -> Generator[Request, Response, None]:
-        yield request.with_headers(Authorization=self._header)
 
     def describe(self) -> str:
         return "a Bearer token"
 
     def secrets(self) -> tuple[str, ...]:
         return self._header[7:], self._header
-
-    def __repr__(self) -> str:
-        return "BearerToken(token='****')"
 
 
 def _json_or_none(resp: Response) -> Any:
@@ -1382,32 +1375,40 @@ def _raise_for(request: Request, resp: Response, what: str) -> NoReturn:
     raise _api_error(request, resp, value, authenticated=True)
 
 
+class _LoginAuth(Auth):
+    """Credentials that log in with the user's login password (``JWTAuth``, ``CookieAuth``)."""
+
+    _repr: tuple[str, ...] = ("username", "*password")
+
+    def __init__(self, username: str, password: str) -> None:
+        if not username or not password:
+            raise ConfigError(f"{type(self).__name__} needs a username and the login password")
+        self.username, self._password = username, password
+        self._lock, self._login_lock = threading.Lock(), threading.Lock()
+
+
 _JWT_RENEW_CODES = ("jwt_auth_invalid_token", "jwt_auth_obsolete_token", "jwt_auth_bad_iss",
                     "jwt_auth_expired_token")
 
 
-class JWTAuth(Auth):
+class JWTAuth(_LoginAuth):
     """JSON Web Tokens from a JWT plugin's token route (``/jwt-auth/v1/token``).
 
-    Logs in with the user's login password once, caches the token, renews it
-    ahead of its ``exp`` (read without the secret), and on a 401/403 with a
-    ``jwt_auth_*`` invalid-token code renews once and retries the request once.
-    Both response shapes in the field are read: Tmeister ``{"token": ...}`` and
-    Useful Team ``{"success": true, "data": {"token": ...}}``.
-
-    Use ``JWTAuth.self_signed(secret, user_id)`` where you hold the site's
-    ``JWT_AUTH_SECRET_KEY``: then no password leaves the process.
+    Logs in with the user's login password once, caches the token, renews it ahead of its ``exp``
+    (read without the secret), and on a 401/403 with a ``jwt_auth_*`` invalid-token code renews once
+    and retries the request once. Both response shapes in the field are read: Tmeister
+    ``{"token": ...}`` and Useful Team ``{"success": true, "data": {"token": ...}}``.
+    Use ``JWTAuth.self_signed(secret, user_id)`` where you hold the site's ``JWT_AUTH_SECRET_KEY``:
+    then no password leaves the process.
     """
 
     #: Renew a token this many seconds before its ``exp``.
     renew_margin = 60.0
 
-    def __init__(self, username: str, password: str, *, token_route: str = "/jwt-auth/v1/token",  # noqa: S107 (a route)
+    def __init__(self, username: str, password: str, *,
+                 token_route: str = "/jwt-auth/v1/token",  # noqa: S107 (a route)
                  clock: Callable[[], float] = time.time) -> None:
-        if not username or not password:
-            raise ConfigError("JWTAuth needs a username and the login password")
-        self.username = username
-        self._password = password
+        super().__init__(username, password)
         self.token_route: str | None = _check_route(token_route)
         self._clock = clock
         self._secret: bytes | None = None
@@ -1416,43 +1417,25 @@ class JWTAuth(Auth):
         self._ttl = 300.0
         self._token: str | None = None
         self._expires = 0.0
-        self._lock = threading.Lock()
-        self._login_lock = threading.Lock()
 
     @classmethod
     def self_signed(cls, secret: str | bytes, user_id: int | str, *, issuer: str | None = None,
                     ttl: float = 300, clock: Callable[[], float] = time.time) -> JWTAuth:
         """Mint tokens locally in the Tmeister format for a server holding ``JWT_AUTH_SECRET_KEY``.
 
-        Args:
-            secret: the site's ``JWT_AUTH_SECRET_KEY`` (the raw string).
-            user_id: the WordPress user to act as.
-            issuer: the ``iss`` claim; by default the site's ``home`` URL as its
-                REST index reports it (the plugin compares it exactly).
-            ttl: lifetime of each token in seconds.
+        ``secret`` is that key (the raw string), ``user_id`` the WordPress user to act as, ``issuer``
+        the ``iss`` claim: by default the site's ``home`` URL as its REST index reports it (the plugin
+        compares it exactly). ``ttl`` is the lifetime of each token in seconds.
         """
         if not secret:
             raise ConfigError("JWTAuth.self_signed needs the site's JWT secret")
         if not str(user_id).isdigit() or int(user_id) <= 0:
             raise ConfigError(f"user_id must be a positive integer, not {user_id!r}")
-        auth = cls.__new__(cls)
-        auth.username = f"user {user_id}"
-        auth._password = ""
-        auth.token_route = None
-        auth._clock = clock
+        auth = cls(f"user {user_id}", "unused", clock=clock)
+        auth._password, auth.token_route, auth._repr = "", None, ("username", "*self_signed")
         auth._secret = secret.encode() if isinstance(secret, str) else bytes(secret)
-        auth._user_id = str(user_id)
-        auth._issuer = issuer
-        auth._ttl = float(ttl)
-        auth._token = None
-        auth._expires = 0.0
-        auth._lock = threading.Lock()
-        auth._login_lock = threading.Lock()
+        auth._user_id, auth._issuer, auth._ttl = str(user_id), issuer, float(ttl)
         return auth
-
-    def __repr__(self) -> str:
-        kind = "self_signed" if self._secret is not None else "password"
-        return f"JWTAuth(username={self.username!r}, {kind}='****')"
 
     def describe(self) -> str:
         if self._secret is not None:
@@ -1481,26 +1464,16 @@ class JWTAuth(Auth):
                 yield request.with_headers(Authorization="Bearer " + token)
 
     def _renew(self, request: Request, refused: str | None) -> Generator[Request, Response, str]:
-        """A fresh token; one login at a time: threads waiting here reuse its result.
-
-        The lock is held across the yields; the thread that drives this flow is
-        the one that took it, and ``Client`` closes the flow on any error.
-        """
+        # One login at a time: threads waiting here reuse its token. The lock is held across the
+        # yields; the thread that drives this flow took it, and Client closes the flow on any error.
         with self._login_lock:
-            with self._lock:
-                token = self._token
-            if token is not None and token != refused and self._current() is not None:
+            token = self._current()  # only this lock's holder changes the token
+            if token is not None and token != refused:
                 return token
-            return (yield from self._renew_now(request))
-
-    def _renew_now(self, request: Request) -> Generator[Request, Response, str]:
-        if self._secret is not None:
-            token, expires = yield from self._mint(request)
-        else:
-            token, expires = yield from self._fetch(request)
-        with self._lock:
-            self._token, self._expires = token, expires
-        return token
+            token, expires = yield from (self._mint(request) if self._secret is not None else self._fetch(request))
+            with self._lock:
+                self._token, self._expires = token, expires
+            return token
 
     def _fetch(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
         login = _auth_route_request(request, "POST", self.token_route or "/jwt-auth/v1/token",
@@ -1515,11 +1488,8 @@ class JWTAuth(Auth):
             _raise_for(login, resp, "the JWT token route answered without a token")
         try:
             exp = jwt_peek(token).get("exp")
-        except TokenError:
-            exp = None
-        try:
             expires = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else math.nan
-        except OverflowError:  # an exp of 10**400 is an int Python holds but no float does
+        except (TokenError, OverflowError):  # OverflowError: an exp of 10**400 fits no float
             expires = math.nan
         return token, (expires if math.isfinite(expires) else self._clock() + 300)
 
@@ -1540,28 +1510,19 @@ class JWTAuth(Auth):
         return jwt_encode(claims, self._secret), float(claims["exp"])  # type: ignore[arg-type]
 
 
-class CookieAuth(Auth):
+class CookieAuth(_LoginAuth):
     """Log in through ``wp-login.php`` and send the cookies with a REST nonce (``X-WP-Nonce``).
 
-    Works on any WordPress without plugins, including sites without
-    application passwords. A ``403 rest_cookie_invalid_nonce`` fetches a new
-    nonce once and retries once. Two-factor and CAPTCHA login plugins break
-    this flow; prefer ``ApplicationPassword`` where it is available.
+    Works on any WordPress without plugins, including sites without application passwords.
+    A ``403 rest_cookie_invalid_nonce`` fetches a new nonce once and retries once. Two-factor and
+    CAPTCHA login plugins break this flow; prefer ``ApplicationPassword`` where it is available.
     """
 
     def __init__(self, username: str, password: str) -> None:
-        if not username or not password:
-            raise ConfigError("CookieAuth needs a username and the login password")
-        self.username = username
-        self._password = password
+        super().__init__(username, password)
         self._cookies: dict[str, str] = {}
         self._nonce: str | None = None
         self._site_url: str | None = None
-        self._lock = threading.Lock()
-        self._login_lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"CookieAuth(username={self.username!r}, password='****')"
 
     def describe(self) -> str:
         return f"a cookie login as {self.username!r}"
@@ -1641,13 +1602,8 @@ class CookieAuth(Auth):
 
 def _set_cookies(resp: Response) -> dict[str, str]:
     """name -> value of the cookies a response sets (deleted ones left out)."""
-    cookies: dict[str, str] = {}
-    for header in resp.headers.get_all("Set-Cookie"):
-        pair = header.split(";", 1)[0]
-        name, _, value = pair.partition("=")
-        if name.strip() and value.strip() and value.strip() != "deleted":
-            cookies[name.strip()] = value.strip()
-    return cookies
+    pairs = (h.split(";", 1)[0].partition("=") for h in resp.headers.get_all("Set-Cookie"))
+    return {n.strip(): v.strip() for n, _, v in pairs if n.strip() and v.strip() not in ("", "deleted")}
 
 
 # OAuth 1.0a (RFC 5849): the WP-API OAuth1 plugin, and WooCommerce keys over plain http.
@@ -1723,10 +1679,7 @@ class OAuth1(Auth):
         self.consumer_key, self.token, self.signature_method = consumer_key, token, signature_method
         self._secret, self._token_secret = consumer_secret, token_secret
         self._clock = clock
-
-    def __repr__(self) -> str:
-        token = f", token={self.token!r}, token_secret='****'" if self.token else ""
-        return f"{type(self).__name__}(consumer_key={self.consumer_key!r}, consumer_secret='****'{token})"
+        self._repr = ("consumer_key", "*consumer_secret", *(("token", "*token_secret") if token else ()))
 
     def describe(self) -> str:
         token = " with an access token" if self.token else ""
@@ -1852,6 +1805,8 @@ class WooCommerceKeys(Auth):
     (HMAC-SHA256, key ``consumer_secret&``) in the query, as ``WC_REST_Authentication::
     perform_oauth_authentication()`` verifies it."""
 
+    _repr = ("consumer_key", "*consumer_secret")
+
     def __init__(self, consumer_key: str, consumer_secret: str, *, query_string: bool = False,
                  clock: Callable[[], float] = time.time) -> None:
         if not consumer_key.startswith("ck_") or not consumer_secret.startswith("cs_"):
@@ -1861,9 +1816,6 @@ class WooCommerceKeys(Auth):
         self._secret = consumer_secret
         self._header = _basic_header(consumer_key, consumer_secret)
         self._signer = OAuth1(consumer_key, consumer_secret, signature_method="HMAC-SHA256", clock=clock)
-
-    def __repr__(self) -> str:
-        return f"WooCommerceKeys(consumer_key={self.consumer_key!r}, consumer_secret='****')"
 
     def describe(self) -> str:
         return f"the WooCommerce key {self.consumer_key[:7]}..."
@@ -1885,9 +1837,6 @@ class WooCommerceKeys(Auth):
 
 
 # The credentials file of `wp-rest login`: named sites for Client.from_env.
-
-_STORED = ("url", "username", "application_password")
-
 
 def credentials_path(environ: Mapping[str, str] | None = None) -> str:
     """The credentials file: ``$WP_REST_CONFIG``, else ``$XDG_CONFIG_HOME/wp-rest/credentials.json``,
@@ -1945,7 +1894,8 @@ def _auth_from_file(site: str | None, environ: Mapping[str, str] | None = None) 
             return None
         name = next(iter(sites))
     entry = sites.get(name)
-    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in _STORED):
+    fields = ("url", "username", "application_password")
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in fields):
         raise ConfigError(f"no site named {name!r} in {path} (stored: {', '.join(sorted(sites)) or 'none'});"
                           f" add it with `wp-rest login SITE_URL --name {name}`")
     return entry["url"], ApplicationPassword(entry["username"], entry["application_password"])
@@ -1973,26 +1923,20 @@ class _CallableAuth(Auth):
 class Retry(_Record):
     """When to try a request again: an immutable value, safe to share between clients.
 
-    GET and HEAD are retried on connection failures and on ``status_forcelist``
-    answers. A write is retried only when it provably never reached the server
-    (the connection could not be opened), so a retry cannot duplicate a post.
+    GET and HEAD are retried on connection failures and on ``status_forcelist`` answers; a write only
+    when it provably never reached the server (the connection could not be opened), so a retry cannot
+    duplicate a post. A negative or non-finite number raises ``ConfigError``.
 
     Args:
         total: attempts after the first one; 0 switches retrying off.
-        backoff_factor: sleep about ``backoff_factor * 2 ** (n - 1)`` seconds
-            before retry ``n``: a random value between half that and that
-            (jitter, so that many clients do not retry in step).
-        backoff_max: cap on one backoff sleep.
+        backoff_factor: before retry ``n`` sleep a random time between half of and all of
+            ``backoff_factor * 2 ** (n - 1)`` seconds (jitter, so that many clients do not retry in
+            step), at most ``backoff_max``.
         status_forcelist: statuses that make an idempotent request retry.
-        idempotent_methods: the methods retried after the request may have
-            reached the server.
-        respect_retry_after: honour ``Retry-After`` (seconds or HTTP date) up to
-            ``retry_after_max``; a longer wish raises the error at once
-            (``RateLimited.retry_after`` tells the wish).
+        idempotent_methods: the methods retried after the request may have reached the server.
+        respect_retry_after: honour ``Retry-After`` (seconds or HTTP date) up to ``retry_after_max``;
+            a longer wish raises the error at once (``RateLimited.retry_after`` tells the wish).
         sleep: how to wait (inject a fake in tests).
-
-    Raises:
-        ConfigError: a negative or non-finite number.
     """
 
     total: int = 2
@@ -2021,10 +1965,9 @@ class Retry(_Record):
                   error: TransportError | None = None) -> Retry | None:
         """The ``Retry`` for one more attempt after this answer or error, or None: give up.
 
-        ``method`` is the one WordPress executes. A write is tried again only when
-        ``error`` says it never left; an answer only for an idempotent method with
-        a status in ``status_forcelist`` and a ``Retry-After`` within ``retry_after_max``.
-        """
+        ``method`` is the one WordPress executes. A write is tried again only when ``error`` says it
+        never left; an answer only for an idempotent method with a status in ``status_forcelist`` and
+        a ``Retry-After`` within ``retry_after_max``."""
         if self.attempts >= self.total:
             return None
         if error is not None:
@@ -2057,9 +2000,7 @@ class Retry(_Record):
     def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
         """``Retry-After`` as seconds from now (RFC 9110 10.2.3), or None when absent or unreadable.
 
-        Delay-seconds is ASCII digits only; an HTTP date in the past gives 0.
-        Whatever the header holds, nothing but a float or None comes out.
-        """
+        Delay-seconds is ASCII digits only; an HTTP date in the past gives 0. Never an exception."""
         if not value:
             return None
         value = value.strip()
