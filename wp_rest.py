@@ -1182,8 +1182,8 @@ class Request(_Record):
         return self.replace(headers={**self.headers, **changes})
 
     def __repr__(self) -> str:
-        size = len(self.body) if self.body is not None else 0
-        return f"Request({self.method!r}, {self.url!r}, {_masked_headers(self.headers.items())!r}, {size} bytes)"
+        headers = _masked_headers(self.headers.items())
+        return f"Request({self.method!r}, {self.url!r}, {headers!r}, {len(self.body or b'')} bytes)"
 
 
 class Headers:
@@ -1250,21 +1250,21 @@ class Response(_Record):
 
 
 class Auth:
-    """Base of all auth methods: ``flow`` yields requests and receives their responses.
-
-    The simplest flow adds a header and yields once; a token flow may yield a renewed request after a
-    401 (the httpx ``auth_flow`` contract). ``Client`` accepts a plain ``Request -> Request`` callable too.
-    """
+    """Base of all auth methods: ``flow`` yields requests and receives their responses. The simplest
+    flow adds a header and yields once; a token flow may yield a renewed request after a 401 (the httpx
+    ``auth_flow`` contract). ``Client`` accepts a plain ``Request -> Request`` callable too."""
 
     #: The attributes ``__repr__`` shows; a ``*name`` is a secret, shown as ``name='****'``.
     _repr: tuple[str, ...] = ()
+    #: ``describe()``'s words, formatted with the auth as ``{0}``.
+    _about = ""
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request
 
     def describe(self) -> str:
         """What credentials these are, in words fit for a report (never the secret)."""
-        return f"custom auth ({type(self).__name__})"
+        return self._about.format(self) if self._about else f"custom auth ({type(self).__name__})"
 
     def secrets(self) -> tuple[str, ...]:
         """The raw secrets held, password first: for redaction and shape checks, never to show."""
@@ -1299,41 +1299,33 @@ class _HeaderAuth(Auth):
 
 
 class ApplicationPassword(_HeaderAuth):
-    """A WordPress Application Password (Users > Profile), sent as HTTP Basic.
+    """A WordPress Application Password (Users > Profile), sent as HTTP Basic. Spaces in the password
+    are optional; letter case matters. Works over HTTPS, or over HTTP on sites whose environment type
+    is ``local``."""
 
-    Spaces in the password are optional; letter case matters. Works over
-    HTTPS, or over HTTP on sites whose environment type is ``local``.
-    """
+    _about = "the application password of {0.username!r}"
 
     def __init__(self, username: str, password: str) -> None:
         super().__init__(username, re.sub(r"\s+", "", password))
 
-    def describe(self) -> str:
-        return f"the application password of {self.username!r}"
-
 
 class BasicAuth(_HeaderAuth):
     """HTTP Basic with the user's login password: only for sites running a Basic-Auth plugin.
+    Core WordPress ignores login passwords over Basic; use ``ApplicationPassword``."""
 
-    Core WordPress ignores login passwords over Basic; use ``ApplicationPassword``.
-    """
-
-    def describe(self) -> str:
-        return f"the login password of {self.username!r} over Basic"
+    _about = "the login password of {0.username!r} over Basic"
 
 
 class BearerToken(_HeaderAuth):
     """A ready token sent as ``Authorization: Bearer`` (any JWT plugin or identity provider)."""
 
     _repr = ("*token",)
+    _about = "a Bearer token"
 
     def __init__(self, token: str) -> None:  # no username: _HeaderAuth's checks do not apply
         if not token or any(c.isspace() for c in token):
             raise ConfigError("BearerToken needs a token without spaces (just the token, no 'Bearer ')")
         self._header = "Bearer " + token
-
-    def describe(self) -> str:
-        return "a Bearer token"
 
     def secrets(self) -> tuple[str, ...]:
         return self._header[7:], self._header
@@ -1392,15 +1384,11 @@ _JWT_RENEW_CODES = ("jwt_auth_invalid_token", "jwt_auth_obsolete_token", "jwt_au
 
 
 class JWTAuth(_LoginAuth):
-    """JSON Web Tokens from a JWT plugin's token route (``/jwt-auth/v1/token``).
-
-    Logs in with the user's login password once, caches the token, renews it ahead of its ``exp``
-    (read without the secret), and on a 401/403 with a ``jwt_auth_*`` invalid-token code renews once
-    and retries the request once. Both response shapes in the field are read: Tmeister
-    ``{"token": ...}`` and Useful Team ``{"success": true, "data": {"token": ...}}``.
-    Use ``JWTAuth.self_signed(secret, user_id)`` where you hold the site's ``JWT_AUTH_SECRET_KEY``:
-    then no password leaves the process.
-    """
+    """JSON Web Tokens from a JWT plugin's token route (``/jwt-auth/v1/token``). Logs in with the
+    login password once, caches the token, renews it ahead of its ``exp`` (read without the secret),
+    and on a 401/403 with a ``jwt_auth_*`` invalid-token code renews once and retries once. Reads both
+    answer shapes: Tmeister ``{"token": ...}``, Useful Team ``{"success": true, "data": {"token": ...}}``.
+    ``JWTAuth.self_signed(secret, user_id)`` needs no password, only the site's ``JWT_AUTH_SECRET_KEY``."""
 
     #: Renew a token this many seconds before its ``exp``.
     renew_margin = 60.0
@@ -1421,12 +1409,9 @@ class JWTAuth(_LoginAuth):
     @classmethod
     def self_signed(cls, secret: str | bytes, user_id: int | str, *, issuer: str | None = None,
                     ttl: float = 300, clock: Callable[[], float] = time.time) -> JWTAuth:
-        """Mint tokens locally in the Tmeister format for a server holding ``JWT_AUTH_SECRET_KEY``.
-
-        ``secret`` is that key (the raw string), ``user_id`` the WordPress user to act as, ``issuer``
-        the ``iss`` claim: by default the site's ``home`` URL as its REST index reports it (the plugin
-        compares it exactly). ``ttl`` is the lifetime of each token in seconds.
-        """
+        """Mint Tmeister-format tokens locally with ``secret``, the site's raw ``JWT_AUTH_SECRET_KEY``,
+        as user ``user_id``. ``issuer`` is the ``iss`` claim: by default the site's ``home`` URL from its
+        REST index (the plugin compares it exactly). ``ttl``: each token's lifetime in seconds."""
         if not secret:
             raise ConfigError("JWTAuth.self_signed needs the site's JWT secret")
         if not str(user_id).isdigit() or int(user_id) <= 0:
@@ -1470,7 +1455,8 @@ class JWTAuth(_LoginAuth):
             token = self._current()  # only this lock's holder changes the token
             if token is not None and token != refused:
                 return token
-            token, expires = yield from (self._mint(request) if self._secret is not None else self._fetch(request))
+            fresh = self._mint(request) if self._secret is not None else self._fetch(request)
+            token, expires = yield from fresh
             with self._lock:
                 self._token, self._expires = token, expires
             return token
@@ -1511,21 +1497,18 @@ class JWTAuth(_LoginAuth):
 
 
 class CookieAuth(_LoginAuth):
-    """Log in through ``wp-login.php`` and send the cookies with a REST nonce (``X-WP-Nonce``).
+    """Log in through ``wp-login.php`` and send the cookies with a REST nonce (``X-WP-Nonce``): any
+    WordPress, no plugin or application password needed. A ``403 rest_cookie_invalid_nonce`` fetches a
+    new nonce and retries once. Two-factor and CAPTCHA login plugins break this flow; prefer
+    ``ApplicationPassword`` where it is available."""
 
-    Works on any WordPress without plugins, including sites without application passwords.
-    A ``403 rest_cookie_invalid_nonce`` fetches a new nonce once and retries once. Two-factor and
-    CAPTCHA login plugins break this flow; prefer ``ApplicationPassword`` where it is available.
-    """
+    _about = "a cookie login as {0.username!r}"
 
     def __init__(self, username: str, password: str) -> None:
         super().__init__(username, password)
         self._cookies: dict[str, str] = {}
         self._nonce: str | None = None
         self._site_url: str | None = None
-
-    def describe(self) -> str:
-        return f"a cookie login as {self.username!r}"
 
     def secrets(self) -> tuple[str, ...]:
         with self._lock:
@@ -1586,7 +1569,7 @@ class CookieAuth(_LoginAuth):
 
     def _fetch_nonce(self, request: Request, cookies: dict[str, str]) -> Generator[Request, Response, str]:
         assert self._site_url is not None
-        ask = _auth_route_request(request, "GET", self._site_url + "/wp-admin/admin-ajax.php?action=rest-nonce")
+        ask = _auth_route_request(request, "GET", f"{self._site_url}/wp-admin/admin-ajax.php?action=rest-nonce")
         resp = yield ask.with_headers(Cookie="; ".join(f"{k}={v}" for k, v in cookies.items()))
         nonce = resp.body.decode("utf-8", "replace").strip()
         if resp.status != 200 or not re.fullmatch(r"[0-9a-f]{6,32}", nonce):
@@ -1607,8 +1590,6 @@ def _set_cookies(resp: Response) -> dict[str, str]:
 
 
 # OAuth 1.0a (RFC 5849): the WP-API OAuth1 plugin, and WooCommerce keys over plain http.
-
-
 def _pct(value: str) -> str:
     """RFC 5849 3.6: UTF-8, then every byte but ALPHA DIGIT - . _ ~ as %XX."""
     return urllib.parse.quote(value, safe="~")
@@ -1635,11 +1616,9 @@ def _oauth_base_uri(url: str) -> str:
 
 def _php_order(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """WooCommerce's order: PHP keeps the last of repeated names, then sorts by the raw name.
-
-    ``WC_REST_Authentication::check_oauth_signature()`` runs ``uksort($params, 'strcmp')``
-    on $_GET + $_POST + the header's oauth_* values before encoding; PHP has already
-    renamed ' ' and '.' to '_' and grouped ``a[b]`` names under ``a`` (in query order).
-    """
+    ``WC_REST_Authentication::check_oauth_signature()`` runs ``uksort($params, 'strcmp')`` on $_GET +
+    $_POST + the header's oauth_* values before encoding; PHP has already renamed ' ' and '.' to '_'
+    and grouped ``a[b]`` names under ``a`` (in query order)."""
     merged: dict[str, str] = {}
     for name, value in pairs:
         base, bracket, rest = name.partition("[")
@@ -1657,14 +1636,12 @@ def _oauth_signature(method: str, url: str, pairs: list[tuple[str, str]], key: s
     base = "&".join((method.upper(), _pct(_oauth_base_uri(url)), _pct(normalized)))
     import hashlib
     import hmac
-
     digest = hashlib.sha256 if signature_method == "HMAC-SHA256" else hashlib.sha1
     return base64.b64encode(hmac.new(key.encode(), base.encode(), digest).digest()).decode()
 
 
 class OAuth1(Auth):
     """OAuth 1.0a (RFC 5849) signing, for the WP-API OAuth1 plugin; ``OAuth1Flow`` gets the token.
-
     A fresh nonce per request; the query and a form body are signed, a JSON body is not
     (RFC 5849 3.4.1.3.1). The servers allow 15 minutes of clock difference."""
 
@@ -1691,7 +1668,6 @@ class OAuth1(Auth):
     def oauth_params(self, request: Request, *, php_order: bool = False) -> dict[str, str]:
         """The ``oauth_*`` protocol parameters of ``request``, ``oauth_signature`` included."""
         import secrets
-
         params = {"oauth_consumer_key": self.consumer_key, "oauth_nonce": secrets.token_hex(16),
                   "oauth_signature_method": self.signature_method,
                   "oauth_timestamp": str(int(self._clock()))}
@@ -1767,8 +1743,10 @@ class OAuth1Flow:
             self._endpoints = {k: found[k] for k in ("request", "authorize", "access")}
         return self._endpoints
 
-    def _exchange(self, auth: OAuth1, endpoint: str, form: dict[str, str], what: str) -> dict[str, str]:
+    def _exchange(self, endpoint: str, form: dict[str, str], what: str, *token: str) -> dict[str, str]:
+        """POST the signed ``form`` to an endpoint; ``token``: the request token and its secret."""
         # oauth_callback and oauth_verifier go in the signed form body (RFC 5849 3.5.2).
+        auth = OAuth1(self.consumer_key, self._secret, *token, signature_method=self.signature_method)
         with Client(self.site_url, auth=auth, **self._client_kwargs) as client:
             request = client.build_request(
                 "POST", self.endpoints()[endpoint], body=urllib.parse.urlencode(form).encode(),
@@ -1777,8 +1755,7 @@ class OAuth1Flow:
 
     def request_token(self, callback: str = "oob") -> tuple[str, str]:
         """A request token and its secret; ``callback`` must be the consumer's registered one."""
-        consumer = OAuth1(self.consumer_key, self._secret, signature_method=self.signature_method)
-        values = self._exchange(consumer, "request", {"oauth_callback": callback}, "getting a request token")
+        values = self._exchange("request", {"oauth_callback": callback}, "getting a request token")
         return values["oauth_token"], values["oauth_token_secret"]
 
     def authorize_url(self, token: str) -> str:
@@ -1788,22 +1765,18 @@ class OAuth1Flow:
 
     def access_token(self, token: str, secret: str, verifier: str) -> OAuth1:
         """Trade the authorized request token and the verifier for an access token."""
-        signer = OAuth1(self.consumer_key, self._secret, token, secret,
-                        signature_method=self.signature_method)
-        values = self._exchange(signer, "access", {"oauth_verifier": verifier.strip()},
-                                "getting the access token")
+        values = self._exchange("access", {"oauth_verifier": verifier.strip()}, "getting the access token",
+                                token, secret)
         return OAuth1(self.consumer_key, self._secret, values["oauth_token"],
                       values["oauth_token_secret"], signature_method=self.signature_method)
 
 
 class WooCommerceKeys(Auth):
-    """WooCommerce REST API keys (``ck_...``/``cs_...``), for ``wc/`` routes only.
-
-    Over https: HTTP Basic, or with ``query_string=True`` the ``consumer_key`` and
-    ``consumer_secret`` query parameters (for hosts that strip the header; access logs
-    then hold the secret). Over http the secret never leaves: one-legged OAuth 1.0a
-    (HMAC-SHA256, key ``consumer_secret&``) in the query, as ``WC_REST_Authentication::
-    perform_oauth_authentication()`` verifies it."""
+    """WooCommerce REST API keys (``ck_...``/``cs_...``), for ``wc/`` routes only. Over https: HTTP
+    Basic, or with ``query_string=True`` the ``consumer_key`` and ``consumer_secret`` query parameters
+    (for hosts that strip the header; access logs then hold the secret). Over http the secret never
+    leaves: one-legged OAuth 1.0a (HMAC-SHA256, key ``consumer_secret&``) in the query, as
+    ``WC_REST_Authentication::perform_oauth_authentication()`` verifies it."""
 
     _repr = ("consumer_key", "*consumer_secret")
 
@@ -1837,7 +1810,6 @@ class WooCommerceKeys(Auth):
 
 
 # The credentials file of `wp-rest login`: named sites for Client.from_env.
-
 def credentials_path(environ: Mapping[str, str] | None = None) -> str:
     """The credentials file: ``$WP_REST_CONFIG``, else ``$XDG_CONFIG_HOME/wp-rest/credentials.json``,
     else ``~/.config/wp-rest/credentials.json``."""
