@@ -1338,18 +1338,13 @@ def _json_or_none(resp: Response) -> Any:
         return None
 
 
-def _auth_route_request(request: Request, method: str, route: str, *,
-                        form: Mapping[str, str] | None = None, json_body: Any = None) -> Request:
-    """A request to another route of the same API, sent by an auth flow (no credentials yet)."""
+def _auth_route_request(request: Request, method: str, route: str, body: bytes | None = None,
+                        content_type: str = "") -> Request:
+    """A request an auth flow sends (no credentials yet) to another route of the API or a site URL."""
     headers = {k: v for k, v in request.headers.items()
                if k.lower() in ("user-agent", "accept", "accept-encoding")}
-    body = None
-    if json_body is not None:
-        body = _json_dumps(json_body)
-        headers["Content-Type"] = "application/json; charset=utf-8"
-    elif form is not None:
-        body = urllib.parse.urlencode(form).encode()
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if content_type:
+        headers["Content-Type"] = content_type
     url = _build_url(request.api_root, route) if route.startswith("/") else route
     return Request(method, url, headers, body, route=route if route.startswith("/") else "",
                    api_root=request.api_root, follow_redirects=False)
@@ -1463,7 +1458,8 @@ class JWTAuth(_LoginAuth):
 
     def _fetch(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
         login = _auth_route_request(request, "POST", self.token_route or "/jwt-auth/v1/token",
-                                    json_body={"username": self.username, "password": self._password})
+                                    _json_dumps({"username": self.username, "password": self._password}),
+                                    "application/json; charset=utf-8")
         resp = yield login
         value = _json_or_none(resp)
         if resp.status != 200 or not isinstance(value, dict):
@@ -1551,8 +1547,9 @@ class CookieAuth(_LoginAuth):
                 _raise_for(index_request, resp, "reading the site URL for the login form")
             self._site_url = index["url"].rstrip("/")
         # No testcookie field: with it wp-login.php also wants its TEST_COOKIE, which we never got.
-        login = _auth_route_request(request, "POST", self._site_url + "/wp-login.php",
-                                    form={"log": self.username, "pwd": self._password})
+        form = urllib.parse.urlencode({"log": self.username, "pwd": self._password}).encode()
+        login = _auth_route_request(request, "POST", self._site_url + "/wp-login.php", form,
+                                    "application/x-www-form-urlencoded")
         resp = yield login
         cookies = _set_cookies(resp)
         if resp.status not in (302, 303) or not any(k.startswith("wordpress_logged_in_") for k in cookies):
@@ -1935,11 +1932,10 @@ class Retry(_Record):
 
     def increment(self, method: str, response: Response | None = None,
                   error: TransportError | None = None) -> Retry | None:
-        """The ``Retry`` for one more attempt after this answer or error, or None: give up.
-
-        ``method`` is the one WordPress executes. A write is tried again only when ``error`` says it
-        never left; an answer only for an idempotent method with a status in ``status_forcelist`` and
-        a ``Retry-After`` within ``retry_after_max``."""
+        """The ``Retry`` for one more attempt after this answer or error, or None: give up. ``method`` is
+        the one WordPress executes. A write is tried again only when ``error`` says it never left; an
+        answer only for an idempotent method with a status in ``status_forcelist`` and a ``Retry-After``
+        within ``retry_after_max``."""
         if self.attempts >= self.total:
             return None
         if error is not None:
@@ -1971,7 +1967,6 @@ class Retry(_Record):
     @staticmethod
     def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
         """``Retry-After`` as seconds from now (RFC 9110 10.2.3), or None when absent or unreadable.
-
         Delay-seconds is ASCII digits only; an HTTP date in the past gives 0. Never an exception."""
         if not value:
             return None
