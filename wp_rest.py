@@ -1374,10 +1374,6 @@ class _LoginAuth(Auth):
         self._lock, self._login_lock = threading.Lock(), threading.Lock()
 
 
-_JWT_RENEW_CODES = ("jwt_auth_invalid_token", "jwt_auth_obsolete_token", "jwt_auth_bad_iss",
-                    "jwt_auth_expired_token")
-
-
 class JWTAuth(_LoginAuth):
     """JSON Web Tokens from a JWT plugin's token route (``/jwt-auth/v1/token``). Logs in with the
     login password once, caches the token, renews it ahead of its ``exp`` (read without the secret),
@@ -1387,6 +1383,8 @@ class JWTAuth(_LoginAuth):
 
     #: Renew a token this many seconds before its ``exp``.
     renew_margin = 60.0
+    _renew_codes = ("jwt_auth_invalid_token", "jwt_auth_obsolete_token", "jwt_auth_bad_iss",
+                    "jwt_auth_expired_token")
 
     def __init__(self, username: str, password: str, *,
                  token_route: str = "/jwt-auth/v1/token",  # noqa: S107 (a route)
@@ -1438,7 +1436,7 @@ class JWTAuth(_LoginAuth):
         if response.status in (401, 403):
             value = _json_or_none(response)
             code = str(value.get("code", "")) if isinstance(value, dict) else ""
-            if code in _JWT_RENEW_CODES:
+            if code in self._renew_codes:
                 _log.info("JWT refused (%s); renewing the token once", code)
                 token = yield from self._renew(request, token)
                 yield request.with_headers(Authorization="Bearer " + token)
@@ -1566,7 +1564,8 @@ class CookieAuth(_LoginAuth):
 
     def _fetch_nonce(self, request: Request, cookies: dict[str, str]) -> Generator[Request, Response, str]:
         assert self._site_url is not None
-        ask = _auth_route_request(request, "GET", f"{self._site_url}/wp-admin/admin-ajax.php?action=rest-nonce")
+        url = self._site_url + "/wp-admin/admin-ajax.php?action=rest-nonce"
+        ask = _auth_route_request(request, "GET", url)
         resp = yield ask.with_headers(Cookie="; ".join(f"{k}={v}" for k, v in cookies.items()))
         nonce = resp.body.decode("utf-8", "replace").strip()
         if resp.status != 200 or not re.fullmatch(r"[0-9a-f]{6,32}", nonce):
