@@ -1179,20 +1179,16 @@ class Request(_Record):
     follow_redirects: bool = True
 
     def with_headers(self, **changes: str) -> Request:
-        headers = dict(self.headers)
-        headers.update(changes)
-        return self.replace(headers=headers)
+        return self.replace(headers={**self.headers, **changes})
 
     def __repr__(self) -> str:
-        size = len(self.body) if self.body is not None else 0
-        return f"Request({self.method!r}, {self.url!r}, {_masked_headers(self.headers.items())!r}, {size} bytes)"
+        headers = _masked_headers(self.headers.items())
+        return f"Request({self.method!r}, {self.url!r}, {headers!r}, {len(self.body or b'')} bytes)"
 
 
 class Headers:
     """HTTP headers: case-insensitive lookup, every value of a repeated header (Link, Set-Cookie) kept.
-
-    Built from a dict, a list of ``(name, value)`` pairs, or anything with ``items()``.
-    """
+    Built from a dict, a list of ``(name, value)`` pairs, or anything with ``items()``."""
 
     def __init__(self, items: Any = ()) -> None:
         pairs = items.items() if hasattr(items, "items") else items
@@ -1226,9 +1222,7 @@ class Headers:
 
 class Response(_Record):
     """One HTTP response, fully read. ``headers`` may be given as a dict or a list of pairs.
-
-    ``history`` holds the ``(status, url)`` of each redirect followed to get here.
-    """
+    ``history`` holds the ``(status, url)`` of each redirect followed to get here."""
 
     status: int
     headers: Headers
@@ -1256,30 +1250,36 @@ class Response(_Record):
 
 
 class Auth:
-    """Base of all auth methods: ``flow`` yields requests and receives their responses.
+    """Base of all auth methods: ``flow`` yields requests and receives their responses. The simplest
+    flow adds a header and yields once; a token flow may yield a renewed request after a 401 (the httpx
+    ``auth_flow`` contract). ``Client`` accepts a plain ``Request -> Request`` callable too."""
 
-    The simplest flow adds a header and yields once; a token flow may yield a
-    renewed request after a 401 (the httpx ``auth_flow`` contract). A plain
-    callable ``Request -> Request`` is accepted by ``Client`` as well.
-    """
+    #: The attributes ``__repr__`` shows; a ``*name`` is a secret, shown as ``name='****'``.
+    _repr: tuple[str, ...] = ()
+    #: ``describe()``'s words, formatted with the auth as ``{0}``.
+    _about = ""
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request
 
     def describe(self) -> str:
         """What credentials these are, in words fit for a report (never the secret)."""
-        return f"custom auth ({type(self).__name__})"
+        return self._about.format(self) if self._about else f"custom auth ({type(self).__name__})"
 
     def secrets(self) -> tuple[str, ...]:
         """The raw secrets held, password first: for redaction and shape checks, never to show."""
         return ()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        shown = (f"{n[1:]}='****'" if n[0] == "*" else f"{n}={getattr(self, n)!r}" for n in self._repr)
+        return f"{type(self).__name__}({', '.join(shown)})"
 
 
-class _BasicHeaderAuth(Auth):
-    """HTTP Basic: the header is computed once and no password attribute is kept."""
+class _HeaderAuth(Auth):
+    """One ``Authorization`` value computed once, no other copy of the secret kept: HTTP Basic here
+    (``username`` and password), a token in ``BearerToken``."""
+
+    _repr: tuple[str, ...] = ("username", "*password")
 
     def __init__(self, username: str, password: str) -> None:
         if not username or not password:
@@ -1297,53 +1297,38 @@ class _BasicHeaderAuth(Auth):
         password = base64.b64decode(self._header[6:]).decode().partition(":")[2]
         return password, self._header
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(username={self.username!r}, password='****')"
 
+class ApplicationPassword(_HeaderAuth):
+    """A WordPress Application Password (Users > Profile), sent as HTTP Basic. Spaces in the password
+    are optional; letter case matters. Works over HTTPS, or over HTTP on sites whose environment type
+    is ``local``."""
 
-class ApplicationPassword(_BasicHeaderAuth):
-    """A WordPress Application Password (Users > Profile), sent as HTTP Basic.
-
-    Spaces in the password are optional; letter case matters. Works over
-    HTTPS, or over HTTP on sites whose environment type is ``local``.
-    """
+    _about = "the application password of {0.username!r}"
 
     def __init__(self, username: str, password: str) -> None:
         super().__init__(username, re.sub(r"\s+", "", password))
 
-    def describe(self) -> str:
-        return f"the application password of {self.username!r}"
 
-
-class BasicAuth(_BasicHeaderAuth):
+class BasicAuth(_HeaderAuth):
     """HTTP Basic with the user's login password: only for sites running a Basic-Auth plugin.
+    Core WordPress ignores login passwords over Basic; use ``ApplicationPassword``."""
 
-    Core WordPress ignores login passwords over Basic; use ``ApplicationPassword``.
-    """
-
-    def describe(self) -> str:
-        return f"the login password of {self.username!r} over Basic"
+    _about = "the login password of {0.username!r} over Basic"
 
 
-class BearerToken(Auth):
+class BearerToken(_HeaderAuth):
     """A ready token sent as ``Authorization: Bearer`` (any JWT plugin or identity provider)."""
 
-    def __init__(self, token: str) -> None:
+    _repr = ("*token",)
+    _about = "a Bearer token"
+
+    def __init__(self, token: str) -> None:  # no username: _HeaderAuth's checks do not apply
         if not token or any(c.isspace() for c in token):
             raise ConfigError("BearerToken needs a token without spaces (just the token, no 'Bearer ')")
         self._header = "Bearer " + token
 
-    def flow(self, request: Request) -> Generator[Request, Response, None]:
-        yield request.with_headers(Authorization=self._header)
-
-    def describe(self) -> str:
-        return "a Bearer token"
-
     def secrets(self) -> tuple[str, ...]:
         return self._header[7:], self._header
-
-    def __repr__(self) -> str:
-        return "BearerToken(token='****')"
 
 
 def _json_or_none(resp: Response) -> Any:
@@ -1353,18 +1338,13 @@ def _json_or_none(resp: Response) -> Any:
         return None
 
 
-def _auth_route_request(request: Request, method: str, route: str, *,
-                        form: Mapping[str, str] | None = None, json_body: Any = None) -> Request:
-    """A request to another route of the same API, sent by an auth flow (no credentials yet)."""
+def _auth_route_request(request: Request, method: str, route: str, body: bytes | None = None,
+                        content_type: str = "") -> Request:
+    """A request an auth flow sends (no credentials yet) to another route of the API or a site URL."""
     headers = {k: v for k, v in request.headers.items()
                if k.lower() in ("user-agent", "accept", "accept-encoding")}
-    body = None
-    if json_body is not None:
-        body = _json_dumps(json_body)
-        headers["Content-Type"] = "application/json; charset=utf-8"
-    elif form is not None:
-        body = urllib.parse.urlencode(form).encode()
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if content_type:
+        headers["Content-Type"] = content_type
     url = _build_url(request.api_root, route) if route.startswith("/") else route
     return Request(method, url, headers, body, route=route if route.startswith("/") else "",
                    api_root=request.api_root, follow_redirects=False)
@@ -1382,32 +1362,34 @@ def _raise_for(request: Request, resp: Response, what: str) -> NoReturn:
     raise _api_error(request, resp, value, authenticated=True)
 
 
-_JWT_RENEW_CODES = ("jwt_auth_invalid_token", "jwt_auth_obsolete_token", "jwt_auth_bad_iss",
-                    "jwt_auth_expired_token")
+class _LoginAuth(Auth):
+    """Credentials that log in with the user's login password (``JWTAuth``, ``CookieAuth``)."""
+
+    _repr: tuple[str, ...] = ("username", "*password")
+
+    def __init__(self, username: str, password: str) -> None:
+        if not username or not password:
+            raise ConfigError(f"{type(self).__name__} needs a username and the login password")
+        self.username, self._password = username, password
+        self._lock, self._login_lock = threading.Lock(), threading.Lock()
 
 
-class JWTAuth(Auth):
-    """JSON Web Tokens from a JWT plugin's token route (``/jwt-auth/v1/token``).
-
-    Logs in with the user's login password once, caches the token, renews it
-    ahead of its ``exp`` (read without the secret), and on a 401/403 with a
-    ``jwt_auth_*`` invalid-token code renews once and retries the request once.
-    Both response shapes in the field are read: Tmeister ``{"token": ...}`` and
-    Useful Team ``{"success": true, "data": {"token": ...}}``.
-
-    Use ``JWTAuth.self_signed(secret, user_id)`` where you hold the site's
-    ``JWT_AUTH_SECRET_KEY``: then no password leaves the process.
-    """
+class JWTAuth(_LoginAuth):
+    """JSON Web Tokens from a JWT plugin's token route (``/jwt-auth/v1/token``). Logs in with the
+    login password once, caches the token, renews it ahead of its ``exp`` (read without the secret),
+    and on a 401/403 with a ``jwt_auth_*`` invalid-token code renews once and retries once. Reads both
+    answer shapes: Tmeister ``{"token": ...}``, Useful Team ``{"success": true, "data": {"token": ...}}``.
+    ``JWTAuth.self_signed(secret, user_id)`` needs no password, only the site's ``JWT_AUTH_SECRET_KEY``."""
 
     #: Renew a token this many seconds before its ``exp``.
     renew_margin = 60.0
+    _renew_codes = ("jwt_auth_invalid_token", "jwt_auth_obsolete_token", "jwt_auth_bad_iss",
+                    "jwt_auth_expired_token")
 
-    def __init__(self, username: str, password: str, *, token_route: str = "/jwt-auth/v1/token",  # noqa: S107 (a route)
+    def __init__(self, username: str, password: str, *,
+                 token_route: str = "/jwt-auth/v1/token",  # noqa: S107 (a route)
                  clock: Callable[[], float] = time.time) -> None:
-        if not username or not password:
-            raise ConfigError("JWTAuth needs a username and the login password")
-        self.username = username
-        self._password = password
+        super().__init__(username, password)
         self.token_route: str | None = _check_route(token_route)
         self._clock = clock
         self._secret: bytes | None = None
@@ -1416,43 +1398,22 @@ class JWTAuth(Auth):
         self._ttl = 300.0
         self._token: str | None = None
         self._expires = 0.0
-        self._lock = threading.Lock()
-        self._login_lock = threading.Lock()
 
     @classmethod
     def self_signed(cls, secret: str | bytes, user_id: int | str, *, issuer: str | None = None,
                     ttl: float = 300, clock: Callable[[], float] = time.time) -> JWTAuth:
-        """Mint tokens locally in the Tmeister format for a server holding ``JWT_AUTH_SECRET_KEY``.
-
-        Args:
-            secret: the site's ``JWT_AUTH_SECRET_KEY`` (the raw string).
-            user_id: the WordPress user to act as.
-            issuer: the ``iss`` claim; by default the site's ``home`` URL as its
-                REST index reports it (the plugin compares it exactly).
-            ttl: lifetime of each token in seconds.
-        """
+        """Mint Tmeister-format tokens locally with ``secret``, the site's raw ``JWT_AUTH_SECRET_KEY``,
+        as user ``user_id``. ``issuer`` is the ``iss`` claim: by default the site's ``home`` URL from its
+        REST index (the plugin compares it exactly). ``ttl``: each token's lifetime in seconds."""
         if not secret:
             raise ConfigError("JWTAuth.self_signed needs the site's JWT secret")
         if not str(user_id).isdigit() or int(user_id) <= 0:
             raise ConfigError(f"user_id must be a positive integer, not {user_id!r}")
-        auth = cls.__new__(cls)
-        auth.username = f"user {user_id}"
-        auth._password = ""
-        auth.token_route = None
-        auth._clock = clock
+        auth = cls(f"user {user_id}", "unused", clock=clock)
+        auth._password, auth.token_route, auth._repr = "", None, ("username", "*self_signed")
         auth._secret = secret.encode() if isinstance(secret, str) else bytes(secret)
-        auth._user_id = str(user_id)
-        auth._issuer = issuer
-        auth._ttl = float(ttl)
-        auth._token = None
-        auth._expires = 0.0
-        auth._lock = threading.Lock()
-        auth._login_lock = threading.Lock()
+        auth._user_id, auth._issuer, auth._ttl = str(user_id), issuer, float(ttl)
         return auth
-
-    def __repr__(self) -> str:
-        kind = "self_signed" if self._secret is not None else "password"
-        return f"JWTAuth(username={self.username!r}, {kind}='****')"
 
     def describe(self) -> str:
         if self._secret is not None:
@@ -1475,36 +1436,28 @@ class JWTAuth(Auth):
         if response.status in (401, 403):
             value = _json_or_none(response)
             code = str(value.get("code", "")) if isinstance(value, dict) else ""
-            if code in _JWT_RENEW_CODES:
+            if code in self._renew_codes:
                 _log.info("JWT refused (%s); renewing the token once", code)
                 token = yield from self._renew(request, token)
                 yield request.with_headers(Authorization="Bearer " + token)
 
     def _renew(self, request: Request, refused: str | None) -> Generator[Request, Response, str]:
-        """A fresh token; one login at a time: threads waiting here reuse its result.
-
-        The lock is held across the yields; the thread that drives this flow is
-        the one that took it, and ``Client`` closes the flow on any error.
-        """
+        # One login at a time: threads waiting here reuse its token. The lock is held across the
+        # yields; the thread that drives this flow took it, and Client closes the flow on any error.
         with self._login_lock:
-            with self._lock:
-                token = self._token
-            if token is not None and token != refused and self._current() is not None:
+            token = self._current()  # only this lock's holder changes the token
+            if token is not None and token != refused:
                 return token
-            return (yield from self._renew_now(request))
-
-    def _renew_now(self, request: Request) -> Generator[Request, Response, str]:
-        if self._secret is not None:
-            token, expires = yield from self._mint(request)
-        else:
-            token, expires = yield from self._fetch(request)
-        with self._lock:
-            self._token, self._expires = token, expires
-        return token
+            fresh = self._mint(request) if self._secret is not None else self._fetch(request)
+            token, expires = yield from fresh
+            with self._lock:
+                self._token, self._expires = token, expires
+            return token
 
     def _fetch(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
         login = _auth_route_request(request, "POST", self.token_route or "/jwt-auth/v1/token",
-                                    json_body={"username": self.username, "password": self._password})
+                                    _json_dumps({"username": self.username, "password": self._password}),
+                                    "application/json; charset=utf-8")
         resp = yield login
         value = _json_or_none(resp)
         if resp.status != 200 or not isinstance(value, dict):
@@ -1515,11 +1468,8 @@ class JWTAuth(Auth):
             _raise_for(login, resp, "the JWT token route answered without a token")
         try:
             exp = jwt_peek(token).get("exp")
-        except TokenError:
-            exp = None
-        try:
             expires = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else math.nan
-        except OverflowError:  # an exp of 10**400 is an int Python holds but no float does
+        except (TokenError, OverflowError):  # OverflowError: an exp of 10**400 fits no float
             expires = math.nan
         return token, (expires if math.isfinite(expires) else self._clock() + 300)
 
@@ -1540,31 +1490,19 @@ class JWTAuth(Auth):
         return jwt_encode(claims, self._secret), float(claims["exp"])  # type: ignore[arg-type]
 
 
-class CookieAuth(Auth):
-    """Log in through ``wp-login.php`` and send the cookies with a REST nonce (``X-WP-Nonce``).
+class CookieAuth(_LoginAuth):
+    """Log in through ``wp-login.php`` and send the cookies with a REST nonce (``X-WP-Nonce``): any
+    WordPress, no plugin or application password needed. A ``403 rest_cookie_invalid_nonce`` fetches a
+    new nonce and retries once. Two-factor and CAPTCHA login plugins break this flow; prefer
+    ``ApplicationPassword`` where it is available."""
 
-    Works on any WordPress without plugins, including sites without
-    application passwords. A ``403 rest_cookie_invalid_nonce`` fetches a new
-    nonce once and retries once. Two-factor and CAPTCHA login plugins break
-    this flow; prefer ``ApplicationPassword`` where it is available.
-    """
+    _about = "a cookie login as {0.username!r}"
 
     def __init__(self, username: str, password: str) -> None:
-        if not username or not password:
-            raise ConfigError("CookieAuth needs a username and the login password")
-        self.username = username
-        self._password = password
+        super().__init__(username, password)
         self._cookies: dict[str, str] = {}
         self._nonce: str | None = None
         self._site_url: str | None = None
-        self._lock = threading.Lock()
-        self._login_lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"CookieAuth(username={self.username!r}, password='****')"
-
-    def describe(self) -> str:
-        return f"a cookie login as {self.username!r}"
 
     def secrets(self) -> tuple[str, ...]:
         with self._lock:
@@ -1607,8 +1545,9 @@ class CookieAuth(Auth):
                 _raise_for(index_request, resp, "reading the site URL for the login form")
             self._site_url = index["url"].rstrip("/")
         # No testcookie field: with it wp-login.php also wants its TEST_COOKIE, which we never got.
-        login = _auth_route_request(request, "POST", self._site_url + "/wp-login.php",
-                                    form={"log": self.username, "pwd": self._password})
+        form = urllib.parse.urlencode({"log": self.username, "pwd": self._password}).encode()
+        login = _auth_route_request(request, "POST", self._site_url + "/wp-login.php", form,
+                                    "application/x-www-form-urlencoded")
         resp = yield login
         cookies = _set_cookies(resp)
         if resp.status not in (302, 303) or not any(k.startswith("wordpress_logged_in_") for k in cookies):
@@ -1625,7 +1564,8 @@ class CookieAuth(Auth):
 
     def _fetch_nonce(self, request: Request, cookies: dict[str, str]) -> Generator[Request, Response, str]:
         assert self._site_url is not None
-        ask = _auth_route_request(request, "GET", self._site_url + "/wp-admin/admin-ajax.php?action=rest-nonce")
+        url = self._site_url + "/wp-admin/admin-ajax.php?action=rest-nonce"
+        ask = _auth_route_request(request, "GET", url)
         resp = yield ask.with_headers(Cookie="; ".join(f"{k}={v}" for k, v in cookies.items()))
         nonce = resp.body.decode("utf-8", "replace").strip()
         if resp.status != 200 or not re.fullmatch(r"[0-9a-f]{6,32}", nonce):
@@ -1641,18 +1581,11 @@ class CookieAuth(Auth):
 
 def _set_cookies(resp: Response) -> dict[str, str]:
     """name -> value of the cookies a response sets (deleted ones left out)."""
-    cookies: dict[str, str] = {}
-    for header in resp.headers.get_all("Set-Cookie"):
-        pair = header.split(";", 1)[0]
-        name, _, value = pair.partition("=")
-        if name.strip() and value.strip() and value.strip() != "deleted":
-            cookies[name.strip()] = value.strip()
-    return cookies
+    pairs = (h.split(";", 1)[0].partition("=") for h in resp.headers.get_all("Set-Cookie"))
+    return {n.strip(): v.strip() for n, _, v in pairs if n.strip() and v.strip() not in ("", "deleted")}
 
 
 # OAuth 1.0a (RFC 5849): the WP-API OAuth1 plugin, and WooCommerce keys over plain http.
-
-
 def _pct(value: str) -> str:
     """RFC 5849 3.6: UTF-8, then every byte but ALPHA DIGIT - . _ ~ as %XX."""
     return urllib.parse.quote(value, safe="~")
@@ -1679,11 +1612,9 @@ def _oauth_base_uri(url: str) -> str:
 
 def _php_order(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """WooCommerce's order: PHP keeps the last of repeated names, then sorts by the raw name.
-
-    ``WC_REST_Authentication::check_oauth_signature()`` runs ``uksort($params, 'strcmp')``
-    on $_GET + $_POST + the header's oauth_* values before encoding; PHP has already
-    renamed ' ' and '.' to '_' and grouped ``a[b]`` names under ``a`` (in query order).
-    """
+    ``WC_REST_Authentication::check_oauth_signature()`` runs ``uksort($params, 'strcmp')`` on $_GET +
+    $_POST + the header's oauth_* values before encoding; PHP has already renamed ' ' and '.' to '_'
+    and grouped ``a[b]`` names under ``a`` (in query order)."""
     merged: dict[str, str] = {}
     for name, value in pairs:
         base, bracket, rest = name.partition("[")
@@ -1701,14 +1632,12 @@ def _oauth_signature(method: str, url: str, pairs: list[tuple[str, str]], key: s
     base = "&".join((method.upper(), _pct(_oauth_base_uri(url)), _pct(normalized)))
     import hashlib
     import hmac
-
     digest = hashlib.sha256 if signature_method == "HMAC-SHA256" else hashlib.sha1
     return base64.b64encode(hmac.new(key.encode(), base.encode(), digest).digest()).decode()
 
 
 class OAuth1(Auth):
     """OAuth 1.0a (RFC 5849) signing, for the WP-API OAuth1 plugin; ``OAuth1Flow`` gets the token.
-
     A fresh nonce per request; the query and a form body are signed, a JSON body is not
     (RFC 5849 3.4.1.3.1). The servers allow 15 minutes of clock difference."""
 
@@ -1723,10 +1652,7 @@ class OAuth1(Auth):
         self.consumer_key, self.token, self.signature_method = consumer_key, token, signature_method
         self._secret, self._token_secret = consumer_secret, token_secret
         self._clock = clock
-
-    def __repr__(self) -> str:
-        token = f", token={self.token!r}, token_secret='****'" if self.token else ""
-        return f"{type(self).__name__}(consumer_key={self.consumer_key!r}, consumer_secret='****'{token})"
+        self._repr = ("consumer_key", "*consumer_secret", *(("token", "*token_secret") if token else ()))
 
     def describe(self) -> str:
         token = " with an access token" if self.token else ""
@@ -1738,7 +1664,6 @@ class OAuth1(Auth):
     def oauth_params(self, request: Request, *, php_order: bool = False) -> dict[str, str]:
         """The ``oauth_*`` protocol parameters of ``request``, ``oauth_signature`` included."""
         import secrets
-
         params = {"oauth_consumer_key": self.consumer_key, "oauth_nonce": secrets.token_hex(16),
                   "oauth_signature_method": self.signature_method,
                   "oauth_timestamp": str(int(self._clock()))}
@@ -1814,8 +1739,10 @@ class OAuth1Flow:
             self._endpoints = {k: found[k] for k in ("request", "authorize", "access")}
         return self._endpoints
 
-    def _exchange(self, auth: OAuth1, endpoint: str, form: dict[str, str], what: str) -> dict[str, str]:
+    def _exchange(self, endpoint: str, form: dict[str, str], what: str, *token: str) -> dict[str, str]:
+        """POST the signed ``form`` to an endpoint; ``token``: the request token and its secret."""
         # oauth_callback and oauth_verifier go in the signed form body (RFC 5849 3.5.2).
+        auth = OAuth1(self.consumer_key, self._secret, *token, signature_method=self.signature_method)
         with Client(self.site_url, auth=auth, **self._client_kwargs) as client:
             request = client.build_request(
                 "POST", self.endpoints()[endpoint], body=urllib.parse.urlencode(form).encode(),
@@ -1824,8 +1751,7 @@ class OAuth1Flow:
 
     def request_token(self, callback: str = "oob") -> tuple[str, str]:
         """A request token and its secret; ``callback`` must be the consumer's registered one."""
-        consumer = OAuth1(self.consumer_key, self._secret, signature_method=self.signature_method)
-        values = self._exchange(consumer, "request", {"oauth_callback": callback}, "getting a request token")
+        values = self._exchange("request", {"oauth_callback": callback}, "getting a request token")
         return values["oauth_token"], values["oauth_token_secret"]
 
     def authorize_url(self, token: str) -> str:
@@ -1835,22 +1761,20 @@ class OAuth1Flow:
 
     def access_token(self, token: str, secret: str, verifier: str) -> OAuth1:
         """Trade the authorized request token and the verifier for an access token."""
-        signer = OAuth1(self.consumer_key, self._secret, token, secret,
-                        signature_method=self.signature_method)
-        values = self._exchange(signer, "access", {"oauth_verifier": verifier.strip()},
-                                "getting the access token")
+        values = self._exchange("access", {"oauth_verifier": verifier.strip()}, "getting the access token",
+                                token, secret)
         return OAuth1(self.consumer_key, self._secret, values["oauth_token"],
                       values["oauth_token_secret"], signature_method=self.signature_method)
 
 
 class WooCommerceKeys(Auth):
-    """WooCommerce REST API keys (``ck_...``/``cs_...``), for ``wc/`` routes only.
+    """WooCommerce REST API keys (``ck_...``/``cs_...``), for ``wc/`` routes only. Over https: HTTP
+    Basic, or with ``query_string=True`` the ``consumer_key`` and ``consumer_secret`` query parameters
+    (for hosts that strip the header; access logs then hold the secret). Over http the secret never
+    leaves: one-legged OAuth 1.0a (HMAC-SHA256, key ``consumer_secret&``) in the query, as
+    ``WC_REST_Authentication::perform_oauth_authentication()`` verifies it."""
 
-    Over https: HTTP Basic, or with ``query_string=True`` the ``consumer_key`` and
-    ``consumer_secret`` query parameters (for hosts that strip the header; access logs
-    then hold the secret). Over http the secret never leaves: one-legged OAuth 1.0a
-    (HMAC-SHA256, key ``consumer_secret&``) in the query, as ``WC_REST_Authentication::
-    perform_oauth_authentication()`` verifies it."""
+    _repr = ("consumer_key", "*consumer_secret")
 
     def __init__(self, consumer_key: str, consumer_secret: str, *, query_string: bool = False,
                  clock: Callable[[], float] = time.time) -> None:
@@ -1861,9 +1785,6 @@ class WooCommerceKeys(Auth):
         self._secret = consumer_secret
         self._header = _basic_header(consumer_key, consumer_secret)
         self._signer = OAuth1(consumer_key, consumer_secret, signature_method="HMAC-SHA256", clock=clock)
-
-    def __repr__(self) -> str:
-        return f"WooCommerceKeys(consumer_key={self.consumer_key!r}, consumer_secret='****')"
 
     def describe(self) -> str:
         return f"the WooCommerce key {self.consumer_key[:7]}..."
@@ -1885,10 +1806,6 @@ class WooCommerceKeys(Auth):
 
 
 # The credentials file of `wp-rest login`: named sites for Client.from_env.
-
-_STORED = ("url", "username", "application_password")
-
-
 def credentials_path(environ: Mapping[str, str] | None = None) -> str:
     """The credentials file: ``$WP_REST_CONFIG``, else ``$XDG_CONFIG_HOME/wp-rest/credentials.json``,
     else ``~/.config/wp-rest/credentials.json``."""
@@ -1945,7 +1862,8 @@ def _auth_from_file(site: str | None, environ: Mapping[str, str] | None = None) 
             return None
         name = next(iter(sites))
     entry = sites.get(name)
-    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in _STORED):
+    fields = ("url", "username", "application_password")
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in fields):
         raise ConfigError(f"no site named {name!r} in {path} (stored: {', '.join(sorted(sites)) or 'none'});"
                           f" add it with `wp-rest login SITE_URL --name {name}`")
     return entry["url"], ApplicationPassword(entry["username"], entry["application_password"])
@@ -1973,26 +1891,20 @@ class _CallableAuth(Auth):
 class Retry(_Record):
     """When to try a request again: an immutable value, safe to share between clients.
 
-    GET and HEAD are retried on connection failures and on ``status_forcelist``
-    answers. A write is retried only when it provably never reached the server
-    (the connection could not be opened), so a retry cannot duplicate a post.
+    GET and HEAD are retried on connection failures and on ``status_forcelist`` answers; a write only
+    when it provably never reached the server (the connection could not be opened), so a retry cannot
+    duplicate a post. A negative or non-finite number raises ``ConfigError``.
 
     Args:
         total: attempts after the first one; 0 switches retrying off.
-        backoff_factor: sleep about ``backoff_factor * 2 ** (n - 1)`` seconds
-            before retry ``n``: a random value between half that and that
-            (jitter, so that many clients do not retry in step).
-        backoff_max: cap on one backoff sleep.
+        backoff_factor: before retry ``n`` sleep a random time between half of and all of
+            ``backoff_factor * 2 ** (n - 1)`` seconds (jitter, so that many clients do not retry in
+            step), at most ``backoff_max``.
         status_forcelist: statuses that make an idempotent request retry.
-        idempotent_methods: the methods retried after the request may have
-            reached the server.
-        respect_retry_after: honour ``Retry-After`` (seconds or HTTP date) up to
-            ``retry_after_max``; a longer wish raises the error at once
-            (``RateLimited.retry_after`` tells the wish).
+        idempotent_methods: the methods retried after the request may have reached the server.
+        respect_retry_after: honour ``Retry-After`` (seconds or HTTP date) up to ``retry_after_max``;
+            a longer wish raises the error at once (``RateLimited.retry_after`` tells the wish).
         sleep: how to wait (inject a fake in tests).
-
-    Raises:
-        ConfigError: a negative or non-finite number.
     """
 
     total: int = 2
@@ -2019,12 +1931,10 @@ class Retry(_Record):
 
     def increment(self, method: str, response: Response | None = None,
                   error: TransportError | None = None) -> Retry | None:
-        """The ``Retry`` for one more attempt after this answer or error, or None: give up.
-
-        ``method`` is the one WordPress executes. A write is tried again only when
-        ``error`` says it never left; an answer only for an idempotent method with
-        a status in ``status_forcelist`` and a ``Retry-After`` within ``retry_after_max``.
-        """
+        """The ``Retry`` for one more attempt after this answer or error, or None: give up. ``method`` is
+        the one WordPress executes. A write is tried again only when ``error`` says it never left; an
+        answer only for an idempotent method with a status in ``status_forcelist`` and a ``Retry-After``
+        within ``retry_after_max``."""
         if self.attempts >= self.total:
             return None
         if error is not None:
@@ -2056,10 +1966,7 @@ class Retry(_Record):
     @staticmethod
     def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
         """``Retry-After`` as seconds from now (RFC 9110 10.2.3), or None when absent or unreadable.
-
-        Delay-seconds is ASCII digits only; an HTTP date in the past gives 0.
-        Whatever the header holds, nothing but a float or None comes out.
-        """
+        Delay-seconds is ASCII digits only; an HTTP date in the past gives 0. Never an exception."""
         if not value:
             return None
         value = value.strip()
