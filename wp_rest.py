@@ -2585,35 +2585,30 @@ class Page(_Record):
 
 
 class Client:
-    """A WordPress site's REST API.
+    """A WordPress site's REST API; thread-safe, with one pool of keep-alive connections.
 
     Args:
-        url: the site URL (``https://example.com``, subdirectory installs too) or
-            the API root (``https://example.com/wp-json/`` or ``...?rest_route=/``).
-            A site URL is resolved to its API root on first use, from the
-            ``Link: <...>; rel="https://api.w.org/"`` header, falling back to
-            ``?rest_route=/``, so plain permalinks work unchanged.
-        auth: an ``Auth`` (``ApplicationPassword``, ``BasicAuth``...) or a
-            callable ``Request -> Request``; None for anonymous reads.
+        url: the site URL (subdirectory installs too) or the API root (``https://example.com/wp-json/``
+            or ``...?rest_route=/``). A site URL is resolved to its API root on first use, from the
+            ``Link: <...>; rel="https://api.w.org/"`` header, else ``?rest_route=/`` (plain permalinks).
+        auth: an ``Auth`` (``ApplicationPassword``, ``BasicAuth``...) or a callable ``Request -> Request``;
+            None for anonymous reads.
         timeout: seconds for one attempt (connect, send and the whole answer).
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
-        allow_insecure_http: send credentials over plain HTTP to a host other
-            than this machine (off: such a client refuses to start).
+        allow_insecure_http: send credentials over plain HTTP to a host other than this machine
+            (off: such a client refuses to start).
         user_agent: the ``User-Agent`` header.
         retry: a ``Retry``, an int (attempts after the first) or False.
-        transport: what sends the requests (``MockTransport`` in tests); by
-            default an ``HTTPTransport`` with ``verify`` and ``proxy``.
-        proxy: an ``http://[user:password@]host:port`` proxy, None for none, or by
-            default ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` as curl and requests
-            read them. https sites are reached through ``CONNECT``: the proxy sees
-            no credentials. Credentials for an http site through a proxy that is not
-            on this machine need ``allow_insecure_http``.
+        transport: what sends the requests (``MockTransport`` in tests); by default an
+            ``HTTPTransport`` with ``verify`` and ``proxy``.
+        proxy: ``http://[user:password@]host:port``, None for none, or by default ``HTTP_PROXY``/
+            ``HTTPS_PROXY``/``NO_PROXY`` as curl and requests read them. https sites are reached through
+            ``CONNECT`` (the proxy sees no credentials); credentials for an http site through a proxy
+            not on this machine need ``allow_insecure_http``.
 
     Raises:
-        ConfigError: a malformed URL, an unusable CA bundle, or credentials
-            over plain HTTP without ``allow_insecure_http``.
-
-    The client is thread-safe and keeps one pool of keep-alive connections.
+        ConfigError: a malformed URL, an unusable CA bundle, or credentials over plain HTTP
+            without ``allow_insecure_http``.
     """
 
     def __init__(self, url: str, *, auth: Auth | Callable[[Request], Request] | None = None,
@@ -2667,10 +2662,8 @@ class Client:
         self.transport.close()
 
     def with_auth(self, auth: Auth | Callable[[Request], Request] | None) -> Client:
-        """A client like this one (URL, transport and pool, timeout, rules) with other credentials.
-
-        ``None`` gives an anonymous client. The API root already discovered is shared.
-        """
+        """A client like this one (URL, transport and pool, timeout, rules, API root) with other
+        credentials; ``None`` gives an anonymous client."""
         twin = Client(self.url, auth=auth, timeout=self.timeout, user_agent=self.user_agent, proxy=None,
                       allow_insecure_http=self.allow_insecure_http, retry=self.retry,
                       transport=self.transport)
@@ -2678,57 +2671,47 @@ class Client:
         return twin
 
     # -- configuration from the environment --
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, site: str | None = None,
                  **kwargs: Any) -> Client:
-        """A client configured from environment variables.
+        """A client configured from environment variables; keyword arguments go on to ``Client``.
 
-        ``WP_URL`` (required) and at most one kind of credential:
-
-        - ``WP_USERNAME`` + ``WP_APP_PASSWORD``: ``ApplicationPassword``;
-        - ``WP_USERNAME`` + ``WP_PASSWORD`` (the login password) +
-          ``WP_AUTH=jwt|cookie|basic``: ``JWTAuth``, ``CookieAuth`` or ``BasicAuth``;
-        - ``WP_JWT_TOKEN``: ``BearerToken``;
-        - ``WP_JWT_SECRET`` + ``WP_JWT_USER_ID``: ``JWTAuth.self_signed``.
-
-        ``WP_CA_BUNDLE`` (a PEM file) becomes ``verify``. Keyword arguments are
-        passed on to ``Client``. With ``site=NAME`` or ``WP_SITE=NAME``, or when
-        ``WP_URL`` is unset, the site stored by ``wp-rest login`` is used (the
-        file ``credentials_path()`` names).
+        ``WP_URL`` (required) and at most one kind of credential: ``WP_USERNAME`` + ``WP_APP_PASSWORD``
+        (``ApplicationPassword``); ``WP_USERNAME`` + ``WP_PASSWORD`` (the login password) +
+        ``WP_AUTH=jwt|cookie|basic`` (``JWTAuth``, ``CookieAuth``, ``BasicAuth``); ``WP_JWT_TOKEN``
+        (``BearerToken``); ``WP_JWT_SECRET`` + ``WP_JWT_USER_ID`` (``JWTAuth.self_signed``).
+        ``WP_CA_BUNDLE`` (a PEM file) becomes ``verify``. With ``site=NAME`` or ``WP_SITE=NAME``, or
+        when ``WP_URL`` is unset, the site stored by ``wp-rest login`` is used (see ``credentials_path()``).
 
         Raises:
-            ConfigError: a variable is missing or malformed, or two kinds of
-                credential are set; the message names the variable.
+            ConfigError: a variable is missing or malformed, or two kinds of credential are set;
+                the message names the variable.
         """
         env = os.environ if environ is None else environ
 
         def get(name: str) -> str:
             return env.get(name, "").strip()
-
-        url = get("WP_URL")
+        url, ca_bundle = get("WP_URL"), get("WP_CA_BUNDLE")
         # A site stored by `wp-rest login`: asked for by name, or the fallback when WP_URL is unset.
         chosen = site or get("WP_SITE")
-        if chosen or not url:
-            stored = _auth_from_file(chosen or None, env)
-            if stored is not None:
-                url = stored[0]
-                kwargs.setdefault("auth", stored[1])
+        stored = _auth_from_file(chosen or None, env) if chosen or not url else None
+        if stored is not None:
+            url = stored[0]
+            kwargs.setdefault("auth", stored[1])
         if not url:
             raise ConfigError("WP_URL is not set: set it to the site URL, e.g. https://example.com, "
                               "or store a site with `wp-rest login SITE_URL`")
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"WP_URL must start with https:// or http://, got {url!r}")
-        if get("WP_CA_BUNDLE"):
-            if not os.path.isfile(get("WP_CA_BUNDLE")):
-                raise ConfigError(f"WP_CA_BUNDLE names no file: {get('WP_CA_BUNDLE')!r}")
-            kwargs.setdefault("verify", get("WP_CA_BUNDLE"))
+        if ca_bundle and not os.path.isfile(ca_bundle):
+            raise ConfigError(f"WP_CA_BUNDLE names no file: {ca_bundle!r}")
+        if ca_bundle:
+            kwargs.setdefault("verify", ca_bundle)
         if "auth" not in kwargs:
             kwargs["auth"] = _auth_from_env(get)
         return cls(url, **kwargs)
 
     # -- discovery --
-
     @property
     def api_root(self) -> str:
         """The REST API root URL, discovered on first use."""
@@ -2743,13 +2726,11 @@ class Client:
         headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
         try:
             resp = self._send_following(Request("HEAD", site, headers))
-            root = resp.links.get(API_REL)
+            root = _join_link(resp.url, resp.links.get(API_REL, ""))
             if resp.history and urllib.parse.urlsplit(resp.url).path != urllib.parse.urlsplit(site).path:
                 _log.warning("%s redirects to %s; using the REST API that address names", site, resp.url)
         except (RedirectError, InvalidResponse):
             root = None
-        if root:
-            root = _join_link(resp.url, root)
         if not root:
             # The Link header can be missing (a cache or plugin dropped it);
             # ?rest_route= works on every permalink setting (rest_api_loaded(), wp-includes/rest-api.php).
@@ -2781,17 +2762,13 @@ class Client:
         return _build_url(self.api_root, route, params)
 
     # -- sending --
-
     def request(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
                 json: Any = None, headers: Mapping[str, str] | None = None) -> Any:
         """Call any route and return its decoded JSON (None for an empty body).
 
-        Args:
-            method: GET, POST, PUT, PATCH, DELETE...
-            route: the path below the API root, e.g. ``/wp/v2/posts`` or ``/my-plugin/v1/things``.
-            params: query parameters; lists are joined with commas, None values dropped.
-            json: a body to send as JSON.
-            headers: extra headers.
+        ``route`` is the path below the API root (``/wp/v2/posts``, ``/my-plugin/v1/things``);
+        ``params`` the query (lists joined with commas, None values dropped); ``json`` a body to
+        send as JSON; ``headers`` extra headers.
 
         Raises:
             APIError: WordPress answered with an error (a subclass per status).
@@ -2802,13 +2779,10 @@ class Client:
     def build_request(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
                       json: Any = None, headers: Mapping[str, str] | None = None,
                       body: bytes | None = None) -> Request:
-        """A ``Request`` for ``route`` below the API root, or for an absolute http(s) URL as is.
-
-        Carries the client's default headers; ``json`` is encoded as the body.
-        """
+        """A ``Request`` for ``route`` below the API root, or for an absolute http(s) URL as is,
+        with the client's default headers; ``json`` is encoded as the body."""
         method = method.upper()
-        hdrs = {"User-Agent": self.user_agent, "Accept": "application/json",
-                "Accept-Encoding": "gzip"}
+        hdrs = {"User-Agent": self.user_agent, "Accept": "application/json", "Accept-Encoding": "gzip"}
         if json is not None:
             body = _json_dumps(json)
             hdrs["Content-Type"] = "application/json; charset=utf-8"
@@ -2829,19 +2803,13 @@ class Client:
     def send(self, request: Request, *, auth: bool = True, follow_redirects: bool = True) -> Response:
         """Send a request once (no retries) and return the answer whatever its status.
 
-        Args:
-            auth: run the client's auth flow; False sends the request anonymously.
-            follow_redirects: False returns a 3xx as it is; True follows it for
-                GET and HEAD (credentials only to the same origin).
-
-        Raises:
-            TransportError, RedirectError, ConfigError.
+        ``auth=False`` skips the client's auth flow (the request goes anonymously).
+        ``follow_redirects=False`` returns a 3xx as it is; True follows it for GET and HEAD
+        (credentials only to the same origin). Raises TransportError, RedirectError, ConfigError.
         """
         if request.follow_redirects != follow_redirects:
             request = request.replace(follow_redirects=follow_redirects)
-        if auth:
-            return self._send_with_auth(request)
-        return self._send_following(request)
+        return self._send_with_auth(request) if auth else self._send_following(request)
 
     def _call(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
               json: Any = None, headers: Mapping[str, str] | None = None,
@@ -2877,34 +2845,27 @@ class Client:
         self._check_secure(request.url, origin)
         flow = self.auth.flow(request)
         try:
-            return self._drive(flow, request, origin)
+            req = next(flow)
+            while True:
+                # An auth flow may log in or fetch tokens; only ever where the API lives.
+                if req.url != request.url:
+                    self._check_secure(req.url)
+                    if _origin(req.url) != origin:
+                        raise ConfigError(f"auth step {req.method} {req.url} would leave {request.url}'s origin")
+                resp = self._send_following(req)
+                try:
+                    req = flow.send(resp)
+                except StopIteration:
+                    return resp
         except WPError as exc:  # an auth step's error may quote what the server echoed
             _redact_error(exc, _auth_secrets(self.auth))
             raise
         finally:
             flow.close()
 
-    def _drive(self, flow: Generator[Request, Response, None], request: Request,
-               origin: tuple[str, str, int]) -> Response:
-        """Send what the flow yields and feed it the answers (httpx's pattern)."""
-        req = next(flow)
-        while True:
-            # An auth flow may log in or fetch tokens; only ever where the API lives.
-            if req.url != request.url:
-                self._check_secure(req.url)
-                if _origin(req.url) != origin:
-                    raise ConfigError(f"auth step {req.method} {req.url} would leave {request.url}'s origin")
-            resp = self._send_following(req)
-            try:
-                req = flow.send(resp)
-            except StopIteration:
-                return resp
-
     def _send_following(self, request: Request) -> Response:
-        """Send, following redirects for GET/HEAD only; credentials never cross origins.
-
-        Credentials are the auth's and any the caller put in ``headers=`` alike.
-        """
+        """Send, following redirects for GET/HEAD only; credentials (the auth's and any the caller
+        put in ``headers=``) never cross origins."""
         home = _origin(request.url)
         if any(name.lower() in _SECRET_HEADERS for name in request.headers):
             self._check_secure(request.url, home)
@@ -2925,32 +2886,26 @@ class Client:
                 usable = bool(target.scheme in ("http", "https") and target.hostname)
             except ValueError:  # "http://[x/": an unbalanced IPv6 bracket
                 usable = False
+            what = f"{resp.status} redirect on {request.method} {request.route or request.url}"
+            refused: dict[str, Any] = {"status": resp.status, "location": location,
+                                       "method": request.method, "url": request.url}
             if not usable or re.search(r"[\x00-\x20\x7f]", location):
                 # A file:, javascript: or host-less target would be sent to the wrong place.
-                raise RedirectError(
-                    f"{resp.status} redirect on {request.method} {request.route or request.url} "
-                    f"to an unusable address {location[:200]!r}: not followed",
-                    status=resp.status, location=location, method=request.method, url=request.url)
+                raise RedirectError(f"{what} to an unusable address {location[:200]!r}: not followed", **refused)
             if request.method not in ("GET", "HEAD"):
                 raise RedirectError(
-                    f"{resp.status} redirect on {request.method} {request.route or request.url} "
-                    f"to {location}: not followed, because a redirected write would be sent again "
+                    f"{what} to {location}: not followed, because a redirected write would be sent again "
                     "as a GET (and lost). Point the client at the final address (https, the "
-                    f"canonical host): Client({_site_of(location)!r}).",
-                    status=resp.status, location=location, method=request.method, url=request.url)
+                    f"canonical host): Client({_site_of(location)!r}).", **refused)
             if location in seen:
-                raise RedirectError(f"redirect loop at {location} ({request.method} {request.url})",
-                                    status=resp.status, location=location,
-                                    method=request.method, url=request.url)
+                raise RedirectError(f"redirect loop at {location} ({request.method} {request.url})", **refused)
             seen.add(location)
             history.append((resp.status, location))
             headers = dict(request.headers)
             if _origin(location) != home:
                 # Never hand credentials to another origin (urllib.request would).
-                stripped = [name for name in headers if name.lower() in _SECRET_HEADERS]
-                for name in stripped:
-                    del headers[name]
-                if stripped:
+                headers = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
+                if len(headers) < len(request.headers):
                     _log.warning("redirect to another origin %s: credentials not forwarded", location)
             request = request.replace(url=location, headers=headers)
         raise RedirectError(f"more than {MAX_REDIRECTS} redirects from {request.url}",
@@ -2984,10 +2939,9 @@ class Client:
             secrets = _auth_secrets(self.auth)
             text = resp.body.decode("utf-8", "surrogateescape")
             if any(secret in text for secret in secrets):
-                body = _redact(text, secrets).encode("utf-8", "surrogateescape")
-                resp = resp.replace(body=body)
+                resp = resp.replace(body=_redact(text, secrets).encode("utf-8", "surrogateescape"))
                 try:
-                    value, cleaned = _decode_json(body) if parsed else (None, "")
+                    value, cleaned = _decode_json(resp.body) if parsed else (None, "")
                 except ValueError:
                     parsed = False
         if not parsed and resp.status < 500 and resp.status != 429:
@@ -3000,7 +2954,7 @@ class Client:
             _log.warning("%s %s: ignored %s; the site prints PHP messages into its output "
                          "(turn off display_errors)", request.method, request.route, cleaned)
         if resp.status >= 400:
-            err = self._api_error(request, resp, value)
+            err = _api_error(request, resp, value, authenticated=self.auth is not None)
             _redact_error(err, _auth_secrets(self.auth))  # a message may quote a secret in any spelling
             if resp.status >= 500 and request.method not in self.retry.idempotent_methods:
                 # Not retried (it could duplicate a post): say whether it may have happened.
@@ -3012,9 +2966,6 @@ class Client:
                     "carried the request out, so it may have happened; check before sending it again.")
             raise err
         return value
-
-    def _api_error(self, request: Request, resp: Response, value: Any) -> APIError:
-        return _api_error(request, resp, value, authenticated=self.auth is not None)
 
     # -- convenience: site, users --
 
