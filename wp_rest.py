@@ -2851,7 +2851,8 @@ class Client:
                 if req.url != request.url:
                     self._check_secure(req.url)
                     if _origin(req.url) != origin:
-                        raise ConfigError(f"auth step {req.method} {req.url} would leave {request.url}'s origin")
+                        raise ConfigError(f"auth step {req.method} {req.url} would leave "
+                                          f"{request.url}'s origin")
                 resp = self._send_following(req)
                 try:
                     req = flow.send(resp)
@@ -2891,14 +2892,16 @@ class Client:
                                        "method": request.method, "url": request.url}
             if not usable or re.search(r"[\x00-\x20\x7f]", location):
                 # A file:, javascript: or host-less target would be sent to the wrong place.
-                raise RedirectError(f"{what} to an unusable address {location[:200]!r}: not followed", **refused)
+                raise RedirectError(f"{what} to an unusable address {location[:200]!r}: not followed",
+                                    **refused)
             if request.method not in ("GET", "HEAD"):
                 raise RedirectError(
                     f"{what} to {location}: not followed, because a redirected write would be sent again "
                     "as a GET (and lost). Point the client at the final address (https, the "
                     f"canonical host): Client({_site_of(location)!r}).", **refused)
             if location in seen:
-                raise RedirectError(f"redirect loop at {location} ({request.method} {request.url})", **refused)
+                raise RedirectError(f"redirect loop at {location} ({request.method} {request.url})",
+                                    **refused)
             seen.add(location)
             history.append((resp.status, location))
             headers = dict(request.headers)
@@ -2968,44 +2971,40 @@ class Client:
         return value
 
     # -- convenience: site, users --
+    def _request_object(self, method: str, route: str, **kwargs: Any) -> dict[str, Any]:
+        """``request`` for a route that answers a JSON object."""
+        result: dict[str, Any] = self.request(method, route, **kwargs)
+        return result
 
     def index(self) -> dict[str, Any]:
         """The REST API index: site name, url, home, namespaces, authentication, routes."""
-        result: dict[str, Any] = self.request("GET", "/")
-        return result
+        return self._request_object("GET", "/")
 
     def me(self, **params: Any) -> dict[str, Any]:
         """The authenticated user with ``context=edit`` (roles, capabilities)."""
         params.setdefault("context", "edit")
-        result: dict[str, Any] = self.request("GET", "/wp/v2/users/me", params=params)
-        return result
+        return self._request_object("GET", "/wp/v2/users/me", params=params)
 
     # -- the Abilities API (WordPress 6.9+, wp-abilities/v1) --
-
     def abilities(self, *, category: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
         """Every ability the user may see (all pages): name, label, description, category,
         ``input_schema``, ``output_schema`` and ``meta.annotations`` (readonly, destructive, idempotent).
-
-        Raises:
-            NotFound: the site has no Abilities API (it needs WordPress 6.9 or later).
-        """
+        Raises ``NotFound`` when the site has no Abilities API (it needs WordPress 6.9 or later)."""
         with self._abilities_api():
             return list(self.iter_items(f"{_ABILITIES}/abilities", category=category, namespace=namespace))
 
     def ability(self, name: str) -> dict[str, Any]:
         """One ability by its ``namespace/name``; ``NotFound`` when there is none."""
         with self._abilities_api():
-            result: dict[str, Any] = self.request("GET", f"{_ABILITIES}/abilities/{_check_ability(name)}")
-        return result
+            return self._request_object("GET", f"{_ABILITIES}/abilities/{_check_ability(name)}")
 
     def run_ability(self, name: str, input: Any = None) -> Any:
         """Run an ability and return its result (WordPress sends it without an envelope).
 
         The method is the one WordPress requires from the ability's annotations
-        (WP_REST_Abilities_V1_Run_Controller): readonly runs as GET, destructive and
-        idempotent as DELETE, anything else as POST. GET and DELETE carry ``input``
-        in the query (PHP-style brackets), POST as ``{"input": ...}``; no input is
-        sent when ``input`` is None.
+        (WP_REST_Abilities_V1_Run_Controller): readonly runs as GET, destructive and idempotent as
+        DELETE, anything else as POST. GET and DELETE carry ``input`` in the query (PHP-style
+        brackets), POST as ``{"input": ...}``; no input is sent when ``input`` is None.
 
         Raises:
             NotFound: no such ability (``rest_ability_not_found``) or no Abilities API.
@@ -3037,23 +3036,16 @@ class Client:
                  login_username: str | None = None) -> Report:
         """Check the site and these credentials, and say what stops writes and how to fix it.
 
-        Reads only (see the Doctor section); bounded by ``timeout`` per request.
-
-        Args:
-            login_password: a login password (an administrator's), optional. With it,
-                a 401 that WordPress gives both for wrong credentials and for a stripped
-                Authorization header is told apart by WordPress's own site-health test,
-                after one cookie login. It is never sent over Basic.
-            login_username: the user for that login; by default the credentials' user.
-
-        Returns:
-            A ``Report``: ``render()`` for people, ``to_dict()`` for programs,
-            ``writes_possible`` for scripts. No report ever contains a secret.
+        Reads only (see the Doctor section); bounded by ``timeout`` per request. ``login_password``
+        (an administrator's, optional) tells apart the 401 WordPress gives both for wrong credentials
+        and for a stripped Authorization header, by WordPress's own site-health test after one cookie
+        login (never over Basic); ``login_username`` is that login's user (default: the credentials').
+        Returns a ``Report``: ``render()`` for people, ``to_dict()`` for programs, ``writes_possible``
+        for scripts. No report ever contains a secret.
         """
         return _diagnose(self, login_password=login_password, login_username=login_username)
 
     # -- collections --
-
     def list_items(self, route: str, **params: Any) -> Page:
         """One page of any collection route, with its totals."""
         page, per_page = _count(params, "page", 1), _count(params, "per_page", 10)
@@ -3062,21 +3054,17 @@ class Client:
             raise InvalidResponse(f"GET {route} did not return a list", status=resp.status,
                                   content_type=resp.content_type,
                                   body_start=_body_start(resp.body), method="GET", url=resp.url)
-        total = _int_header(resp, "X-WP-Total", len(value))
-        total_pages = _int_header(resp, "X-WP-TotalPages", 1 if value else 0)
-        return Page(items=value, page=page, per_page=per_page, total=total, total_pages=total_pages)
+        return Page(items=value, page=page, per_page=per_page,
+                    total=_int_header(resp, "X-WP-Total", len(value)),
+                    total_pages=_int_header(resp, "X-WP-TotalPages", 1 if value else 0))
 
     def iter_items(self, route: str, *, concurrency: int = 1, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a collection, page by page as you iterate (100 a page by default).
 
-        The pages are those the first page counts (``X-WP-TotalPages``); a page
-        that repeats the one before it ends the iteration with ``InvalidResponse``
-        (a broken cache or proxy would otherwise repeat it forever).
-
-        Args:
-            concurrency: pages fetched in parallel after the first one (which
-                tells the page count); items still come in order, and at most
-                ``concurrency`` pages are held at once.
+        The pages are those the first page counts (``X-WP-TotalPages``); a page that repeats the one
+        before it ends the iteration with ``InvalidResponse`` (a broken cache or proxy would otherwise
+        repeat it forever). ``concurrency``: pages fetched in parallel after the first one; items still
+        come in order, and at most ``concurrency`` pages are held at once.
         """
         if not (isinstance(concurrency, int) and 1 <= concurrency <= 32):
             raise ConfigError("concurrency must be an integer from 1 to 32")
@@ -3105,7 +3093,6 @@ class Client:
     def _pages_in_parallel(self, route: str, numbers: range, concurrency: int,
                            params: dict[str, Any]) -> Iterator[Page]:
         import concurrent.futures
-
         remaining = iter(numbers)
         with concurrent.futures.ThreadPoolExecutor(concurrency, "wp_rest-page") as pool:
             window: collections.deque[concurrent.futures.Future[Page]] = collections.deque(
@@ -3123,14 +3110,10 @@ class Client:
                     future.cancel()
 
     # -- post types, terms by name, checks before a write, scheduling --
-
     def post_types(self) -> dict[str, dict[str, Any]]:
-        """Every post type the REST API serves, by slug (read once per client).
-
-        ``/wp/v2/types`` lists only types registered with ``show_in_rest``; with
-        ``context=edit`` it lists only those the user may edit, with their
-        capabilities (``WP_REST_Post_Types_Controller::get_items``).
-        """
+        """Every post type the REST API serves, by slug (read once per client): ``/wp/v2/types`` lists
+        only types registered with ``show_in_rest``, and with ``context=edit`` only those the user may
+        edit, with their capabilities (``WP_REST_Post_Types_Controller::get_items``)."""
         if self._types_cache is None:
             types = self.request("GET", "/wp/v2/types")
             items = types.items() if isinstance(types, dict) else ()
@@ -3138,11 +3121,8 @@ class Client:
         return self._types_cache
 
     def type_route(self, post_type: str) -> str:
-        """The collection route of a post type, e.g. ``/wp/v2/pages`` for ``page``.
-
-        Raises:
-            ConfigError: the site has no such type; the message lists the valid ones.
-        """
+        """The collection route of a post type, e.g. ``/wp/v2/pages`` for ``page``; ``ConfigError``
+        (listing the valid ones) when the site has no such type."""
         if post_type in _CORE_ROUTES:
             return _CORE_ROUTES[post_type]
         types = self.post_types()
@@ -3154,11 +3134,9 @@ class Client:
         return f"/{info.get('rest_namespace') or 'wp/v2'}/{info['rest_base']}"
 
     def writable_types(self, capabilities: Mapping[str, Any]) -> list[str]:
-        """Slugs of the post types a user with ``capabilities`` (from ``me()``) may create.
-
-        Each type maps its meta capability ``create_posts`` to a primitive one
-        (``edit_pages`` for pages: ``get_post_type_capabilities`` in post.php).
-        """
+        """Slugs of the post types a user with ``capabilities`` (from ``me()``) may create. Each type
+        maps its meta capability ``create_posts`` to a primitive one (``edit_pages`` for pages:
+        ``get_post_type_capabilities`` in post.php)."""
         try:
             editable = self.request("GET", "/wp/v2/types", params={"context": "edit"})
         except (AuthenticationError, PermissionDenied):
@@ -3181,11 +3159,7 @@ class Client:
         return None
 
     def term_id(self, taxonomy: str, name: str, *, create: bool = False) -> int:
-        """The id of the term called ``name``; created when missing if ``create``.
-
-        Raises:
-            ConfigError: no such term and ``create`` is False.
-        """
+        """The id of the term called ``name``; created when missing if ``create``, else ConfigError."""
         found = self.find_term(taxonomy, name)
         if found is not None:
             return int(found["id"])
@@ -3200,14 +3174,9 @@ class Client:
             raise
 
     def check_ids(self, fields: Mapping[str, Any]) -> None:
-        """Refuse category, tag and ``featured_media`` ids the site does not have.
-
-        WordPress stores an unknown term id as nothing and still answers 200
-        (``wp_set_object_terms`` skips it), so the check runs before the write.
-
-        Raises:
-            ConfigError: naming the field and the id.
-        """
+        """Refuse (ConfigError naming the field and id) category, tag and ``featured_media`` ids the
+        site does not have: WordPress stores an unknown term id as nothing and still answers 200
+        (``wp_set_object_terms`` skips it), so the check runs before the write."""
         for taxonomy in ("categories", "tags"):
             ids = sorted({int(i) for i in fields.get(taxonomy) or ()})
             if ids:
@@ -3223,15 +3192,10 @@ class Client:
                 raise ConfigError(f"featured_media: no media with id {media}") from None
 
     def guard_modified(self, route: str, expected_modified: str | None) -> dict[str, Any]:
-        """Read the item at ``route`` (id, status, modified) and refuse a stale edit.
-
-        WordPress has no conditional update: a write in the gap between this
-        read and the caller's write, or within the same second, goes unseen.
-
-        Raises:
-            EditConflict: ``modified`` differs from ``expected_modified``.
-        """
-        current: dict[str, Any] = self.request("GET", route, params={"_fields": "id,status,modified"})
+        """Read the item at ``route`` (id, status, modified); ``EditConflict`` when ``modified`` differs
+        from ``expected_modified``. WordPress has no conditional update: a write in the gap between
+        this read and the caller's write, or within the same second, goes unseen."""
+        current = self._request_object("GET", route, params={"_fields": "id,status,modified"})
         modified = str(current.get("modified", ""))
         if expected_modified is not None and expected_modified.strip() != modified:
             raise EditConflict(f"it was modified at {modified}, after the version read ({expected_modified})")
@@ -3240,26 +3204,20 @@ class Client:
     def site_timezone(self) -> datetime.tzinfo:
         """The site's timezone from the REST index (``timezone_string``, else ``gmt_offset``)."""
         import zoneinfo  # only for scheduling: it costs import time
-
         index = self.index()
-        name = str(index.get("timezone_string") or "")
-        if name:
+        if index.get("timezone_string"):
             try:
-                return zoneinfo.ZoneInfo(name)
+                return zoneinfo.ZoneInfo(str(index["timezone_string"]))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 pass
-        hours = float(index.get("gmt_offset") or 0)
-        return datetime.timezone(datetime.timedelta(hours=hours))
+        return datetime.timezone(datetime.timedelta(hours=float(index.get("gmt_offset") or 0)))
 
     def schedule_time(self, date: str | None, *, now: datetime.datetime | None = None) -> datetime.datetime:
-        """The moment a ``future`` post goes live; it must be strictly after now.
+        """The moment a ``future`` post goes live; ConfigError unless a valid date strictly after now.
 
-        A date without an offset is the site's local time, as WordPress reads
-        ``date`` (``rest_get_date_with_gmt`` in rest-api.php). WordPress publishes
-        at once a ``future`` post whose date is past (``wp_insert_post``).
-
-        Raises:
-            ConfigError: no date, a malformed one, or one not in the future.
+        A date without an offset is the site's local time, as WordPress reads ``date``
+        (``rest_get_date_with_gmt`` in rest-api.php). WordPress publishes at once a ``future`` post
+        whose date is past (``wp_insert_post``).
         """
         if not date:
             raise ConfigError("status future needs a date in the future (none was given)")
@@ -3279,11 +3237,9 @@ class Client:
 
     @staticmethod
     def not_kept(requested: Mapping[str, Any], saved: Mapping[str, Any]) -> list[str]:
-        """The requested fields that WordPress did not store as asked, one sentence each.
-
-        WordPress drops unregistered meta keys and terms it refuses without an
-        error (``WP_REST_Meta_Fields::update_value``, ``handle_terms``).
-        """
+        """The requested fields that WordPress did not store as asked, one sentence each. WordPress drops
+        unregistered meta keys and terms it refuses without an error (``WP_REST_Meta_Fields::update_value``,
+        ``handle_terms``)."""
         out: list[str] = []
         meta: dict[str, Any] = saved["meta"] if isinstance(saved.get("meta"), dict) else {}
         for key, value in (requested.get("meta") or {}).items():
@@ -3292,7 +3248,8 @@ class Client:
             elif meta[key] != value and [meta[key]] != [value]:
                 out.append(f"meta {key!r} was stored as {meta[key]!r}")
         for name in ("categories", "tags"):
-            missing = _missing(requested.get(name), saved.get(name))
+            missing = sorted({int(i) for i in requested.get(name) or ()}
+                             - {int(i) for i in saved.get(name) or ()})
             if missing:
                 out.append(f"{name} {missing} were not kept")
         for name in ("featured_media", "status", "sticky", "format", "template", "comment_status"):
@@ -3301,33 +3258,26 @@ class Client:
         return out
 
     # -- terms and media --
-
     def list_terms(self, taxonomy: str, **params: Any) -> Page:
         """One page of a taxonomy's terms: ``"categories"``, ``"tags"`` or another REST base."""
         return self.list_items(f"/wp/v2/{_check_slug(taxonomy)}", **params)
 
     def create_term(self, taxonomy: str, *, name: str, **fields: Any) -> dict[str, Any]:
         """Create a term; WordPress answers ``400 term_exists`` (with ``data['term_id']``) for a duplicate."""
-        result: dict[str, Any] = self.request("POST", f"/wp/v2/{_check_slug(taxonomy)}",
-                                              json={"name": name, **fields})
-        return result
+        return self._request_object("POST", f"/wp/v2/{_check_slug(taxonomy)}", json={"name": name, **fields})
 
     def upload_media(self, file: str | os.PathLike[str] | bytes, *, filename: str | None = None,
                      content_type: str | None = None, status: str | None = None,
                      **fields: Any) -> dict[str, Any]:
         """Upload a file to the media library in one request and return the attachment.
 
-        The file is public as soon as it lands: the web server serves ``source_url``
-        to anyone, whatever the attachment's status, for drafts' images too.
-
-        Args:
-            file: a path, or the file's bytes (then ``filename`` is required).
-            filename: the name WordPress stores (default: the path's name).
-            content_type: the MIME type (default: guessed from the name).
-            status: ``"private"`` hides the attachment's page and REST entry from
-                visitors (not the file itself); by default WordPress uses ``inherit``.
-            fields: attachment fields such as ``alt_text``, ``caption``,
-                ``title`` or ``post`` (the id of the post it belongs to).
+        The file is public as soon as it lands: the web server serves ``source_url`` to anyone,
+        whatever the attachment's status, for drafts' images too. ``file``: a path, or the file's
+        bytes (then ``filename`` is required). ``filename``: the name WordPress stores (default: the
+        path's name). ``content_type``: the MIME type (default: guessed from the name). ``status``:
+        ``"private"`` hides the attachment's page and REST entry from visitors (not the file itself);
+        by default WordPress uses ``inherit``. ``fields``: attachment fields such as ``alt_text``,
+        ``caption``, ``title`` or ``post`` (the id of the post it belongs to).
         """
         if status is not None:
             fields["status"] = status
@@ -3344,18 +3294,16 @@ class Client:
             filename = filename or os.path.basename(os.fspath(file))
         name = _safe_filename(filename)
         import mimetypes
-
         ctype = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
         # WordPress reads only a plain filename= (no RFC 6266 filename*=), so a
         # non-ASCII name travels as its UTF-8 bytes (http.client sends latin-1).
         disposition = f'attachment; filename="{name}"'.encode().decode("latin-1")
-        value, _ = self._call("POST", "/wp/v2/media", params=fields or None, body=data,
-                              headers={"Content-Type": ctype, "Content-Disposition": disposition})
-        result: dict[str, Any] = value
+        headers = {"Content-Type": ctype, "Content-Disposition": disposition}
+        result: dict[str, Any] = self._call("POST", "/wp/v2/media", params=fields or None, body=data,
+                                            headers=headers)[0]
         return result
 
     # -- posts --
-
     def create_posts(self, posts: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
         """Create many posts (drafts unless ``status`` says otherwise); see ``create_items``."""
@@ -3365,24 +3313,21 @@ class Client:
     def create_users(self, users: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
         """Create many users (``username``, ``email``, ``password``, ``roles``...); see ``create_items``.
-
-        WordPress 6.8 and later batch users; older versions create them one by one.
-        """
+        WordPress 6.8 and later batch users; older versions create them one by one."""
         return self.create_items("/wp/v2/users", users, chunk_size=chunk_size)
 
     def create_items(self, route: str, items: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
-        """Create many items of a collection through ``/batch/v1`` (25 a request), one by one
-        where the site does not batch that route (WordPress < 5.6, or a route registered
-        without ``allow_batch``, such as users before WordPress 6.8).
+        """Create many items of a collection through ``/batch/v1`` (25 a request), one by one where the
+        site does not batch that route (WordPress < 5.6, or a route registered without ``allow_batch``,
+        such as users before WordPress 6.8).
 
-        Returns one entry per item, in order: the created item, or the ``APIError``
-        WordPress gave for it (other items still run: batches are not transactional).
+        Returns one entry per item, in order: the created item, or the ``APIError`` WordPress gave for
+        it (other items still run: batches are not transactional).
 
         Raises:
-            WPError: a request failed as a whole; its ``completed`` attribute
-                holds the results of the items handled before it, and the
-                items of the failed request may or may not exist.
+            WPError: a request failed as a whole; its ``completed`` attribute holds the results of the
+                items handled before it, and the items of the failed request may or may not exist.
         """
         if not (isinstance(chunk_size, int) and 1 <= chunk_size <= 25):
             raise ConfigError("chunk_size must be 1 to 25 (WordPress's batch limit)")
@@ -3391,23 +3336,22 @@ class Client:
         results: list[dict[str, Any] | APIError] = []
         try:
             for start in range(0, len(todo), chunk_size):
-                chunk = todo[start:start + chunk_size]
-                answers = self._batch_create(route, chunk) if route not in self._unbatched else None
-                if answers is None:
-                    answers = [self._create_or_error(route, item) for item in chunk]
-                results.extend(answers)
+                results.extend(self._batch_create(route, todo[start:start + chunk_size]))
         except WPError as exc:
             exc.completed = results
             raise
         return results
 
-    def _batch_create(self, route: str, chunk: list[dict[str, Any]]) -> list[dict[str, Any] | APIError] | None:
+    def _batch_create(self, route: str, chunk: list[dict[str, Any]]) -> list[dict[str, Any] | APIError]:
+        """Create ``chunk`` in one ``/batch/v1`` request, or one by one if the site does not batch it."""
+        if route in self._unbatched:
+            return [self._create_or_error(route, item) for item in chunk]
         body = {"requests": [{"method": "POST", "path": route, "body": item} for item in chunk]}
         try:
             value, resp = self._call("POST", "/batch/v1", json=body)
         except NotFound:
             self._unbatched.add(route)  # WordPress < 5.6, or the route is blocked: nothing ran
-            return None
+            return self._batch_create(route, chunk)
         answers = value.get("responses") if isinstance(value, dict) else None
         if not isinstance(answers, list) or len(answers) != len(chunk):
             raise InvalidResponse("POST /batch/v1 answered without one response per request",
@@ -3429,57 +3373,44 @@ class Client:
 
     def _create_or_error(self, route: str, item: dict[str, Any]) -> dict[str, Any] | APIError:
         try:
-            result: dict[str, Any] = self.request("POST", route, json=item)
-            return result
+            return self._request_object("POST", route, json=item)
         except APIError as exc:
             return exc
 
     def create_post(self, *, title: str, content: str = "", status: str = "draft",
                     **fields: Any) -> dict[str, Any]:
         """Create a post (a draft unless ``status`` says otherwise) and return it (``context=edit``)."""
-        body = {"title": title, "content": content, "status": status, **fields}
-        result: dict[str, Any] = self.request("POST", "/wp/v2/posts", json=body)
-        return result
+        return self._request_object("POST", "/wp/v2/posts", json={
+            "title": title, "content": content, "status": status, **fields})
 
     def create_post_once(self, slug: str, *, title: str, content: str = "", status: str = "draft",
                          settle: float = 2.0, **fields: Any) -> dict[str, Any]:
         """Create the post identified by ``slug`` unless it exists; a lost answer never makes two.
 
-        WordPress keeps post slugs unique: a second post asking for a slug that is
-        taken gets ``<slug>-2``. So a slug the caller chooses (``f"import-{uuid4().hex}"``,
-        or a natural key such as ``"report-2024-06"``) is a marker that the server
-        itself guards, for drafts too, and that the REST API can look up:
+        WordPress keeps post slugs unique (a second post asking for a taken slug gets ``<slug>-2``), so
+        a slug the caller chooses (``f"import-{uuid4().hex}"``, or a natural key such as
+        ``"report-2024-06"``) is a marker the server guards, for drafts too, that the REST API can find:
 
         1. ``GET /wp/v2/posts?slug=<slug>&status=any``: if the post exists, return it.
         2. ``POST /wp/v2/posts`` with that slug.
-        3. If the answer is lost after the request was sent (``TransportError`` with
-           ``request_sent``, a 5xx, an unreadable body), wait ``settle`` seconds and
-           look again: return what is there, or POST again (at most
+        3. If the answer is lost after the request was sent (``TransportError`` with ``request_sent``,
+           a 5xx, an unreadable body), wait ``settle`` seconds (so that a request still running on the
+           server can finish) and look again: return what is there, or POST again (at most
            ``self.retry.total`` more times; never when retrying is off).
-        4. If WordPress answered with ``<slug>-N``, a lost earlier attempt holds the
-           slug: delete the new copy for good and return the one holding the slug.
+        4. If WordPress answered with ``<slug>-N``, a lost earlier attempt holds the slug: delete the
+           new copy for good and return the one holding the slug.
 
-        Args:
-            slug: lowercase letters, digits and single hyphens, with at least one
-                letter, at most 190 characters (WordPress stores it unchanged).
-            title, content, status, fields: as for ``create_post``.
-            settle: seconds to wait before looking for a post whose answer was lost,
-                so that a request still running on the server can finish.
+        ``slug``: lowercase letters, digits and single hyphens, with at least one letter, at most 190
+        characters (WordPress stores it unchanged); other arguments as for ``create_post``. Returns
+        the post (``context=edit``), created now or found. Raises ``ConfigError`` for a slug WordPress
+        does not keep unchanged, and the last attempt's ``WPError`` when the post could not be created
+        and is not there.
 
-        Returns:
-            The post (``context=edit``), created now or found.
-
-        Raises:
-            ConfigError: the slug is not one WordPress keeps unchanged.
-            WPError: the last attempt's error, when the post could not be created
-                and is not there.
-
-        Limits: feed names and ``embed`` are refused (wp_unique_post_slug() turns
-        them into ``feed-2`` on publishing), and so is ``status='pending'`` for a
-        user who cannot publish (wp_insert_post() empties that slug). The lookup needs edit rights (``status=any``); a trashed post is not
-        found (a new one is created); a lost request still running after ``settle``
-        seconds can still make a second copy, and step 4 removes it only if it is
-        the later one.
+        Limits: feed names and ``embed`` are refused (wp_unique_post_slug() turns them into ``feed-2``
+        on publishing), and so is ``status='pending'`` for a user who cannot publish (wp_insert_post()
+        empties that slug). The lookup needs edit rights (``status=any``); a trashed post is not found
+        (a new one is created); a lost request still running after ``settle`` seconds can still make a
+        second copy, and step 4 removes it only if it is the later one.
         """
         self._check_findable(slug, status)
         found = self._post_by_slug(slug)
@@ -3489,7 +3420,7 @@ class Client:
         attempts = 1 + self.retry.total
         for attempt in range(1, attempts + 1):
             try:
-                post: dict[str, Any] = self.request("POST", "/wp/v2/posts", json=body)
+                post = self._request_object("POST", "/wp/v2/posts", json=body)
             except (TransportError, ServerError, InvalidResponse) as exc:
                 if isinstance(exc, TransportError) and not exc.request_sent:
                     raise  # never reached WordPress (and the client already retried the connection)
@@ -3541,23 +3472,16 @@ class Client:
 
     def get_post(self, id: int, **params: Any) -> dict[str, Any]:
         """One post by id (``context="edit"`` for raw title and content)."""
-        result: dict[str, Any] = self.request("GET", f"/wp/v2/posts/{_check_id(id)}", params=params)
-        return result
+        return self._request_object("GET", f"/wp/v2/posts/{_check_id(id)}", params=params)
 
     def update_post(self, id: int, **fields: Any) -> dict[str, Any]:
         """Change fields of a post and return it."""
-        result: dict[str, Any] = self.request("POST", f"/wp/v2/posts/{_check_id(id)}", json=fields)
-        return result
+        return self._request_object("POST", f"/wp/v2/posts/{_check_id(id)}", json=fields)
 
     def delete_post(self, id: int, *, force: bool = False) -> dict[str, Any]:
         """Move a post to the trash, or delete it for good with ``force=True``."""
-        result: dict[str, Any] = self.request(
-            "DELETE", f"/wp/v2/posts/{_check_id(id)}", params={"force": True} if force else None)
-        return result
-
-
-def _missing(asked: Iterable[Any] | None, kept: Iterable[Any] | None) -> list[int]:
-    return sorted({int(i) for i in asked or ()} - {int(i) for i in kept or ()})
+        return self._request_object("DELETE", f"/wp/v2/posts/{_check_id(id)}",
+                                    params={"force": True} if force else None)
 
 
 def _count(params: Mapping[str, Any], name: str, default: int) -> int:
@@ -3577,18 +3501,19 @@ def _int_header(resp: Response, name: str, default: int) -> int:
 
 
 def _as_retry(retry: Retry | int | bool | None) -> Retry:
-    if retry is None or retry is True:
-        return Retry()
-    if retry is False:
-        return Retry(total=0)
-    if isinstance(retry, int):
-        return Retry(total=retry)
     if isinstance(retry, Retry):
         return retry
+    if retry is None or retry is True:
+        return Retry()
+    if isinstance(retry, int):
+        return Retry(total=int(retry))  # False: no retries
     raise ConfigError("retry must be a wp_rest.Retry, an int or a bool")
 
 
 _APP_PASSWORD = re.compile(r"\A[A-Za-z0-9]{24}\Z")
+#: WP_AUTH values that take WP_USERNAME and WP_PASSWORD (the login password).
+_ENV_LOGIN_AUTHS: dict[str, Callable[[str, str], Auth]] = {
+    "jwt": JWTAuth, "cookie": CookieAuth, "basic": BasicAuth}
 
 
 def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
@@ -3600,7 +3525,7 @@ def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
              if get(name)]
     if len(given) > 1:
         raise ConfigError(f"{' and '.join(given)} are both set: set only the one credential to use")
-    username = get("WP_USERNAME")
+    username, app_password = get("WP_USERNAME"), get("WP_APP_PASSWORD")
     if get("WP_JWT_TOKEN"):
         return BearerToken(get("WP_JWT_TOKEN"))
     if get("WP_JWT_SECRET"):
@@ -3610,17 +3535,12 @@ def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
     if get("WP_PASSWORD"):
         if not username:
             raise ConfigError("WP_PASSWORD is set but WP_USERNAME is not: set the user's login name")
-        if method == "jwt":
-            return JWTAuth(username, get("WP_PASSWORD"))
-        if method == "cookie":
-            return CookieAuth(username, get("WP_PASSWORD"))
-        if method == "basic":
-            return BasicAuth(username, get("WP_PASSWORD"))
-        raise ConfigError("WP_PASSWORD (a login password) needs WP_AUTH=jwt, cookie or basic; "
-                          "for an application password use WP_APP_PASSWORD")
-    if method in ("jwt", "cookie", "basic"):
+        if method not in _ENV_LOGIN_AUTHS:
+            raise ConfigError("WP_PASSWORD (a login password) needs WP_AUTH=jwt, cookie or basic; "
+                              "for an application password use WP_APP_PASSWORD")
+        return _ENV_LOGIN_AUTHS[method](username, get("WP_PASSWORD"))
+    if method in _ENV_LOGIN_AUTHS:
         raise ConfigError(f"WP_AUTH={method} needs WP_USERNAME and WP_PASSWORD (the login password)")
-    app_password = get("WP_APP_PASSWORD")
     if not username and not app_password:
         return None
     if not username:
@@ -3633,12 +3553,6 @@ def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
                           "(24 letters and digits, spaces optional); a login password goes in "
                           "WP_PASSWORD with WP_AUTH=jwt, cookie or basic")
     return ApplicationPassword(username, app_password)
-
-
-
-
-
-
 
 
 # --- Doctor -------------------------------------------------------------------
