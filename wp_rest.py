@@ -2591,20 +2591,18 @@ class Client:
         url: the site URL (subdirectory installs too) or the API root (``https://example.com/wp-json/``
             or ``...?rest_route=/``). A site URL is resolved to its API root on first use, from the
             ``Link: <...>; rel="https://api.w.org/"`` header, else ``?rest_route=/`` (plain permalinks).
-        auth: an ``Auth`` (``ApplicationPassword``, ``BasicAuth``...) or a callable ``Request -> Request``;
-            None for anonymous reads.
+        auth: an ``Auth`` (``ApplicationPassword``, ``BasicAuth``...), a callable ``Request -> Request``,
+            or None for anonymous reads.
         timeout: seconds for one attempt (connect, send and the whole answer).
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
-        allow_insecure_http: send credentials over plain HTTP to a host other than this machine
-            (off: such a client refuses to start).
+        allow_insecure_http: send credentials over plain HTTP to a host other than this machine.
         user_agent: the ``User-Agent`` header.
         retry: a ``Retry``, an int (attempts after the first) or False.
-        transport: what sends the requests (``MockTransport`` in tests); by default an
-            ``HTTPTransport`` with ``verify`` and ``proxy``.
+        transport: what sends the requests (``MockTransport`` in tests; default ``HTTPTransport``).
         proxy: ``http://[user:password@]host:port``, None for none, or by default ``HTTP_PROXY``/
-            ``HTTPS_PROXY``/``NO_PROXY`` as curl and requests read them. https sites are reached through
-            ``CONNECT`` (the proxy sees no credentials); credentials for an http site through a proxy
-            not on this machine need ``allow_insecure_http``.
+            ``HTTPS_PROXY``/``NO_PROXY`` as curl and requests read them. https goes through ``CONNECT``
+            (the proxy sees no credentials); credentials for an http site through a proxy not on this
+            machine need ``allow_insecure_http``.
 
     Raises:
         ConfigError: a malformed URL, an unusable CA bundle, or credentials over plain HTTP
@@ -2665,12 +2663,10 @@ class Client:
         """A client like this one (URL, transport and pool, timeout, rules, API root) with other
         credentials; ``None`` gives an anonymous client."""
         twin = Client(self.url, auth=auth, timeout=self.timeout, user_agent=self.user_agent, proxy=None,
-                      allow_insecure_http=self.allow_insecure_http, retry=self.retry,
-                      transport=self.transport)
+                      allow_insecure_http=self.allow_insecure_http, retry=self.retry, transport=self.transport)
         twin._root = self._root
         return twin
 
-    # -- configuration from the environment --
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, site: str | None = None,
                  **kwargs: Any) -> Client:
@@ -2682,13 +2678,10 @@ class Client:
         (``BearerToken``); ``WP_JWT_SECRET`` + ``WP_JWT_USER_ID`` (``JWTAuth.self_signed``).
         ``WP_CA_BUNDLE`` (a PEM file) becomes ``verify``. With ``site=NAME`` or ``WP_SITE=NAME``, or
         when ``WP_URL`` is unset, the site stored by ``wp-rest login`` is used (see ``credentials_path()``).
-
-        Raises:
-            ConfigError: a variable is missing or malformed, or two kinds of credential are set;
-                the message names the variable.
+        Raises ``ConfigError``, naming the variable, when one is missing or malformed or two kinds of
+        credential are set.
         """
         env = os.environ if environ is None else environ
-
         def get(name: str) -> str:
             return env.get(name, "").strip()
         url, ca_bundle = get("WP_URL"), get("WP_CA_BUNDLE")
@@ -2711,7 +2704,6 @@ class Client:
             kwargs["auth"] = _auth_from_env(get)
         return cls(url, **kwargs)
 
-    # -- discovery --
     @property
     def api_root(self) -> str:
         """The REST API root URL, discovered on first use."""
@@ -2761,18 +2753,14 @@ class Client:
         """The full URL of ``route`` (e.g. ``/wp/v2/posts``) with query ``params``."""
         return _build_url(self.api_root, route, params)
 
-    # -- sending --
     def request(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
                 json: Any = None, headers: Mapping[str, str] | None = None) -> Any:
         """Call any route and return its decoded JSON (None for an empty body).
 
         ``route`` is the path below the API root (``/wp/v2/posts``, ``/my-plugin/v1/things``);
-        ``params`` the query (lists joined with commas, None values dropped); ``json`` a body to
-        send as JSON; ``headers`` extra headers.
-
-        Raises:
-            APIError: WordPress answered with an error (a subclass per status).
-            TransportError, RedirectError, InvalidResponse, ConfigError.
+        ``params`` the query (lists joined with commas, None values dropped); ``json`` a body to send
+        as JSON; ``headers`` extra headers. Raises ``APIError`` (a subclass per status) when WordPress
+        answers with an error, and TransportError, RedirectError, InvalidResponse, ConfigError.
         """
         return self._call(method, route, params=params, json=json, headers=headers)[0]
 
@@ -2801,12 +2789,10 @@ class Client:
                        api_root=self.api_root)
 
     def send(self, request: Request, *, auth: bool = True, follow_redirects: bool = True) -> Response:
-        """Send a request once (no retries) and return the answer whatever its status.
-
-        ``auth=False`` skips the client's auth flow (the request goes anonymously).
-        ``follow_redirects=False`` returns a 3xx as it is; True follows it for GET and HEAD
-        (credentials only to the same origin). Raises TransportError, RedirectError, ConfigError.
-        """
+        """Send a request once (no retries) and return the answer whatever its status. ``auth=False``
+        skips the auth flow (the request goes anonymously); ``follow_redirects=False`` returns a 3xx as
+        it is, True follows it for GET and HEAD (credentials only to the same origin). Raises
+        TransportError, RedirectError, ConfigError."""
         if request.follow_redirects != follow_redirects:
             request = request.replace(follow_redirects=follow_redirects)
         return self._send_with_auth(request) if auth else self._send_following(request)
@@ -2961,16 +2947,14 @@ class Client:
             _redact_error(err, _auth_secrets(self.auth))  # a message may quote a secret in any spelling
             if resp.status >= 500 and request.method not in self.retry.idempotent_methods:
                 # Not retried (it could duplicate a post): say whether it may have happened.
+                why = ("a 503 usually comes before WordPress runs (maintenance, overload), but that is not "
+                       "certain" if resp.status == 503 else f"a {resp.status} can come after WordPress "
+                       "carried the request out, so it may have happened")
                 err.hint = (err.hint + "\n" if err.hint else "") + (
-                    f"The {request.method} was not retried: a 503 usually comes before WordPress runs "
-                    "(maintenance, overload), but that is not certain; check before sending it again."
-                    if resp.status == 503 else
-                    f"The {request.method} was not retried: a {resp.status} can come after WordPress "
-                    "carried the request out, so it may have happened; check before sending it again.")
+                    f"The {request.method} was not retried: {why}; check before sending it again.")
             raise err
         return value
 
-    # -- convenience: site, users --
     def _request_object(self, method: str, route: str, **kwargs: Any) -> dict[str, Any]:
         """``request`` for a route that answers a JSON object."""
         result: dict[str, Any] = self.request(method, route, **kwargs)
@@ -2985,7 +2969,6 @@ class Client:
         params.setdefault("context", "edit")
         return self._request_object("GET", "/wp/v2/users/me", params=params)
 
-    # -- the Abilities API (WordPress 6.9+, wp-abilities/v1) --
     def abilities(self, *, category: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
         """Every ability the user may see (all pages): name, label, description, category,
         ``input_schema``, ``output_schema`` and ``meta.annotations`` (readonly, destructive, idempotent).
@@ -3004,12 +2987,10 @@ class Client:
         The method is the one WordPress requires from the ability's annotations
         (WP_REST_Abilities_V1_Run_Controller): readonly runs as GET, destructive and idempotent as
         DELETE, anything else as POST. GET and DELETE carry ``input`` in the query (PHP-style
-        brackets), POST as ``{"input": ...}``; no input is sent when ``input`` is None.
-
-        Raises:
-            NotFound: no such ability (``rest_ability_not_found``) or no Abilities API.
-            BadRequest: ``ability_invalid_input``; the message names the field.
-            AuthenticationError, PermissionDenied: ``rest_ability_cannot_execute``.
+        brackets), POST as ``{"input": ...}``; no input is sent when ``input`` is None. Raises
+        ``NotFound`` (``rest_ability_not_found``, or no Abilities API), ``BadRequest``
+        (``ability_invalid_input``, naming the field), ``AuthenticationError`` or ``PermissionDenied``
+        (``rest_ability_cannot_execute``).
         """
         annotations = (self.ability(name).get("meta") or {}).get("annotations") or {}
         method = ("GET" if annotations.get("readonly") else
@@ -3036,16 +3017,14 @@ class Client:
                  login_username: str | None = None) -> Report:
         """Check the site and these credentials, and say what stops writes and how to fix it.
 
-        Reads only (see the Doctor section); bounded by ``timeout`` per request. ``login_password``
-        (an administrator's, optional) tells apart the 401 WordPress gives both for wrong credentials
-        and for a stripped Authorization header, by WordPress's own site-health test after one cookie
-        login (never over Basic); ``login_username`` is that login's user (default: the credentials').
-        Returns a ``Report``: ``render()`` for people, ``to_dict()`` for programs, ``writes_possible``
-        for scripts. No report ever contains a secret.
+        Reads only; bounded by ``timeout`` per request. ``login_password`` (an administrator's,
+        optional) tells apart the 401 WordPress gives both for wrong credentials and for a stripped
+        Authorization header, by WordPress's own site-health test after one cookie login (never over
+        Basic); ``login_username`` is that login's user (default: the credentials'). Returns a ``Report``
+        (``render()``, ``to_dict()``, ``writes_possible``) that never contains a secret.
         """
         return _diagnose(self, login_password=login_password, login_username=login_username)
 
-    # -- collections --
     def list_items(self, route: str, **params: Any) -> Page:
         """One page of any collection route, with its totals."""
         page, per_page = _count(params, "page", 1), _count(params, "per_page", 10)
@@ -3109,7 +3088,6 @@ class Client:
                 for future in window:
                     future.cancel()
 
-    # -- post types, terms by name, checks before a write, scheduling --
     def post_types(self) -> dict[str, dict[str, Any]]:
         """Every post type the REST API serves, by slug (read once per client): ``/wp/v2/types`` lists
         only types registered with ``show_in_rest``, and with ``context=edit`` only those the user may
@@ -3153,10 +3131,8 @@ class Client:
         """The term whose name (case-insensitive) or slug is ``name``, or None."""
         wanted = name.strip().lower()
         page = self.list_terms(taxonomy, search=name.strip(), per_page=100, _fields="id,name,slug")
-        for term in page.items:
-            if wanted in (str(term.get("name", "")).lower(), str(term.get("slug", ""))):
-                return dict(term)
-        return None
+        return next((dict(term) for term in page.items
+                     if wanted in (str(term.get("name", "")).lower(), str(term.get("slug", "")))), None)
 
     def term_id(self, taxonomy: str, name: str, *, create: bool = False) -> int:
         """The id of the term called ``name``; created when missing if ``create``, else ConfigError."""
@@ -3231,8 +3207,8 @@ class Client:
         if when <= now:
             raise ConfigError(
                 f"date {date!r} is not in the future (it is {when.isoformat()}, now is "
-                f"{now.astimezone(when.tzinfo).isoformat(timespec='seconds')}); WordPress would publish at once"
-            )
+                f"{now.astimezone(when.tzinfo).isoformat(timespec='seconds')}); "
+                "WordPress would publish at once")
         return when
 
     @staticmethod
@@ -3257,7 +3233,6 @@ class Client:
                 out.append(f"{name} is {saved[name]!r}, not {requested[name]!r}")
         return out
 
-    # -- terms and media --
     def list_terms(self, taxonomy: str, **params: Any) -> Page:
         """One page of a taxonomy's terms: ``"categories"``, ``"tags"`` or another REST base."""
         return self.list_items(f"/wp/v2/{_check_slug(taxonomy)}", **params)
@@ -3271,13 +3246,12 @@ class Client:
                      **fields: Any) -> dict[str, Any]:
         """Upload a file to the media library in one request and return the attachment.
 
-        The file is public as soon as it lands: the web server serves ``source_url`` to anyone,
-        whatever the attachment's status, for drafts' images too. ``file``: a path, or the file's
-        bytes (then ``filename`` is required). ``filename``: the name WordPress stores (default: the
-        path's name). ``content_type``: the MIME type (default: guessed from the name). ``status``:
-        ``"private"`` hides the attachment's page and REST entry from visitors (not the file itself);
-        by default WordPress uses ``inherit``. ``fields``: attachment fields such as ``alt_text``,
-        ``caption``, ``title`` or ``post`` (the id of the post it belongs to).
+        ``file`` is a path, or the file's bytes (then ``filename``, the name WordPress stores, is
+        required); ``content_type`` defaults to a guess from the name. The file is public as soon as it
+        lands (the web server serves ``source_url`` to anyone, for drafts' images too): ``status=
+        "private"`` hides only the attachment's page and REST entry (WordPress's default: ``inherit``).
+        ``fields``: attachment fields such as ``alt_text``, ``caption``, ``title`` or ``post`` (the id
+        of the post it belongs to).
         """
         if status is not None:
             fields["status"] = status
@@ -3303,7 +3277,6 @@ class Client:
                                             headers=headers)[0]
         return result
 
-    # -- posts --
     def create_posts(self, posts: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
         """Create many posts (drafts unless ``status`` says otherwise); see ``create_items``."""
@@ -3320,14 +3293,10 @@ class Client:
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
         """Create many items of a collection through ``/batch/v1`` (25 a request), one by one where the
         site does not batch that route (WordPress < 5.6, or a route registered without ``allow_batch``,
-        such as users before WordPress 6.8).
-
-        Returns one entry per item, in order: the created item, or the ``APIError`` WordPress gave for
-        it (other items still run: batches are not transactional).
-
-        Raises:
-            WPError: a request failed as a whole; its ``completed`` attribute holds the results of the
-                items handled before it, and the items of the failed request may or may not exist.
+        such as users before WordPress 6.8). Returns one entry per item, in order: the created item, or
+        the ``APIError`` WordPress gave for it (other items still run: batches are not transactional).
+        Raises ``WPError`` when a request fails as a whole; its ``completed`` holds the results of the
+        items handled before it, and the items of the failed request may or may not exist.
         """
         if not (isinstance(chunk_size, int) and 1 <= chunk_size <= 25):
             raise ConfigError("chunk_size must be 1 to 25 (WordPress's batch limit)")
@@ -3388,37 +3357,30 @@ class Client:
         """Create the post identified by ``slug`` unless it exists; a lost answer never makes two.
 
         WordPress keeps post slugs unique (a second post asking for a taken slug gets ``<slug>-2``), so
-        a slug the caller chooses (``f"import-{uuid4().hex}"``, or a natural key such as
-        ``"report-2024-06"``) is a marker the server guards, for drafts too, that the REST API can find:
+        a slug the caller chooses (``f"import-{uuid4().hex}"``, a natural key such as ``"report-2024-06"``)
+        is a marker the server guards, for drafts too, that the REST API can find. The post is looked up
+        (``GET /wp/v2/posts?slug=<slug>&status=any``) and, if absent, created with that slug. When the
+        answer is lost after the request was sent (``TransportError`` with ``request_sent``, a 5xx, an
+        unreadable body), it waits ``settle`` seconds (for a request still running on the server) and
+        looks again: it returns what is there, or POSTs again (at most ``self.retry.total`` more times;
+        never when retrying is off). When WordPress answers ``<slug>-N``, a lost earlier attempt holds
+        the slug: the new copy is deleted for good and the one holding the slug returned.
 
-        1. ``GET /wp/v2/posts?slug=<slug>&status=any``: if the post exists, return it.
-        2. ``POST /wp/v2/posts`` with that slug.
-        3. If the answer is lost after the request was sent (``TransportError`` with ``request_sent``,
-           a 5xx, an unreadable body), wait ``settle`` seconds (so that a request still running on the
-           server can finish) and look again: return what is there, or POST again (at most
-           ``self.retry.total`` more times; never when retrying is off).
-        4. If WordPress answered with ``<slug>-N``, a lost earlier attempt holds the slug: delete the
-           new copy for good and return the one holding the slug.
-
-        ``slug``: lowercase letters, digits and single hyphens, with at least one letter, at most 190
-        characters (WordPress stores it unchanged); other arguments as for ``create_post``. Returns
-        the post (``context=edit``), created now or found. Raises ``ConfigError`` for a slug WordPress
-        does not keep unchanged, and the last attempt's ``WPError`` when the post could not be created
-        and is not there.
-
-        Limits: feed names and ``embed`` are refused (wp_unique_post_slug() turns them into ``feed-2``
-        on publishing), and so is ``status='pending'`` for a user who cannot publish (wp_insert_post()
+        ``slug``: lowercase letters, digits and single hyphens, with a letter, at most 190 characters
+        (WordPress stores it unchanged); other arguments as for ``create_post``. Returns the post
+        (``context=edit``), created now or found. Raises ``ConfigError`` for a slug WordPress does not
+        keep unchanged, and the last attempt's ``WPError`` when the post could not be created and is
+        not there. Also refused: feed names and ``embed`` (wp_unique_post_slug() makes them ``feed-2``
+        on publishing), and ``status='pending'`` for a user who cannot publish (wp_insert_post()
         empties that slug). The lookup needs edit rights (``status=any``); a trashed post is not found
         (a new one is created); a lost request still running after ``settle`` seconds can still make a
-        second copy, and step 4 removes it only if it is the later one.
+        second copy, which is removed only if it is the later one.
         """
         self._check_findable(slug, status)
-        found = self._post_by_slug(slug)
-        if found is not None:
-            return found
         body = {"title": title, "content": content, "status": status, **fields, "slug": slug}
-        attempts = 1 + self.retry.total
-        for attempt in range(1, attempts + 1):
+        post = self._post_by_slug(slug)
+        tries_left = self.retry.total
+        while post is None:
             try:
                 post = self._request_object("POST", "/wp/v2/posts", json=body)
             except (TransportError, ServerError, InvalidResponse) as exc:
@@ -3427,22 +3389,19 @@ class Client:
                 _log.warning("creating post %r may have happened (%s); looking it up in %.1f s",
                              slug, exc, settle)
                 self.retry.sleep(settle)
-                found = self._post_by_slug(slug)
-                if found is not None:
-                    return found
-                if attempt == attempts:
+                post = self._post_by_slug(slug)
+                if post is None and not tries_left:
                     raise
+                tries_left -= 1
                 continue
-            if post.get("slug") == slug:
-                return post
-            keep = self._post_by_slug(slug)  # ours is "<slug>-N": who holds the slug?
-            if keep is None or int(keep["id"]) == int(post["id"]):
-                return post
-            _log.warning("post %r was created twice (%s, %s); deleting the later copy",
-                         slug, keep["id"], post["id"])
-            self.delete_post(int(post["id"]), force=True)
-            return keep
-        raise AssertionError("unreachable")  # the loop returns or raises
+            if post.get("slug") != slug:
+                keep = self._post_by_slug(slug)  # ours is "<slug>-N": who holds the slug?
+                if keep is not None and int(keep["id"]) != int(post["id"]):
+                    _log.warning("post %r was created twice (%s, %s); deleting the later copy",
+                                 slug, keep["id"], post["id"])
+                    self.delete_post(int(post["id"]), force=True)
+                    post = keep
+        return post
 
     def _check_findable(self, slug: str, status: str) -> None:
         """Refuse a post that create_post_once could not find again by its slug."""
