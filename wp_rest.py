@@ -2956,8 +2956,8 @@ class Client:
         return value
 
     def _request_object(self, method: str, route: str, **kwargs: Any) -> dict[str, Any]:
-        """``request`` for a route that answers a JSON object."""
-        result: dict[str, Any] = self.request(method, route, **kwargs)
+        """The decoded answer of a route that answers a JSON object (arguments as for ``_call``)."""
+        result: dict[str, Any] = self._call(method, route, **kwargs)[0]
         return result
 
     def index(self) -> dict[str, Any]:
@@ -3104,8 +3104,7 @@ class Client:
         if post_type in _CORE_ROUTES:
             return _CORE_ROUTES[post_type]
         types = self.post_types()
-        info = types.get(post_type)
-        if info is None or not info.get("rest_base"):
+        if (info := types.get(post_type)) is None or not info.get("rest_base"):
             valid = ", ".join(sorted(t for t, i in types.items() if i.get("rest_base")))
             raise ConfigError(f"unknown post type {post_type!r}; this site has: {valid}")
         # rest_namespace appeared in WordPress 5.9; older sites serve every type under wp/v2.
@@ -3136,8 +3135,7 @@ class Client:
 
     def term_id(self, taxonomy: str, name: str, *, create: bool = False) -> int:
         """The id of the term called ``name``; created when missing if ``create``, else ConfigError."""
-        found = self.find_term(taxonomy, name)
-        if found is not None:
+        if (found := self.find_term(taxonomy, name)) is not None:
             return int(found["id"])
         if not create:
             raise ConfigError(f"{taxonomy}: there is no term named {name!r}")
@@ -3154,14 +3152,11 @@ class Client:
         site does not have: WordPress stores an unknown term id as nothing and still answers 200
         (``wp_set_object_terms`` skips it), so the check runs before the write."""
         for taxonomy in ("categories", "tags"):
-            ids = sorted({int(i) for i in fields.get(taxonomy) or ()})
-            if ids:
+            if ids := sorted({int(i) for i in fields.get(taxonomy) or ()}):
                 found = self.list_terms(taxonomy, include=ids, per_page=100, _fields="id")
-                missing = set(ids) - {int(t["id"]) for t in found.items}
-                if missing:
+                if missing := set(ids) - {int(t["id"]) for t in found.items}:
                     raise ConfigError(f"{taxonomy}: no term with id {min(missing)}")
-        media = fields.get("featured_media")
-        if media:
+        if media := fields.get("featured_media"):
             try:
                 self.request("GET", f"/wp/v2/media/{int(media)}", params={"_fields": "id"})
             except NotFound:
@@ -3224,9 +3219,8 @@ class Client:
             elif meta[key] != value and [meta[key]] != [value]:
                 out.append(f"meta {key!r} was stored as {meta[key]!r}")
         for name in ("categories", "tags"):
-            missing = sorted({int(i) for i in requested.get(name) or ()}
-                             - {int(i) for i in saved.get(name) or ()})
-            if missing:
+            if missing := sorted({int(i) for i in requested.get(name) or ()}
+                                 - {int(i) for i in saved.get(name) or ()}):
                 out.append(f"{name} {missing} were not kept")
         for name in ("featured_media", "status", "sticky", "format", "template", "comment_status"):
             if name in requested and name in saved and requested[name] != saved[name]:
@@ -3273,9 +3267,7 @@ class Client:
         # non-ASCII name travels as its UTF-8 bytes (http.client sends latin-1).
         disposition = f'attachment; filename="{name}"'.encode().decode("latin-1")
         headers = {"Content-Type": ctype, "Content-Disposition": disposition}
-        result: dict[str, Any] = self._call("POST", "/wp/v2/media", params=fields or None, body=data,
-                                            headers=headers)[0]
-        return result
+        return self._request_object("POST", "/wp/v2/media", params=fields or None, body=data, headers=headers)
 
     def create_posts(self, posts: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
