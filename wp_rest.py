@@ -2625,7 +2625,8 @@ class Client:
             raise ConfigError("put credentials in auth=, not in the URL (URLs end up in logs)")
         _query_pairs({k: v for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"})
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
-            raise ConfigError(f"timeout must be a number of seconds above 0 and at most 86400, not {timeout!r}")
+            raise ConfigError(f"timeout must be a number of seconds above 0 and at most 86400, "
+                              f"not {timeout!r}")
         self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
         self.auth = _as_auth(auth)
         self.timeout = float(timeout)
@@ -2662,8 +2663,8 @@ class Client:
     def with_auth(self, auth: Auth | Callable[[Request], Request] | None) -> Client:
         """A client like this one (URL, transport and pool, timeout, rules, API root) with other
         credentials; ``None`` gives an anonymous client."""
-        twin = Client(self.url, auth=auth, timeout=self.timeout, user_agent=self.user_agent, proxy=None,
-                      allow_insecure_http=self.allow_insecure_http, retry=self.retry, transport=self.transport)
+        twin = Client(self.url, auth=auth, timeout=self.timeout, user_agent=self.user_agent, retry=self.retry,
+                      allow_insecure_http=self.allow_insecure_http, transport=self.transport, proxy=None)
         twin._root = self._root
         return twin
 
@@ -3401,7 +3402,8 @@ class Client:
                 or slug in _REWRITTEN_SLUGS):
             raise ConfigError(
                 f"slug {slug!r} is not one WordPress keeps unchanged: use lowercase letters, digits and "
-                "single hyphens, with a letter, not a feed name or 'embed', e.g. f'import-{uuid.uuid4().hex}'")
+                "single hyphens, with a letter, not a feed name or 'embed', "
+                "e.g. f'import-{uuid.uuid4().hex}'")
         if status == "pending" and not self.me().get("capabilities", {}).get("publish_posts"):
             # wp_insert_post() empties the slug of a new pending post whose author cannot publish.
             raise ConfigError(
