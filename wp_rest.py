@@ -3014,8 +3014,7 @@ class Client:
                            "not among its REST namespaces): it needs WordPress 6.9 or later",
                            method=exc.method, url=exc.url, route=exc.route) from None
 
-    def diagnose(self, *, login_password: str | None = None,
-                 login_username: str | None = None) -> Report:
+    def diagnose(self, *, login_password: str | None = None, login_username: str | None = None) -> Report:
         """Check the site and these credentials, and say what stops writes and how to fix it.
 
         Reads only; bounded by ``timeout`` per request. ``login_password`` (an administrator's,
