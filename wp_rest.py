@@ -2492,35 +2492,28 @@ class Page(_Record):
 
 
 class Client:
-    """A WordPress site's REST API.
+    """A WordPress site's REST API; thread-safe, with one pool of keep-alive connections.
 
     Args:
-        url: the site URL (``https://example.com``, subdirectory installs too) or
-            the API root (``https://example.com/wp-json/`` or ``...?rest_route=/``).
-            A site URL is resolved to its API root on first use, from the
-            ``Link: <...>; rel="https://api.w.org/"`` header, falling back to
-            ``?rest_route=/``, so plain permalinks work unchanged.
-        auth: an ``Auth`` (``ApplicationPassword``, ``BasicAuth``...) or a
-            callable ``Request -> Request``; None for anonymous reads.
+        url: the site URL (subdirectory installs too) or the API root (``https://example.com/wp-json/``
+            or ``...?rest_route=/``). A site URL is resolved to its API root on first use, from the
+            ``Link: <...>; rel="https://api.w.org/"`` header, else ``?rest_route=/`` (plain permalinks).
+        auth: an ``Auth`` (``ApplicationPassword``, ``BasicAuth``...), a callable ``Request -> Request``,
+            or None for anonymous reads.
         timeout: seconds for one attempt (connect, send and the whole answer).
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
-        allow_insecure_http: send credentials over plain HTTP to a host other
-            than this machine (off: such a client refuses to start).
+        allow_insecure_http: send credentials over plain HTTP to a host other than this machine.
         user_agent: the ``User-Agent`` header.
         retry: a ``Retry``, an int (attempts after the first) or False.
-        transport: what sends the requests (``MockTransport`` in tests); by
-            default an ``HTTPTransport`` with ``verify`` and ``proxy``.
-        proxy: an ``http://[user:password@]host:port`` proxy, None for none, or by
-            default ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` as curl and requests
-            read them. https sites are reached through ``CONNECT``: the proxy sees
-            no credentials. Credentials for an http site through a proxy that is not
-            on this machine need ``allow_insecure_http``.
+        transport: what sends the requests (``MockTransport`` in tests; default ``HTTPTransport``).
+        proxy: ``http://[user:password@]host:port``, None for none, or by default ``HTTP_PROXY``/
+            ``HTTPS_PROXY``/``NO_PROXY`` as curl and requests read them. https goes through ``CONNECT``
+            (the proxy sees no credentials); credentials for an http site through a proxy not on this
+            machine need ``allow_insecure_http``.
 
     Raises:
-        ConfigError: a malformed URL, an unusable CA bundle, or credentials
-            over plain HTTP without ``allow_insecure_http``.
-
-    The client is thread-safe and keeps one pool of keep-alive connections.
+        ConfigError: a malformed URL, an unusable CA bundle, or credentials over plain HTTP
+            without ``allow_insecure_http``.
     """
 
     def __init__(self, url: str, *, auth: Auth | Callable[[Request], Request] | None = None,
@@ -2539,7 +2532,8 @@ class Client:
             raise ConfigError("put credentials in auth=, not in the URL (URLs end up in logs)")
         _query_pairs({k: v for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"})
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
-            raise ConfigError(f"timeout must be a number of seconds above 0 and at most 86400, not {timeout!r}")
+            raise ConfigError(f"timeout must be a number of seconds above 0 and at most 86400, "
+                              f"not {timeout!r}")
         self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
         self.auth = _as_auth(auth)
         self.timeout = float(timeout)
@@ -2574,67 +2568,49 @@ class Client:
         self.transport.close()
 
     def with_auth(self, auth: Auth | Callable[[Request], Request] | None) -> Client:
-        """A client like this one (URL, transport and pool, timeout, rules) with other credentials.
-
-        ``None`` gives an anonymous client. The API root already discovered is shared.
-        """
-        twin = Client(self.url, auth=auth, timeout=self.timeout, user_agent=self.user_agent, proxy=None,
-                      allow_insecure_http=self.allow_insecure_http, retry=self.retry,
-                      transport=self.transport)
+        """A client like this one (URL, transport and pool, timeout, rules, API root) with other
+        credentials; ``None`` gives an anonymous client."""
+        twin = Client(self.url, auth=auth, timeout=self.timeout, user_agent=self.user_agent, retry=self.retry,
+                      allow_insecure_http=self.allow_insecure_http, transport=self.transport, proxy=None)
         twin._root = self._root
         return twin
-
-    # -- configuration from the environment --
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, site: str | None = None,
                  **kwargs: Any) -> Client:
-        """A client configured from environment variables.
+        """A client configured from environment variables; keyword arguments go on to ``Client``.
 
-        ``WP_URL`` (required) and at most one kind of credential:
-
-        - ``WP_USERNAME`` + ``WP_APP_PASSWORD``: ``ApplicationPassword``;
-        - ``WP_USERNAME`` + ``WP_PASSWORD`` (the login password) +
-          ``WP_AUTH=jwt|cookie|basic``: ``JWTAuth``, ``CookieAuth`` or ``BasicAuth``;
-        - ``WP_JWT_TOKEN``: ``BearerToken``;
-        - ``WP_JWT_SECRET`` + ``WP_JWT_USER_ID``: ``JWTAuth.self_signed``.
-
-        ``WP_CA_BUNDLE`` (a PEM file) becomes ``verify``. Keyword arguments are
-        passed on to ``Client``. With ``site=NAME`` or ``WP_SITE=NAME``, or when
-        ``WP_URL`` is unset, the site stored by ``wp-rest login`` is used (the
-        file ``credentials_path()`` names).
-
-        Raises:
-            ConfigError: a variable is missing or malformed, or two kinds of
-                credential are set; the message names the variable.
+        ``WP_URL`` (required) and at most one kind of credential: ``WP_USERNAME`` + ``WP_APP_PASSWORD``
+        (``ApplicationPassword``); ``WP_USERNAME`` + ``WP_PASSWORD`` (the login password) +
+        ``WP_AUTH=jwt|cookie|basic`` (``JWTAuth``, ``CookieAuth``, ``BasicAuth``); ``WP_JWT_TOKEN``
+        (``BearerToken``); ``WP_JWT_SECRET`` + ``WP_JWT_USER_ID`` (``JWTAuth.self_signed``).
+        ``WP_CA_BUNDLE`` (a PEM file) becomes ``verify``. With ``site=NAME`` or ``WP_SITE=NAME``, or
+        when ``WP_URL`` is unset, the site stored by ``wp-rest login`` is used (see ``credentials_path()``).
+        Raises ``ConfigError``, naming the variable, when one is missing or malformed or two kinds of
+        credential are set.
         """
         env = os.environ if environ is None else environ
-
         def get(name: str) -> str:
             return env.get(name, "").strip()
-
-        url = get("WP_URL")
+        url, ca_bundle = get("WP_URL"), get("WP_CA_BUNDLE")
         # A site stored by `wp-rest login`: asked for by name, or the fallback when WP_URL is unset.
         chosen = site or get("WP_SITE")
-        if chosen or not url:
-            stored = _auth_from_file(chosen or None, env)
-            if stored is not None:
-                url = stored[0]
-                kwargs.setdefault("auth", stored[1])
+        stored = _auth_from_file(chosen or None, env) if chosen or not url else None
+        if stored is not None:
+            url = stored[0]
+            kwargs.setdefault("auth", stored[1])
         if not url:
             raise ConfigError("WP_URL is not set: set it to the site URL, e.g. https://example.com, "
                               "or store a site with `wp-rest login SITE_URL`")
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(f"WP_URL must start with https:// or http://, got {url!r}")
-        if get("WP_CA_BUNDLE"):
-            if not os.path.isfile(get("WP_CA_BUNDLE")):
-                raise ConfigError(f"WP_CA_BUNDLE names no file: {get('WP_CA_BUNDLE')!r}")
-            kwargs.setdefault("verify", get("WP_CA_BUNDLE"))
+        if ca_bundle and not os.path.isfile(ca_bundle):
+            raise ConfigError(f"WP_CA_BUNDLE names no file: {ca_bundle!r}")
+        if ca_bundle:
+            kwargs.setdefault("verify", ca_bundle)
         if "auth" not in kwargs:
             kwargs["auth"] = _auth_from_env(get)
         return cls(url, **kwargs)
-
-    # -- discovery --
 
     @property
     def api_root(self) -> str:
@@ -2650,13 +2626,11 @@ class Client:
         headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
         try:
             resp = self._send_following(Request("HEAD", site, headers))
-            root = resp.links.get(API_REL)
+            root = _join_link(resp.url, resp.links.get(API_REL, ""))
             if resp.history and urllib.parse.urlsplit(resp.url).path != urllib.parse.urlsplit(site).path:
                 _log.warning("%s redirects to %s; using the REST API that address names", site, resp.url)
         except (RedirectError, InvalidResponse):
             root = None
-        if root:
-            root = _join_link(resp.url, root)
         if not root:
             # The Link header can be missing (a cache or plugin dropped it);
             # ?rest_route= works on every permalink setting (rest_api_loaded(), wp-includes/rest-api.php).
@@ -2687,35 +2661,24 @@ class Client:
         """The full URL of ``route`` (e.g. ``/wp/v2/posts``) with query ``params``."""
         return _build_url(self.api_root, route, params)
 
-    # -- sending --
-
     def request(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
                 json: Any = None, headers: Mapping[str, str] | None = None) -> Any:
         """Call any route and return its decoded JSON (None for an empty body).
 
-        Args:
-            method: GET, POST, PUT, PATCH, DELETE...
-            route: the path below the API root, e.g. ``/wp/v2/posts`` or ``/my-plugin/v1/things``.
-            params: query parameters; lists are joined with commas, None values dropped.
-            json: a body to send as JSON.
-            headers: extra headers.
-
-        Raises:
-            APIError: WordPress answered with an error (a subclass per status).
-            TransportError, RedirectError, InvalidResponse, ConfigError.
+        ``route`` is the path below the API root (``/wp/v2/posts``, ``/my-plugin/v1/things``);
+        ``params`` the query (lists joined with commas, None values dropped); ``json`` a body to send
+        as JSON; ``headers`` extra headers. Raises ``APIError`` (a subclass per status) when WordPress
+        answers with an error, and TransportError, RedirectError, InvalidResponse, ConfigError.
         """
         return self._call(method, route, params=params, json=json, headers=headers)[0]
 
     def build_request(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
                       json: Any = None, headers: Mapping[str, str] | None = None,
                       body: bytes | None = None) -> Request:
-        """A ``Request`` for ``route`` below the API root, or for an absolute http(s) URL as is.
-
-        Carries the client's default headers; ``json`` is encoded as the body.
-        """
+        """A ``Request`` for ``route`` below the API root, or for an absolute http(s) URL as is,
+        with the client's default headers; ``json`` is encoded as the body."""
         method = method.upper()
-        hdrs = {"User-Agent": self.user_agent, "Accept": "application/json",
-                "Accept-Encoding": "gzip"}
+        hdrs = {"User-Agent": self.user_agent, "Accept": "application/json", "Accept-Encoding": "gzip"}
         if json is not None:
             body = _json_dumps(json)
             hdrs["Content-Type"] = "application/json; charset=utf-8"
@@ -2734,21 +2697,13 @@ class Client:
                        api_root=self.api_root)
 
     def send(self, request: Request, *, auth: bool = True, follow_redirects: bool = True) -> Response:
-        """Send a request once (no retries) and return the answer whatever its status.
-
-        Args:
-            auth: run the client's auth flow; False sends the request anonymously.
-            follow_redirects: False returns a 3xx as it is; True follows it for
-                GET and HEAD (credentials only to the same origin).
-
-        Raises:
-            TransportError, RedirectError, ConfigError.
-        """
+        """Send a request once (no retries) and return the answer whatever its status. ``auth=False``
+        skips the auth flow (the request goes anonymously); ``follow_redirects=False`` returns a 3xx as
+        it is, True follows it for GET and HEAD (credentials only to the same origin). Raises
+        TransportError, RedirectError, ConfigError."""
         if request.follow_redirects != follow_redirects:
             request = request.replace(follow_redirects=follow_redirects)
-        if auth:
-            return self._send_with_auth(request)
-        return self._send_following(request)
+        return self._send_with_auth(request) if auth else self._send_following(request)
 
     def _call(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
               json: Any = None, headers: Mapping[str, str] | None = None,
@@ -2784,34 +2739,28 @@ class Client:
         self._check_secure(request.url, origin)
         flow = self.auth.flow(request)
         try:
-            return self._drive(flow, request, origin)
+            req = next(flow)
+            while True:
+                # An auth flow may log in or fetch tokens; only ever where the API lives.
+                if req.url != request.url:
+                    self._check_secure(req.url)
+                    if _origin(req.url) != origin:
+                        raise ConfigError(f"auth step {req.method} {req.url} would leave "
+                                          f"{request.url}'s origin")
+                resp = self._send_following(req)
+                try:
+                    req = flow.send(resp)
+                except StopIteration:
+                    return resp
         except WPError as exc:  # an auth step's error may quote what the server echoed
             _redact_error(exc, _auth_secrets(self.auth))
             raise
         finally:
             flow.close()
 
-    def _drive(self, flow: Generator[Request, Response, None], request: Request,
-               origin: tuple[str, str, int]) -> Response:
-        """Send what the flow yields and feed it the answers (httpx's pattern)."""
-        req = next(flow)
-        while True:
-            # An auth flow may log in or fetch tokens; only ever where the API lives.
-            if req.url != request.url:
-                self._check_secure(req.url)
-                if _origin(req.url) != origin:
-                    raise ConfigError(f"auth step {req.method} {req.url} would leave {request.url}'s origin")
-            resp = self._send_following(req)
-            try:
-                req = flow.send(resp)
-            except StopIteration:
-                return resp
-
     def _send_following(self, request: Request) -> Response:
-        """Send, following redirects for GET/HEAD only; credentials never cross origins.
-
-        Credentials are the auth's and any the caller put in ``headers=`` alike.
-        """
+        """Send, following redirects for GET/HEAD only; credentials (the auth's and any the caller
+        put in ``headers=``) never cross origins."""
         home = _origin(request.url)
         if any(name.lower() in _SECRET_HEADERS for name in request.headers):
             self._check_secure(request.url, home)
@@ -2832,32 +2781,28 @@ class Client:
                 usable = bool(target.scheme in ("http", "https") and target.hostname)
             except ValueError:  # "http://[x/": an unbalanced IPv6 bracket
                 usable = False
+            what = f"{resp.status} redirect on {request.method} {request.route or request.url}"
+            refused: dict[str, Any] = {"status": resp.status, "location": location,
+                                       "method": request.method, "url": request.url}
             if not usable or re.search(r"[\x00-\x20\x7f]", location):
                 # A file:, javascript: or host-less target would be sent to the wrong place.
-                raise RedirectError(
-                    f"{resp.status} redirect on {request.method} {request.route or request.url} "
-                    f"to an unusable address {location[:200]!r}: not followed",
-                    status=resp.status, location=location, method=request.method, url=request.url)
+                raise RedirectError(f"{what} to an unusable address {location[:200]!r}: not followed",
+                                    **refused)
             if request.method not in ("GET", "HEAD"):
                 raise RedirectError(
-                    f"{resp.status} redirect on {request.method} {request.route or request.url} "
-                    f"to {location}: not followed, because a redirected write would be sent again "
+                    f"{what} to {location}: not followed, because a redirected write would be sent again "
                     "as a GET (and lost). Point the client at the final address (https, the "
-                    f"canonical host): Client({_site_of(location)!r}).",
-                    status=resp.status, location=location, method=request.method, url=request.url)
+                    f"canonical host): Client({_site_of(location)!r}).", **refused)
             if location in seen:
                 raise RedirectError(f"redirect loop at {location} ({request.method} {request.url})",
-                                    status=resp.status, location=location,
-                                    method=request.method, url=request.url)
+                                    **refused)
             seen.add(location)
             history.append((resp.status, location))
             headers = dict(request.headers)
             if _origin(location) != home:
                 # Never hand credentials to another origin (urllib.request would).
-                stripped = [name for name in headers if name.lower() in _SECRET_HEADERS]
-                for name in stripped:
-                    del headers[name]
-                if stripped:
+                headers = {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
+                if len(headers) < len(request.headers):
                     _log.warning("redirect to another origin %s: credentials not forwarded", location)
             request = request.replace(url=location, headers=headers)
         raise RedirectError(f"more than {MAX_REDIRECTS} redirects from {request.url}",
@@ -2891,10 +2836,9 @@ class Client:
             secrets = _auth_secrets(self.auth)
             text = resp.body.decode("utf-8", "surrogateescape")
             if any(secret in text for secret in secrets):
-                body = _redact(text, secrets).encode("utf-8", "surrogateescape")
-                resp = resp.replace(body=body)
+                resp = resp.replace(body=_redact(text, secrets).encode("utf-8", "surrogateescape"))
                 try:
-                    value, cleaned = _decode_json(body) if parsed else (None, "")
+                    value, cleaned = _decode_json(resp.body) if parsed else (None, "")
                 except ValueError:
                     parsed = False
         if not parsed and resp.status < 500 and resp.status != 429:
@@ -2907,66 +2851,54 @@ class Client:
             _log.warning("%s %s: ignored %s; the site prints PHP messages into its output "
                          "(turn off display_errors)", request.method, request.route, cleaned)
         if resp.status >= 400:
-            err = self._api_error(request, resp, value)
+            err = _api_error(request, resp, value, authenticated=self.auth is not None)
             _redact_error(err, _auth_secrets(self.auth))  # a message may quote a secret in any spelling
             if resp.status >= 500 and request.method not in self.retry.idempotent_methods:
                 # Not retried (it could duplicate a post): say whether it may have happened.
+                why = ("a 503 usually comes before WordPress runs (maintenance, overload), but that is not "
+                       "certain" if resp.status == 503 else f"a {resp.status} can come after WordPress "
+                       "carried the request out, so it may have happened")
                 err.hint = (err.hint + "\n" if err.hint else "") + (
-                    f"The {request.method} was not retried: a 503 usually comes before WordPress runs "
-                    "(maintenance, overload), but that is not certain; check before sending it again."
-                    if resp.status == 503 else
-                    f"The {request.method} was not retried: a {resp.status} can come after WordPress "
-                    "carried the request out, so it may have happened; check before sending it again.")
+                    f"The {request.method} was not retried: {why}; check before sending it again.")
             raise err
         return value
 
-    def _api_error(self, request: Request, resp: Response, value: Any) -> APIError:
-        return _api_error(request, resp, value, authenticated=self.auth is not None)
-
-    # -- convenience: site, users --
+    def _request_object(self, method: str, route: str, **kwargs: Any) -> dict[str, Any]:
+        """The decoded answer of a route that answers a JSON object (arguments as for ``_call``)."""
+        result: dict[str, Any] = self._call(method, route, **kwargs)[0]
+        return result
 
     def index(self) -> dict[str, Any]:
         """The REST API index: site name, url, home, namespaces, authentication, routes."""
-        result: dict[str, Any] = self.request("GET", "/")
-        return result
+        return self._request_object("GET", "/")
 
     def me(self, **params: Any) -> dict[str, Any]:
         """The authenticated user with ``context=edit`` (roles, capabilities)."""
         params.setdefault("context", "edit")
-        result: dict[str, Any] = self.request("GET", "/wp/v2/users/me", params=params)
-        return result
-
-    # -- the Abilities API (WordPress 6.9+, wp-abilities/v1) --
+        return self._request_object("GET", "/wp/v2/users/me", params=params)
 
     def abilities(self, *, category: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
         """Every ability the user may see (all pages): name, label, description, category,
         ``input_schema``, ``output_schema`` and ``meta.annotations`` (readonly, destructive, idempotent).
-
-        Raises:
-            NotFound: the site has no Abilities API (it needs WordPress 6.9 or later).
-        """
+        Raises ``NotFound`` when the site has no Abilities API (it needs WordPress 6.9 or later)."""
         with self._abilities_api():
             return list(self.iter_items(f"{_ABILITIES}/abilities", category=category, namespace=namespace))
 
     def ability(self, name: str) -> dict[str, Any]:
         """One ability by its ``namespace/name``; ``NotFound`` when there is none."""
         with self._abilities_api():
-            result: dict[str, Any] = self.request("GET", f"{_ABILITIES}/abilities/{_check_ability(name)}")
-        return result
+            return self._request_object("GET", f"{_ABILITIES}/abilities/{_check_ability(name)}")
 
     def run_ability(self, name: str, input: Any = None) -> Any:
         """Run an ability and return its result (WordPress sends it without an envelope).
 
         The method is the one WordPress requires from the ability's annotations
-        (WP_REST_Abilities_V1_Run_Controller): readonly runs as GET, destructive and
-        idempotent as DELETE, anything else as POST. GET and DELETE carry ``input``
-        in the query (PHP-style brackets), POST as ``{"input": ...}``; no input is
-        sent when ``input`` is None.
-
-        Raises:
-            NotFound: no such ability (``rest_ability_not_found``) or no Abilities API.
-            BadRequest: ``ability_invalid_input``; the message names the field.
-            AuthenticationError, PermissionDenied: ``rest_ability_cannot_execute``.
+        (WP_REST_Abilities_V1_Run_Controller): readonly runs as GET, destructive and idempotent as
+        DELETE, anything else as POST. GET and DELETE carry ``input`` in the query (PHP-style
+        brackets), POST as ``{"input": ...}``; no input is sent when ``input`` is None. Raises
+        ``NotFound`` (``rest_ability_not_found``, or no Abilities API), ``BadRequest``
+        (``ability_invalid_input``, naming the field), ``AuthenticationError`` or ``PermissionDenied``
+        (``rest_ability_cannot_execute``).
         """
         annotations = (self.ability(name).get("meta") or {}).get("annotations") or {}
         method = ("GET" if annotations.get("readonly") else
@@ -2989,26 +2921,16 @@ class Client:
                            "not among its REST namespaces): it needs WordPress 6.9 or later",
                            method=exc.method, url=exc.url, route=exc.route) from None
 
-    def diagnose(self, *, login_password: str | None = None,
-                 login_username: str | None = None) -> Report:
+    def diagnose(self, *, login_password: str | None = None, login_username: str | None = None) -> Report:
         """Check the site and these credentials, and say what stops writes and how to fix it.
 
-        Reads only (see the Doctor section); bounded by ``timeout`` per request.
-
-        Args:
-            login_password: a login password (an administrator's), optional. With it,
-                a 401 that WordPress gives both for wrong credentials and for a stripped
-                Authorization header is told apart by WordPress's own site-health test,
-                after one cookie login. It is never sent over Basic.
-            login_username: the user for that login; by default the credentials' user.
-
-        Returns:
-            A ``Report``: ``render()`` for people, ``to_dict()`` for programs,
-            ``writes_possible`` for scripts. No report ever contains a secret.
+        Reads only; bounded by ``timeout`` per request. ``login_password`` (an administrator's,
+        optional) tells apart the 401 WordPress gives both for wrong credentials and for a stripped
+        Authorization header, by WordPress's own site-health test after one cookie login (never over
+        Basic); ``login_username`` is that login's user (default: the credentials'). Returns a ``Report``
+        (``render()``, ``to_dict()``, ``writes_possible``) that never contains a secret.
         """
         return _diagnose(self, login_password=login_password, login_username=login_username)
-
-    # -- collections --
 
     def list_items(self, route: str, **params: Any) -> Page:
         """One page of any collection route, with its totals."""
@@ -3018,21 +2940,17 @@ class Client:
             raise InvalidResponse(f"GET {route} did not return a list", status=resp.status,
                                   content_type=resp.content_type,
                                   body_start=_body_start(resp.body), method="GET", url=resp.url)
-        total = _int_header(resp, "X-WP-Total", len(value))
-        total_pages = _int_header(resp, "X-WP-TotalPages", 1 if value else 0)
-        return Page(items=value, page=page, per_page=per_page, total=total, total_pages=total_pages)
+        return Page(items=value, page=page, per_page=per_page,
+                    total=_int_header(resp, "X-WP-Total", len(value)),
+                    total_pages=_int_header(resp, "X-WP-TotalPages", 1 if value else 0))
 
     def iter_items(self, route: str, *, concurrency: int = 1, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a collection, page by page as you iterate (100 a page by default).
 
-        The pages are those the first page counts (``X-WP-TotalPages``); a page
-        that repeats the one before it ends the iteration with ``InvalidResponse``
-        (a broken cache or proxy would otherwise repeat it forever).
-
-        Args:
-            concurrency: pages fetched in parallel after the first one (which
-                tells the page count); items still come in order, and at most
-                ``concurrency`` pages are held at once.
+        The pages are those the first page counts (``X-WP-TotalPages``); a page that repeats the one
+        before it ends the iteration with ``InvalidResponse`` (a broken cache or proxy would otherwise
+        repeat it forever). ``concurrency``: pages fetched in parallel after the first one; items still
+        come in order, and at most ``concurrency`` pages are held at once.
         """
         if not (isinstance(concurrency, int) and 1 <= concurrency <= 32):
             raise ConfigError("concurrency must be an integer from 1 to 32")
@@ -3061,7 +2979,6 @@ class Client:
     def _pages_in_parallel(self, route: str, numbers: range, concurrency: int,
                            params: dict[str, Any]) -> Iterator[Page]:
         import concurrent.futures
-
         remaining = iter(numbers)
         with concurrent.futures.ThreadPoolExecutor(concurrency, "wp_rest-page") as pool:
             window: collections.deque[concurrent.futures.Future[Page]] = collections.deque(
@@ -3078,15 +2995,10 @@ class Client:
                 for future in window:
                     future.cancel()
 
-    # -- post types, terms by name, checks before a write, scheduling --
-
     def post_types(self) -> dict[str, dict[str, Any]]:
-        """Every post type the REST API serves, by slug (read once per client).
-
-        ``/wp/v2/types`` lists only types registered with ``show_in_rest``; with
-        ``context=edit`` it lists only those the user may edit, with their
-        capabilities (``WP_REST_Post_Types_Controller::get_items``).
-        """
+        """Every post type the REST API serves, by slug (read once per client): ``/wp/v2/types`` lists
+        only types registered with ``show_in_rest``, and with ``context=edit`` only those the user may
+        edit, with their capabilities (``WP_REST_Post_Types_Controller::get_items``)."""
         if self._types_cache is None:
             types = self.request("GET", "/wp/v2/types")
             items = types.items() if isinstance(types, dict) else ()
@@ -3094,27 +3006,21 @@ class Client:
         return self._types_cache
 
     def type_route(self, post_type: str) -> str:
-        """The collection route of a post type, e.g. ``/wp/v2/pages`` for ``page``.
-
-        Raises:
-            ConfigError: the site has no such type; the message lists the valid ones.
-        """
+        """The collection route of a post type, e.g. ``/wp/v2/pages`` for ``page``; ``ConfigError``
+        (listing the valid ones) when the site has no such type."""
         if post_type in _CORE_ROUTES:
             return _CORE_ROUTES[post_type]
         types = self.post_types()
-        info = types.get(post_type)
-        if info is None or not info.get("rest_base"):
+        if (info := types.get(post_type)) is None or not info.get("rest_base"):
             valid = ", ".join(sorted(t for t, i in types.items() if i.get("rest_base")))
             raise ConfigError(f"unknown post type {post_type!r}; this site has: {valid}")
         # rest_namespace appeared in WordPress 5.9; older sites serve every type under wp/v2.
         return f"/{info.get('rest_namespace') or 'wp/v2'}/{info['rest_base']}"
 
     def writable_types(self, capabilities: Mapping[str, Any]) -> list[str]:
-        """Slugs of the post types a user with ``capabilities`` (from ``me()``) may create.
-
-        Each type maps its meta capability ``create_posts`` to a primitive one
-        (``edit_pages`` for pages: ``get_post_type_capabilities`` in post.php).
-        """
+        """Slugs of the post types a user with ``capabilities`` (from ``me()``) may create. Each type
+        maps its meta capability ``create_posts`` to a primitive one (``edit_pages`` for pages:
+        ``get_post_type_capabilities`` in post.php)."""
         try:
             editable = self.request("GET", "/wp/v2/types", params={"context": "edit"})
         except (AuthenticationError, PermissionDenied):
@@ -3131,19 +3037,12 @@ class Client:
         """The term whose name (case-insensitive) or slug is ``name``, or None."""
         wanted = name.strip().lower()
         page = self.list_terms(taxonomy, search=name.strip(), per_page=100, _fields="id,name,slug")
-        for term in page.items:
-            if wanted in (str(term.get("name", "")).lower(), str(term.get("slug", ""))):
-                return dict(term)
-        return None
+        return next((dict(term) for term in page.items
+                     if wanted in (str(term.get("name", "")).lower(), str(term.get("slug", "")))), None)
 
     def term_id(self, taxonomy: str, name: str, *, create: bool = False) -> int:
-        """The id of the term called ``name``; created when missing if ``create``.
-
-        Raises:
-            ConfigError: no such term and ``create`` is False.
-        """
-        found = self.find_term(taxonomy, name)
-        if found is not None:
+        """The id of the term called ``name``; created when missing if ``create``, else ConfigError."""
+        if (found := self.find_term(taxonomy, name)) is not None:
             return int(found["id"])
         if not create:
             raise ConfigError(f"{taxonomy}: there is no term named {name!r}")
@@ -3156,38 +3055,25 @@ class Client:
             raise
 
     def check_ids(self, fields: Mapping[str, Any]) -> None:
-        """Refuse category, tag and ``featured_media`` ids the site does not have.
-
-        WordPress stores an unknown term id as nothing and still answers 200
-        (``wp_set_object_terms`` skips it), so the check runs before the write.
-
-        Raises:
-            ConfigError: naming the field and the id.
-        """
+        """Refuse (ConfigError naming the field and id) category, tag and ``featured_media`` ids the
+        site does not have: WordPress stores an unknown term id as nothing and still answers 200
+        (``wp_set_object_terms`` skips it), so the check runs before the write."""
         for taxonomy in ("categories", "tags"):
-            ids = sorted({int(i) for i in fields.get(taxonomy) or ()})
-            if ids:
+            if ids := sorted({int(i) for i in fields.get(taxonomy) or ()}):
                 found = self.list_terms(taxonomy, include=ids, per_page=100, _fields="id")
-                missing = set(ids) - {int(t["id"]) for t in found.items}
-                if missing:
+                if missing := set(ids) - {int(t["id"]) for t in found.items}:
                     raise ConfigError(f"{taxonomy}: no term with id {min(missing)}")
-        media = fields.get("featured_media")
-        if media:
+        if media := fields.get("featured_media"):
             try:
                 self.request("GET", f"/wp/v2/media/{int(media)}", params={"_fields": "id"})
             except NotFound:
                 raise ConfigError(f"featured_media: no media with id {media}") from None
 
     def guard_modified(self, route: str, expected_modified: str | None) -> dict[str, Any]:
-        """Read the item at ``route`` (id, status, modified) and refuse a stale edit.
-
-        WordPress has no conditional update: a write in the gap between this
-        read and the caller's write, or within the same second, goes unseen.
-
-        Raises:
-            EditConflict: ``modified`` differs from ``expected_modified``.
-        """
-        current: dict[str, Any] = self.request("GET", route, params={"_fields": "id,status,modified"})
+        """Read the item at ``route`` (id, status, modified); ``EditConflict`` when ``modified`` differs
+        from ``expected_modified``. WordPress has no conditional update: a write in the gap between
+        this read and the caller's write, or within the same second, goes unseen."""
+        current = self._request_object("GET", route, params={"_fields": "id,status,modified"})
         modified = str(current.get("modified", ""))
         if expected_modified is not None and expected_modified.strip() != modified:
             raise EditConflict(f"it was modified at {modified}, after the version read ({expected_modified})")
@@ -3196,26 +3082,20 @@ class Client:
     def site_timezone(self) -> datetime.tzinfo:
         """The site's timezone from the REST index (``timezone_string``, else ``gmt_offset``)."""
         import zoneinfo  # only for scheduling: it costs import time
-
         index = self.index()
-        name = str(index.get("timezone_string") or "")
-        if name:
+        if index.get("timezone_string"):
             try:
-                return zoneinfo.ZoneInfo(name)
+                return zoneinfo.ZoneInfo(str(index["timezone_string"]))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 pass
-        hours = float(index.get("gmt_offset") or 0)
-        return datetime.timezone(datetime.timedelta(hours=hours))
+        return datetime.timezone(datetime.timedelta(hours=float(index.get("gmt_offset") or 0)))
 
     def schedule_time(self, date: str | None, *, now: datetime.datetime | None = None) -> datetime.datetime:
-        """The moment a ``future`` post goes live; it must be strictly after now.
+        """The moment a ``future`` post goes live; ConfigError unless a valid date strictly after now.
 
-        A date without an offset is the site's local time, as WordPress reads
-        ``date`` (``rest_get_date_with_gmt`` in rest-api.php). WordPress publishes
-        at once a ``future`` post whose date is past (``wp_insert_post``).
-
-        Raises:
-            ConfigError: no date, a malformed one, or one not in the future.
+        A date without an offset is the site's local time, as WordPress reads ``date``
+        (``rest_get_date_with_gmt`` in rest-api.php). WordPress publishes at once a ``future`` post
+        whose date is past (``wp_insert_post``).
         """
         if not date:
             raise ConfigError("status future needs a date in the future (none was given)")
@@ -3229,17 +3109,15 @@ class Client:
         if when <= now:
             raise ConfigError(
                 f"date {date!r} is not in the future (it is {when.isoformat()}, now is "
-                f"{now.astimezone(when.tzinfo).isoformat(timespec='seconds')}); WordPress would publish at once"
-            )
+                f"{now.astimezone(when.tzinfo).isoformat(timespec='seconds')}); "
+                "WordPress would publish at once")
         return when
 
     @staticmethod
     def not_kept(requested: Mapping[str, Any], saved: Mapping[str, Any]) -> list[str]:
-        """The requested fields that WordPress did not store as asked, one sentence each.
-
-        WordPress drops unregistered meta keys and terms it refuses without an
-        error (``WP_REST_Meta_Fields::update_value``, ``handle_terms``).
-        """
+        """The requested fields that WordPress did not store as asked, one sentence each. WordPress drops
+        unregistered meta keys and terms it refuses without an error (``WP_REST_Meta_Fields::update_value``,
+        ``handle_terms``)."""
         out: list[str] = []
         meta: dict[str, Any] = saved["meta"] if isinstance(saved.get("meta"), dict) else {}
         for key, value in (requested.get("meta") or {}).items():
@@ -3248,15 +3126,13 @@ class Client:
             elif meta[key] != value and [meta[key]] != [value]:
                 out.append(f"meta {key!r} was stored as {meta[key]!r}")
         for name in ("categories", "tags"):
-            missing = _missing(requested.get(name), saved.get(name))
-            if missing:
+            if missing := sorted({int(i) for i in requested.get(name) or ()}
+                                 - {int(i) for i in saved.get(name) or ()}):
                 out.append(f"{name} {missing} were not kept")
         for name in ("featured_media", "status", "sticky", "format", "template", "comment_status"):
             if name in requested and name in saved and requested[name] != saved[name]:
                 out.append(f"{name} is {saved[name]!r}, not {requested[name]!r}")
         return out
-
-    # -- terms and media --
 
     def list_terms(self, taxonomy: str, **params: Any) -> Page:
         """One page of a taxonomy's terms: ``"categories"``, ``"tags"`` or another REST base."""
@@ -3264,26 +3140,19 @@ class Client:
 
     def create_term(self, taxonomy: str, *, name: str, **fields: Any) -> dict[str, Any]:
         """Create a term; WordPress answers ``400 term_exists`` (with ``data['term_id']``) for a duplicate."""
-        result: dict[str, Any] = self.request("POST", f"/wp/v2/{_check_slug(taxonomy)}",
-                                              json={"name": name, **fields})
-        return result
+        return self._request_object("POST", f"/wp/v2/{_check_slug(taxonomy)}", json={"name": name, **fields})
 
     def upload_media(self, file: str | os.PathLike[str] | bytes, *, filename: str | None = None,
                      content_type: str | None = None, status: str | None = None,
                      **fields: Any) -> dict[str, Any]:
         """Upload a file to the media library in one request and return the attachment.
 
-        The file is public as soon as it lands: the web server serves ``source_url``
-        to anyone, whatever the attachment's status, for drafts' images too.
-
-        Args:
-            file: a path, or the file's bytes (then ``filename`` is required).
-            filename: the name WordPress stores (default: the path's name).
-            content_type: the MIME type (default: guessed from the name).
-            status: ``"private"`` hides the attachment's page and REST entry from
-                visitors (not the file itself); by default WordPress uses ``inherit``.
-            fields: attachment fields such as ``alt_text``, ``caption``,
-                ``title`` or ``post`` (the id of the post it belongs to).
+        ``file`` is a path, or the file's bytes (then ``filename``, the name WordPress stores, is
+        required); ``content_type`` defaults to a guess from the name. The file is public as soon as it
+        lands (the web server serves ``source_url`` to anyone, for drafts' images too): ``status=
+        "private"`` hides only the attachment's page and REST entry (WordPress's default: ``inherit``).
+        ``fields``: attachment fields such as ``alt_text``, ``caption``, ``title`` or ``post`` (the id
+        of the post it belongs to).
         """
         if status is not None:
             fields["status"] = status
@@ -3300,17 +3169,12 @@ class Client:
             filename = filename or os.path.basename(os.fspath(file))
         name = _safe_filename(filename)
         import mimetypes
-
         ctype = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
         # WordPress reads only a plain filename= (no RFC 6266 filename*=), so a
         # non-ASCII name travels as its UTF-8 bytes (http.client sends latin-1).
         disposition = f'attachment; filename="{name}"'.encode().decode("latin-1")
-        value, _ = self._call("POST", "/wp/v2/media", params=fields or None, body=data,
-                              headers={"Content-Type": ctype, "Content-Disposition": disposition})
-        result: dict[str, Any] = value
-        return result
-
-    # -- posts --
+        headers = {"Content-Type": ctype, "Content-Disposition": disposition}
+        return self._request_object("POST", "/wp/v2/media", params=fields or None, body=data, headers=headers)
 
     def create_posts(self, posts: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
@@ -3321,24 +3185,17 @@ class Client:
     def create_users(self, users: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
         """Create many users (``username``, ``email``, ``password``, ``roles``...); see ``create_items``.
-
-        WordPress 6.8 and later batch users; older versions create them one by one.
-        """
+        WordPress 6.8 and later batch users; older versions create them one by one."""
         return self.create_items("/wp/v2/users", users, chunk_size=chunk_size)
 
     def create_items(self, route: str, items: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
-        """Create many items of a collection through ``/batch/v1`` (25 a request), one by one
-        where the site does not batch that route (WordPress < 5.6, or a route registered
-        without ``allow_batch``, such as users before WordPress 6.8).
-
-        Returns one entry per item, in order: the created item, or the ``APIError``
-        WordPress gave for it (other items still run: batches are not transactional).
-
-        Raises:
-            WPError: a request failed as a whole; its ``completed`` attribute
-                holds the results of the items handled before it, and the
-                items of the failed request may or may not exist.
+        """Create many items of a collection through ``/batch/v1`` (25 a request), one by one where the
+        site does not batch that route (WordPress < 5.6, or a route registered without ``allow_batch``,
+        such as users before WordPress 6.8). Returns one entry per item, in order: the created item, or
+        the ``APIError`` WordPress gave for it (other items still run: batches are not transactional).
+        Raises ``WPError`` when a request fails as a whole; its ``completed`` holds the results of the
+        items handled before it, and the items of the failed request may or may not exist.
         """
         if not (isinstance(chunk_size, int) and 1 <= chunk_size <= 25):
             raise ConfigError("chunk_size must be 1 to 25 (WordPress's batch limit)")
@@ -3347,23 +3204,22 @@ class Client:
         results: list[dict[str, Any] | APIError] = []
         try:
             for start in range(0, len(todo), chunk_size):
-                chunk = todo[start:start + chunk_size]
-                answers = self._batch_create(route, chunk) if route not in self._unbatched else None
-                if answers is None:
-                    answers = [self._create_or_error(route, item) for item in chunk]
-                results.extend(answers)
+                results.extend(self._batch_create(route, todo[start:start + chunk_size]))
         except WPError as exc:
             exc.completed = results
             raise
         return results
 
-    def _batch_create(self, route: str, chunk: list[dict[str, Any]]) -> list[dict[str, Any] | APIError] | None:
+    def _batch_create(self, route: str, chunk: list[dict[str, Any]]) -> list[dict[str, Any] | APIError]:
+        """Create ``chunk`` in one ``/batch/v1`` request, or one by one if the site does not batch it."""
+        if route in self._unbatched:
+            return [self._create_or_error(route, item) for item in chunk]
         body = {"requests": [{"method": "POST", "path": route, "body": item} for item in chunk]}
         try:
             value, resp = self._call("POST", "/batch/v1", json=body)
         except NotFound:
             self._unbatched.add(route)  # WordPress < 5.6, or the route is blocked: nothing ran
-            return None
+            return self._batch_create(route, chunk)
         answers = value.get("responses") if isinstance(value, dict) else None
         if not isinstance(answers, list) or len(answers) != len(chunk):
             raise InvalidResponse("POST /batch/v1 answered without one response per request",
@@ -3385,89 +3241,66 @@ class Client:
 
     def _create_or_error(self, route: str, item: dict[str, Any]) -> dict[str, Any] | APIError:
         try:
-            result: dict[str, Any] = self.request("POST", route, json=item)
-            return result
+            return self._request_object("POST", route, json=item)
         except APIError as exc:
             return exc
 
     def create_post(self, *, title: str, content: str = "", status: str = "draft",
                     **fields: Any) -> dict[str, Any]:
         """Create a post (a draft unless ``status`` says otherwise) and return it (``context=edit``)."""
-        body = {"title": title, "content": content, "status": status, **fields}
-        result: dict[str, Any] = self.request("POST", "/wp/v2/posts", json=body)
-        return result
+        return self._request_object("POST", "/wp/v2/posts", json={
+            "title": title, "content": content, "status": status, **fields})
 
     def create_post_once(self, slug: str, *, title: str, content: str = "", status: str = "draft",
                          settle: float = 2.0, **fields: Any) -> dict[str, Any]:
         """Create the post identified by ``slug`` unless it exists; a lost answer never makes two.
 
-        WordPress keeps post slugs unique: a second post asking for a slug that is
-        taken gets ``<slug>-2``. So a slug the caller chooses (``f"import-{uuid4().hex}"``,
-        or a natural key such as ``"report-2024-06"``) is a marker that the server
-        itself guards, for drafts too, and that the REST API can look up:
+        WordPress keeps post slugs unique (a second post asking for a taken slug gets ``<slug>-2``), so
+        a slug the caller chooses (``f"import-{uuid4().hex}"``, a natural key such as ``"report-2024-06"``)
+        is a marker the server guards, for drafts too, that the REST API can find. The post is looked up
+        (``GET /wp/v2/posts?slug=<slug>&status=any``) and, if absent, created with that slug. When the
+        answer is lost after the request was sent (``TransportError`` with ``request_sent``, a 5xx, an
+        unreadable body), it waits ``settle`` seconds (for a request still running on the server) and
+        looks again: it returns what is there, or POSTs again (at most ``self.retry.total`` more times;
+        never when retrying is off). When WordPress answers ``<slug>-N``, a lost earlier attempt holds
+        the slug: the new copy is deleted for good and the one holding the slug returned.
 
-        1. ``GET /wp/v2/posts?slug=<slug>&status=any``: if the post exists, return it.
-        2. ``POST /wp/v2/posts`` with that slug.
-        3. If the answer is lost after the request was sent (``TransportError`` with
-           ``request_sent``, a 5xx, an unreadable body), wait ``settle`` seconds and
-           look again: return what is there, or POST again (at most
-           ``self.retry.total`` more times; never when retrying is off).
-        4. If WordPress answered with ``<slug>-N``, a lost earlier attempt holds the
-           slug: delete the new copy for good and return the one holding the slug.
-
-        Args:
-            slug: lowercase letters, digits and single hyphens, with at least one
-                letter, at most 190 characters (WordPress stores it unchanged).
-            title, content, status, fields: as for ``create_post``.
-            settle: seconds to wait before looking for a post whose answer was lost,
-                so that a request still running on the server can finish.
-
-        Returns:
-            The post (``context=edit``), created now or found.
-
-        Raises:
-            ConfigError: the slug is not one WordPress keeps unchanged.
-            WPError: the last attempt's error, when the post could not be created
-                and is not there.
-
-        Limits: feed names and ``embed`` are refused (wp_unique_post_slug() turns
-        them into ``feed-2`` on publishing), and so is ``status='pending'`` for a
-        user who cannot publish (wp_insert_post() empties that slug). The lookup needs edit rights (``status=any``); a trashed post is not
-        found (a new one is created); a lost request still running after ``settle``
-        seconds can still make a second copy, and step 4 removes it only if it is
-        the later one.
+        ``slug``: lowercase letters, digits and single hyphens, with a letter, at most 190 characters
+        (WordPress stores it unchanged); other arguments as for ``create_post``. Returns the post
+        (``context=edit``), created now or found. Raises ``ConfigError`` for a slug WordPress does not
+        keep unchanged, and the last attempt's ``WPError`` when the post could not be created and is
+        not there. Also refused: feed names and ``embed`` (wp_unique_post_slug() makes them ``feed-2``
+        on publishing), and ``status='pending'`` for a user who cannot publish (wp_insert_post()
+        empties that slug). The lookup needs edit rights (``status=any``); a trashed post is not found
+        (a new one is created); a lost request still running after ``settle`` seconds can still make a
+        second copy, which is removed only if it is the later one.
         """
         self._check_findable(slug, status)
-        found = self._post_by_slug(slug)
-        if found is not None:
-            return found
         body = {"title": title, "content": content, "status": status, **fields, "slug": slug}
-        attempts = 1 + self.retry.total
-        for attempt in range(1, attempts + 1):
+        post = self._post_by_slug(slug)
+        tries_left = self.retry.total
+        while post is None:
             try:
-                post: dict[str, Any] = self.request("POST", "/wp/v2/posts", json=body)
+                post = self._request_object("POST", "/wp/v2/posts", json=body)
             except (TransportError, ServerError, InvalidResponse) as exc:
                 if isinstance(exc, TransportError) and not exc.request_sent:
                     raise  # never reached WordPress (and the client already retried the connection)
                 _log.warning("creating post %r may have happened (%s); looking it up in %.1f s",
                              slug, exc, settle)
                 self.retry.sleep(settle)
-                found = self._post_by_slug(slug)
-                if found is not None:
-                    return found
-                if attempt == attempts:
+                post = self._post_by_slug(slug)
+                if post is None and not tries_left:
                     raise
+                tries_left -= 1
                 continue
-            if post.get("slug") == slug:
-                return post
-            keep = self._post_by_slug(slug)  # ours is "<slug>-N": who holds the slug?
-            if keep is None or int(keep["id"]) == int(post["id"]):
-                return post
-            _log.warning("post %r was created twice (%s, %s); deleting the later copy",
-                         slug, keep["id"], post["id"])
-            self.delete_post(int(post["id"]), force=True)
-            return keep
-        raise AssertionError("unreachable")  # the loop returns or raises
+            if post.get("slug") != slug:
+                keep = self._post_by_slug(slug)  # ours is "<slug>-N": who holds the slug?
+                if keep is not None and int(keep["id"]) != int(post["id"]):
+                    _log.warning("post %r was created twice (%s, %s); deleting the later copy",
+                                 slug, keep["id"], post["id"])
+                    self.delete_post(int(post["id"]), force=True)
+                    post = keep
+        return post
 
     def _check_findable(self, slug: str, status: str) -> None:
         """Refuse a post that create_post_once could not find again by its slug."""
@@ -3475,7 +3308,8 @@ class Client:
                 or slug in _REWRITTEN_SLUGS):
             raise ConfigError(
                 f"slug {slug!r} is not one WordPress keeps unchanged: use lowercase letters, digits and "
-                "single hyphens, with a letter, not a feed name or 'embed', e.g. f'import-{uuid.uuid4().hex}'")
+                "single hyphens, with a letter, not a feed name or 'embed', "
+                "e.g. f'import-{uuid.uuid4().hex}'")
         if status == "pending" and not self.me().get("capabilities", {}).get("publish_posts"):
             # wp_insert_post() empties the slug of a new pending post whose author cannot publish.
             raise ConfigError(
@@ -3497,23 +3331,16 @@ class Client:
 
     def get_post(self, id: int, **params: Any) -> dict[str, Any]:
         """One post by id (``context="edit"`` for raw title and content)."""
-        result: dict[str, Any] = self.request("GET", f"/wp/v2/posts/{_check_id(id)}", params=params)
-        return result
+        return self._request_object("GET", f"/wp/v2/posts/{_check_id(id)}", params=params)
 
     def update_post(self, id: int, **fields: Any) -> dict[str, Any]:
         """Change fields of a post and return it."""
-        result: dict[str, Any] = self.request("POST", f"/wp/v2/posts/{_check_id(id)}", json=fields)
-        return result
+        return self._request_object("POST", f"/wp/v2/posts/{_check_id(id)}", json=fields)
 
     def delete_post(self, id: int, *, force: bool = False) -> dict[str, Any]:
         """Move a post to the trash, or delete it for good with ``force=True``."""
-        result: dict[str, Any] = self.request(
-            "DELETE", f"/wp/v2/posts/{_check_id(id)}", params={"force": True} if force else None)
-        return result
-
-
-def _missing(asked: Iterable[Any] | None, kept: Iterable[Any] | None) -> list[int]:
-    return sorted({int(i) for i in asked or ()} - {int(i) for i in kept or ()})
+        return self._request_object("DELETE", f"/wp/v2/posts/{_check_id(id)}",
+                                    params={"force": True} if force else None)
 
 
 def _count(params: Mapping[str, Any], name: str, default: int) -> int:
@@ -3533,18 +3360,19 @@ def _int_header(resp: Response, name: str, default: int) -> int:
 
 
 def _as_retry(retry: Retry | int | bool | None) -> Retry:
-    if retry is None or retry is True:
-        return Retry()
-    if retry is False:
-        return Retry(total=0)
-    if isinstance(retry, int):
-        return Retry(total=retry)
     if isinstance(retry, Retry):
         return retry
+    if retry is None or retry is True:
+        return Retry()
+    if isinstance(retry, int):
+        return Retry(total=int(retry))  # False: no retries
     raise ConfigError("retry must be a wp_rest.Retry, an int or a bool")
 
 
 _APP_PASSWORD = re.compile(r"\A[A-Za-z0-9]{24}\Z")
+#: WP_AUTH values that take WP_USERNAME and WP_PASSWORD (the login password).
+_ENV_LOGIN_AUTHS: dict[str, Callable[[str, str], Auth]] = {
+    "jwt": JWTAuth, "cookie": CookieAuth, "basic": BasicAuth}
 
 
 def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
@@ -3556,7 +3384,7 @@ def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
              if get(name)]
     if len(given) > 1:
         raise ConfigError(f"{' and '.join(given)} are both set: set only the one credential to use")
-    username = get("WP_USERNAME")
+    username, app_password = get("WP_USERNAME"), get("WP_APP_PASSWORD")
     if get("WP_JWT_TOKEN"):
         return BearerToken(get("WP_JWT_TOKEN"))
     if get("WP_JWT_SECRET"):
@@ -3566,17 +3394,12 @@ def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
     if get("WP_PASSWORD"):
         if not username:
             raise ConfigError("WP_PASSWORD is set but WP_USERNAME is not: set the user's login name")
-        if method == "jwt":
-            return JWTAuth(username, get("WP_PASSWORD"))
-        if method == "cookie":
-            return CookieAuth(username, get("WP_PASSWORD"))
-        if method == "basic":
-            return BasicAuth(username, get("WP_PASSWORD"))
-        raise ConfigError("WP_PASSWORD (a login password) needs WP_AUTH=jwt, cookie or basic; "
-                          "for an application password use WP_APP_PASSWORD")
-    if method in ("jwt", "cookie", "basic"):
+        if method not in _ENV_LOGIN_AUTHS:
+            raise ConfigError("WP_PASSWORD (a login password) needs WP_AUTH=jwt, cookie or basic; "
+                              "for an application password use WP_APP_PASSWORD")
+        return _ENV_LOGIN_AUTHS[method](username, get("WP_PASSWORD"))
+    if method in _ENV_LOGIN_AUTHS:
         raise ConfigError(f"WP_AUTH={method} needs WP_USERNAME and WP_PASSWORD (the login password)")
-    app_password = get("WP_APP_PASSWORD")
     if not username and not app_password:
         return None
     if not username:
@@ -3589,12 +3412,6 @@ def _auth_from_env(get: Callable[[str], str]) -> Auth | None:
                           "(24 letters and digits, spaces optional); a login password goes in "
                           "WP_PASSWORD with WP_AUTH=jwt, cookie or basic")
     return ApplicationPassword(username, app_password)
-
-
-
-
-
-
 
 
 # --- Doctor -------------------------------------------------------------------
