@@ -27,55 +27,14 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 __all__ = [
-    "APIError",
-    "ApplicationPassword",
-    "Auth",
-    "AuthenticationError",
-    "BadRequest",
-    "BasicAuth",
-    "BearerToken",
-    "Check",
-    "Client",
-    "ConfigError",
-    "CookieAuth",
-    "ENV_PROXY",
-    "EditConflict",
-    "ExpiredToken",
-    "HTTPTransport",
-    "Headers",
-    "ImmatureToken",
-    "InvalidAudience",
-    "InvalidIssuer",
-    "InvalidResponse",
-    "InvalidSignature",
-    "JWTAuth",
-    "MalformedToken",
-    "MockTransport",
-    "NotFound",
-    "OAuth1",
-    "OAuth1Flow",
-    "Page",
-    "PermissionDenied",
-    "ProxyError",
-    "RateLimited",
-    "RedirectError",
-    "Report",
-    "Request",
-    "Response",
-    "Retry",
-    "ServerError",
-    "TokenError",
-    "Transport",
-    "TransportError",
-    "WPError",
-    "WeakSecretWarning",
-    "WooCommerceKeys",
-    "credentials_path",
-    "jwt_decode",
-    "jwt_encode",
-    "jwt_peek",
-    "main",
-    "stored_sites",
+    "APIError", "ApplicationPassword", "Auth", "AuthenticationError", "BadRequest", "BasicAuth",
+    "BearerToken", "Check", "Client", "ConfigError", "CookieAuth", "ENV_PROXY", "EditConflict",
+    "ExpiredToken", "HTTPTransport", "Headers", "ImmatureToken", "InvalidAudience", "InvalidIssuer",
+    "InvalidResponse", "InvalidSignature", "JWTAuth", "MalformedToken", "MockTransport", "NotFound",
+    "OAuth1", "OAuth1Flow", "Page", "PermissionDenied", "ProxyError", "RateLimited", "RedirectError",
+    "Report", "Request", "Response", "Retry", "ServerError", "TokenError", "Transport", "TransportError",
+    "WPError", "WeakSecretWarning", "WooCommerceKeys", "credentials_path", "jwt_decode", "jwt_encode",
+    "jwt_peek", "main", "stored_sites",
 ]
 
 import base64
@@ -156,25 +115,9 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 _log = logging.getLogger("wp_rest")
 
 # --- Exceptions ---------------------------------------------------------------
-#
-# WPError
-#  +-- ConfigError (also ValueError)   misuse: bad URL, missing credentials
-#  +-- TransportError                  no HTTP answer: DNS, refused, TLS, timeout
-#  |    +-- ProxyError                 the proxy refused (407) or could not connect
-#  +-- RedirectError                   a 3xx the client must not follow
-#  +-- InvalidResponse                 an answer that is not WordPress JSON
-#  +-- APIError                        WordPress answered with status >= 400
-#  |    +-- BadRequest (400), AuthenticationError (401), PermissionDenied (403),
-#  |        NotFound (404), RateLimited (429), ServerError (5xx)
-#  +-- EditConflict                    the post changed since it was read; nothing written
-#  +-- TokenError                      jwt_decode/jwt_peek rejected a token
-#       +-- MalformedToken             not an HS256 JWS with JSON-object header and payload
-#       +-- InvalidSignature           HMAC mismatch, or a header alg other than HS256
-#       +-- ExpiredToken               exp has passed
-#       +-- ImmatureToken              nbf or iat lies in the future
-#       +-- InvalidIssuer              iss missing or not the expected one
-#       +-- InvalidAudience            aud missing or naming none of the expected audiences
-# WeakSecretWarning (a UserWarning)    jwt_encode with a secret under 32 bytes
+# WPError > ConfigError (also ValueError), TransportError > ProxyError, RedirectError, InvalidResponse,
+# APIError > its status subclasses, EditConflict, TokenError > the jwt_decode/jwt_peek errors.
+# WeakSecretWarning (a UserWarning) is the only warning.
 
 
 class WPError(Exception):
@@ -301,10 +244,11 @@ class TokenError(WPError):
         value: Its value as found in the token, or None.
     """
 
-    def __init__(self, message: str, *, claim: str | None = None, value: Any = None) -> None:
+    def __init__(self, message: str, *, claim: str | None = None, value: Any = None, **details: Any) -> None:
         super().__init__(message)
         self.claim = claim
         self.value = value
+        vars(self).update(details)  # the subclasses' own attributes, declared on them
 
 
 class MalformedToken(TokenError):
@@ -318,12 +262,9 @@ class InvalidSignature(TokenError):
 class _TimeClaimError(TokenError):
     """A time claim failed; carries the clock reading used."""
 
-    def __init__(self, message: str, *, claim: str | None = None, value: Any = None, now: float = 0.0,
-                 leeway: float = 0.0, by_seconds: float = 0.0) -> None:
-        super().__init__(message, claim=claim, value=value)
-        self.now = now
-        self.leeway = leeway
-        self.by_seconds = by_seconds
+    now: float = 0.0
+    leeway: float = 0.0
+    by_seconds: float = 0.0
 
 
 class ExpiredToken(_TimeClaimError):
@@ -337,18 +278,13 @@ class ImmatureToken(_TimeClaimError):
 class InvalidIssuer(TokenError):
     """``iss`` is missing or differs from ``expected``."""
 
-    def __init__(self, message: str, *, claim: str | None = "iss", value: Any = None, expected: str = "") -> None:
-        super().__init__(message, claim=claim, value=value)
-        self.expected = expected
+    expected: str = ""
 
 
 class InvalidAudience(TokenError):
     """``aud`` is missing or names none of ``expected``."""
 
-    def __init__(self, message: str, *, claim: str | None = "aud", value: Any = None,
-                 expected: frozenset[str] = frozenset()) -> None:
-        super().__init__(message, claim=claim, value=value)
-        self.expected = expected
+    expected: frozenset[str] = frozenset()
 
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {
@@ -782,7 +718,6 @@ def _site_of(url: str) -> str:
 # --- JWT ----------------------------------------------------------------------
 # HS256 only (RFC 7518 §3.2), compact serialisation only (RFC 7515 §7.1).
 # The algorithm is fixed here and never taken from a token (RFC 8725 §2.1, §3.1).
-# Its errors (TokenError and subclasses) are in the Exceptions section.
 
 #: HMAC key length below which jwt_encode warns ("a key of the same size as the
 #: hash output ... or larger MUST be used", RFC 7518 §3.2).
@@ -794,36 +729,23 @@ _JWT_MAX_INT_DIGITS = 4300
 _JWT_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 
 
-def jwt_encode(payload: Mapping[str, Any], secret: str | bytes, *, headers: Mapping[str, Any] | None = None) -> str:
-    """Sign ``payload`` as a compact HS256 JWT.
+def jwt_encode(payload: Mapping[str, Any], secret: str | bytes, *,
+               headers: Mapping[str, Any] | None = None) -> str:
+    """Sign ``payload`` as a compact HS256 JWT, ``header.payload.signature``.
 
-    The header is ``{"alg":"HS256","typ":"JWT"}`` followed by ``headers``; keys
-    keep their order, JSON is compact UTF-8, segments are unpadded base64url.
-    Nothing is added to the payload: WordPress plugins want ``iss``, ``iat``,
-    ``nbf``, ``exp`` and ``data.user.id`` (back-date ``iat``/``nbf`` by ~30 s).
+    The header is ``{"alg":"HS256","typ":"JWT"}`` followed by ``headers`` (such as ``kid``; ``alg``
+    may only be "HS256", ``crit`` is refused). JSON is compact UTF-8, segments unpadded base64url, and
+    a str secret is used as its UTF-8 bytes, as PHP does. Nothing is added to the payload: WordPress
+    plugins want ``iss``, ``iat``, ``nbf``, ``exp`` and ``data.user.id`` (back-date ``iat``/``nbf`` ~30 s).
 
-    Args:
-        payload: The claims; must be JSON-serialisable with finite numbers.
-        secret: The HMAC key; a str is used as its UTF-8 bytes, as PHP does.
-        headers: Extra header parameters such as ``kid``; ``alg`` may only be
-            "HS256" and ``crit`` is refused.
-
-    Returns:
-        The token, ``header.payload.signature``.
-
-    Raises:
-        ConfigError: Empty secret, another ``alg``, ``crit``, NaN/infinite
-            numbers, unpaired surrogates or circular references.
-        TypeError: ``secret`` is not str/bytes, ``payload`` not a Mapping, or a
-            value is not JSON-serialisable.
-
-    Warns:
-        WeakSecretWarning: The secret is shorter than 32 bytes.
+    Raises ConfigError (empty secret, another ``alg``, ``crit``, NaN/infinite numbers, unpaired
+    surrogates, circular references) or TypeError (``secret`` not str/bytes, ``payload`` not a Mapping,
+    a value not JSON-serialisable). Warns WeakSecretWarning when the secret is under 32 bytes.
     """
     key = _jwt_key(secret)
     if len(key) < _JWT_MIN_KEY_BYTES:
-        warnings.warn(f"HS256 secret is {len(key)} bytes; RFC 7518 §3.2 requires at least {_JWT_MIN_KEY_BYTES}",
-                      WeakSecretWarning, stacklevel=2)
+        warnings.warn(f"HS256 secret is {len(key)} bytes; RFC 7518 §3.2 requires at least "
+                      f"{_JWT_MIN_KEY_BYTES}", WeakSecretWarning, stacklevel=2)
     if not isinstance(payload, Mapping):
         raise TypeError(f"JWT payload must be a mapping, not {type(payload).__name__}")
     header: dict[str, Any] = {"alg": "HS256", "typ": "JWT", **(headers or {})}
@@ -831,70 +753,67 @@ def jwt_encode(payload: Mapping[str, Any], secret: str | bytes, *, headers: Mapp
         raise ConfigError(f"jwt_encode signs HS256 only, not alg={_jwt_show(header['alg'])}")
     if "crit" in header:
         raise ConfigError("jwt_encode does not support the 'crit' header parameter")
-    signing_input = f"{_jwt_b64encode(_jwt_dumps(header))}.{_jwt_b64encode(_jwt_dumps(payload))}"
+    try:  # ensure_ascii=False: UTF-8 is shorter and refuses unpaired surrogates (RFC 8259 §8.1);
+        # allow_nan=False: NaN/Infinity are not JSON.
+        texts = [json.dumps(dict(part), separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False).encode("utf-8") for part in (header, payload)]
+    except ValueError as exc:
+        raise ConfigError(f"cannot serialise JWT content as JSON: {exc}") from None
+    signing_input = ".".join(_jwt_b64encode(text) for text in texts)
     return f"{signing_input}.{_jwt_b64encode(_jwt_mac(key, signing_input))}"
 
 
 def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.timedelta = 0,
                issuer: str | None = None, audience: str | Iterable[str] | None = None,
                verify_exp: bool = True, clock: Callable[[], float] = time.time) -> dict[str, Any]:
-    """Verify an HS256 JWT and return its claims.
+    """Verify an HS256 JWT and return its claims as a new dict.
 
-    Checks, in order: three strict base64url segments; a JSON-object header
-    whose ``alg`` is exactly "HS256" and that has no ``crit``; the HMAC over the
-    received segments (constant time); a JSON-object payload; ``nbf``, ``iat``
-    and ``exp``; then ``iss`` and ``aud`` when asked. Time rules follow php-jwt
-    (Tmeister) and PyJWT: expired when ``now - leeway >= exp`` (so ``exp == now``
-    is expired); not yet valid when ``nbf`` or ``iat`` is ``> now + leeway``.
-    Each of ``exp``/``nbf``/``iat`` is optional, but when present must be a
-    finite JSON number (not a boolean). ``typ`` is not checked. Whatever the
-    token string holds, only TokenError subclasses come out of it.
-
-    JSON objects with a duplicate member name are rejected at any depth
-    (RFC 7515 §4 allows rejecting; PHP keeps the last and other parsers the
-    first, so accepting would let two verifiers see different claims).
-    NaN/Infinity and integers over 4300 digits are rejected too.
+    Checks, in order: three strict base64url segments; a JSON-object header whose ``alg`` is exactly
+    "HS256" and that has no ``crit``; the HMAC over the received segments (constant time); a
+    JSON-object payload; ``nbf``, ``iat`` and ``exp``; then ``iss`` and ``aud`` when asked. Time rules
+    follow php-jwt (Tmeister) and PyJWT: expired when ``now - leeway >= exp`` (so ``exp == now`` is
+    expired); not yet valid when ``nbf`` or ``iat`` is ``> now + leeway``. Each time claim is optional
+    but must be a finite JSON number (not a boolean). ``typ`` is not checked. JSON objects with a
+    duplicate member name are rejected at any depth (RFC 7515 §4 allows it; PHP keeps the last and other
+    parsers the first, so two verifiers could see different claims), as are NaN/Infinity and integers
+    over 4300 digits. Whatever the token holds, only TokenError subclasses come out of it.
 
     Args:
-        token: The compact JWT.
         secret: The HMAC key; a str is used as its UTF-8 bytes.
-        leeway: Allowed clock skew, seconds or a timedelta, applied to all
-            time claims.
-        issuer: If given, ``iss`` must equal it exactly (case-sensitive, as the
-            WordPress plugins compare it).
-        audience: If given, ``aud`` (a string or a list of strings, RFC 7519
-            §4.1.3) must contain it or one of them. If not given, a token that
-            carries ``aud`` is accepted unchecked (RFC 7519 §4.1.3 would have
-            it rejected, as PyJWT does; WordPress plugins never set ``aud``
-            and a client has no audience name of its own).
-        verify_exp: False skips the ``exp`` comparison (to renew an expired
-            token); its type is still checked.
+        leeway: Allowed clock skew (seconds or a timedelta) for all time claims.
+        issuer: If given, ``iss`` must equal it exactly (case-sensitive, as the WordPress plugins compare).
+        audience: If given, ``aud`` (a string or a list of strings, RFC 7519 §4.1.3) must contain it or
+            one of them. If not, a token with ``aud`` is accepted unchecked (RFC 7519 would reject it,
+            as PyJWT does; WordPress plugins never set ``aud`` and a client has no audience of its own).
+        verify_exp: False skips the ``exp`` comparison (to renew an expired token); its type is still checked.
         clock: Returns the current time as seconds since the epoch.
 
-    Returns:
-        The payload as a new dict.
-
     Raises:
-        MalformedToken: Bad shape, base64url, JSON, ``alg`` missing, ``crit``
-            present, or a malformed registered claim.
+        MalformedToken: Bad shape, base64url or JSON, no ``alg``, a ``crit``, or a malformed registered claim.
         InvalidSignature: ``alg`` is not HS256, or the HMAC does not match.
-        ExpiredToken: ``exp`` has passed.
-        ImmatureToken: ``nbf`` or ``iat`` is in the future.
-        InvalidIssuer: ``issuer`` given and ``iss`` missing or different.
-        InvalidAudience: ``audience`` given and ``aud`` missing or not matching.
+        ExpiredToken, ImmatureToken: ``exp`` has passed; ``nbf`` or ``iat`` is in the future.
+        InvalidIssuer, InvalidAudience: ``issuer``/``audience`` given and the claim missing or different.
         ConfigError: Empty secret, negative or non-finite leeway, empty audience.
         TypeError: ``secret``, ``leeway`` or ``audience`` of the wrong type.
     """
     key = _jwt_key(secret)
-    slack = _jwt_leeway(leeway)
-    wanted = _jwt_audiences(audience)
+    if isinstance(leeway, datetime.timedelta):
+        slack = leeway.total_seconds()
+    elif isinstance(leeway, (int, float)) and not isinstance(leeway, bool):
+        try:
+            slack = float(leeway)
+        except OverflowError:
+            slack = math.inf
+    else:
+        raise TypeError(f"leeway must be seconds or a timedelta, not {type(leeway).__name__}")
+    if not 0 <= slack < math.inf:
+        raise ConfigError(f"leeway must be finite and >= 0, not {leeway!r}")
+    wanted = None if audience is None else frozenset((audience,) if isinstance(audience, str) else audience)
+    if wanted is not None and (not wanted or not all(isinstance(a, str) for a in wanted)):
+        raise ConfigError("audience must be a string or a non-empty iterable of strings")
     try:
         claims = _jwt_verify(token, key)
-        _jwt_check_times(claims, float(clock()), slack, verify_exp)
-        if issuer is not None:
-            _jwt_check_issuer(claims, issuer)
-        if wanted is not None:
-            _jwt_check_audience(claims, wanted)
+        _jwt_check_claims(claims, float(clock()), slack, verify_exp, issuer, wanted)
     except TokenError as exc:
         _log.debug("JWT rejected: %s", exc)
         raise
@@ -902,31 +821,18 @@ def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.time
 
 
 def jwt_peek(token: str) -> dict[str, Any]:
-    """Return a JWT's payload WITHOUT verifying it.
+    """Return a JWT's payload as a new dict WITHOUT verifying it.
 
-    UNVERIFIED: anyone can forge what this returns. Use it only to read claims
-    of a token someone else signed and you cannot check, such as the ``exp`` of
-    a token the server issued, to decide when to renew it. Never base an access
-    decision on it.
-
-    Args:
-        token: The compact JWT.
-
-    Returns:
-        The payload as a new dict.
-
-    Raises:
-        MalformedToken: Not three strict base64url segments with JSON-object
-            header and payload (same rules as jwt_decode).
+    UNVERIFIED: anyone can forge what this returns. Use it only to read claims of a token someone else
+    signed and you cannot check, such as the ``exp`` of a token the server issued, to decide when to
+    renew it. Never base an access decision on it. Raises MalformedToken when the token is not three
+    strict base64url segments with JSON-object header and payload (same rules as jwt_decode).
     """
-    h64, p64, s64 = _jwt_segments(token)
-    _jwt_b64decode(s64, "signature")
-    _jwt_object(_jwt_b64decode(h64, "header"), "header")
-    return _jwt_object(_jwt_b64decode(p64, "payload"), "payload")
+    return _jwt_object(_jwt_parse(token)[2], "payload")
 
 
 def _jwt_key(secret: str | bytes) -> bytes:
-    """Return the HMAC key bytes; a str secret is UTF-8, as PHP uses it."""
+    """The HMAC key bytes; a str secret is UTF-8, as PHP uses it."""
     if isinstance(secret, str):
         try:
             key: bytes | None = secret.encode("utf-8")
@@ -941,31 +847,6 @@ def _jwt_key(secret: str | bytes) -> bytes:
     if not key:
         raise ConfigError("JWT secret is empty")
     return key
-
-
-def _jwt_leeway(leeway: float | datetime.timedelta) -> float:
-    """Return the leeway in seconds; converted once (PyJWT's pattern)."""
-    if isinstance(leeway, datetime.timedelta):
-        seconds = leeway.total_seconds()
-    elif isinstance(leeway, (int, float)) and not isinstance(leeway, bool):
-        try:
-            seconds = float(leeway)
-        except OverflowError:
-            seconds = math.inf
-    else:
-        raise TypeError(f"leeway must be seconds or a timedelta, not {type(leeway).__name__}")
-    if not 0 <= seconds < math.inf:
-        raise ConfigError(f"leeway must be finite and >= 0, not {leeway!r}")
-    return seconds
-
-
-def _jwt_audiences(audience: str | Iterable[str] | None) -> frozenset[str] | None:
-    if audience is None:
-        return None
-    wanted = frozenset((audience,) if isinstance(audience, str) else audience)
-    if not wanted or not all(isinstance(a, str) for a in wanted):
-        raise ConfigError("audience must be a string or a non-empty iterable of strings")
-    return wanted
 
 
 def _jwt_b64encode(raw: bytes) -> str:
@@ -989,45 +870,28 @@ def _jwt_b64decode(segment: str, what: str) -> bytes:
     return raw
 
 
-def _jwt_dumps(value: Mapping[str, Any]) -> bytes:
-    try:
-        # ensure_ascii=False: UTF-8 is shorter and refuses unpaired surrogates
-        # (RFC 8259 §8.1); allow_nan=False: NaN/Infinity are not JSON.
-        text = json.dumps(dict(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        return text.encode("utf-8")
-    except ValueError as exc:
-        raise ConfigError(f"cannot serialise JWT content as JSON: {exc}") from None
-
-
-def _jwt_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise ValueError("duplicate member name")
-    return obj
-
-
-def _jwt_int(text: str) -> int:
-    if len(text.lstrip("-")) > _JWT_MAX_INT_DIGITS:
-        raise ValueError("integer too long")
-    return int(text)
-
-
-def _jwt_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):  # 1e999 parses as inf
-        raise ValueError("number out of range")
-    return number
-
-
-def _jwt_constant(text: str) -> Any:
-    raise ValueError(f"{text} is not JSON")  # NaN, Infinity, -Infinity (RFC 8259 §6)
-
-
 def _jwt_object(raw: bytes, what: str) -> dict[str, Any]:
-    """Parse a segment's bytes as one JSON object."""
+    """Parse a segment's bytes as one JSON object (no duplicate names, NaN/Infinity or huge numbers)."""
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(items)
+        if len(obj) != len(items):
+            raise ValueError("duplicate member name")
+        return obj
+
+    def integer(text: str) -> int:
+        if len(text.lstrip("-")) > _JWT_MAX_INT_DIGITS:
+            raise ValueError("integer too long")
+        return int(text)
+
+    def number(text: str) -> float:  # also parse_constant: NaN, Infinity, -Infinity (RFC 8259 §6)
+        value = float(text)
+        if not math.isfinite(value):  # 1e999 parses as inf
+            raise ValueError(f"{text} is not JSON" if text[-1].isalpha() else "number out of range")
+        return value
+
     try:  # UTF-8 only (RFC 8259 §8.1): a BOM is then a JSON error
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_jwt_pairs, parse_int=_jwt_int,
-                           parse_float=_jwt_float, parse_constant=_jwt_constant)
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=pairs, parse_int=integer,
+                           parse_float=number, parse_constant=number)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
         raise MalformedToken(f"{what} is not valid JSON: {reason}") from None
@@ -1036,7 +900,8 @@ def _jwt_object(raw: bytes, what: str) -> dict[str, Any]:
     return value
 
 
-def _jwt_segments(token: str) -> tuple[str, str, str]:
+def _jwt_parse(token: str) -> tuple[str, dict[str, Any], bytes, bytes]:
+    """Split a compact JWS strictly: (signing input, parsed header, payload bytes, signature)."""
     if not isinstance(token, str):
         raise MalformedToken(f"token must be a str, not {type(token).__name__}")
     if not token.isascii():
@@ -1044,7 +909,10 @@ def _jwt_segments(token: str) -> tuple[str, str, str]:
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedToken(f"token has {len(parts)} segments, a JWS has 3 (RFC 7515 §7.1)")
-    return parts[0], parts[1], parts[2]
+    header = _jwt_b64decode(parts[0], "header")
+    payload = _jwt_b64decode(parts[1], "payload")
+    signature = _jwt_b64decode(parts[2], "signature")
+    return f"{parts[0]}.{parts[1]}", _jwt_object(header, "header"), payload, signature
 
 
 def _jwt_mac(key: bytes, signing_input: str) -> bytes:
@@ -1056,18 +924,15 @@ def _jwt_mac(key: bytes, signing_input: str) -> bytes:
 
 def _jwt_verify(token: str, key: bytes) -> dict[str, Any]:
     """Check shape, header and HMAC (RFC 7515 §5.2), then parse the payload."""
-    h64, p64, s64 = _jwt_segments(token)
-    header_raw = _jwt_b64decode(h64, "header")
-    payload_raw = _jwt_b64decode(p64, "payload")
-    signature = _jwt_b64decode(s64, "signature")
-    header = _jwt_object(header_raw, "header")
+    signing_input, header, payload, signature = _jwt_parse(token)
     alg = header.get("alg")
     if not isinstance(alg, str):
         raise MalformedToken("header has no 'alg' string (RFC 7515 §4.1.1)", claim="alg", value=alg)
     # The algorithm is ours to choose: "none" is unsigned (RFC 7518 §3.6) and
     # RS/ES/PS with an HMAC secret is the alg-confusion attack (RFC 8725 §2.1).
     if alg != "HS256":
-        raise InvalidSignature(f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg", value=alg)
+        raise InvalidSignature(f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg",
+                               value=alg)
     # We implement no extension, so any crit is unknown and must fail (§4.1.11);
     # this also refuses RFC 7797 unencoded payloads, which require crit.
     if "crit" in header:
@@ -1076,9 +941,9 @@ def _jwt_verify(token: str, key: bytes) -> dict[str, Any]:
     # Over the received segments, never re-serialised; constant time (RFC 7518 §3.2).
     import hmac
 
-    if not hmac.compare_digest(signature, _jwt_mac(key, f"{h64}.{p64}")):
+    if not hmac.compare_digest(signature, _jwt_mac(key, signing_input)):
         raise InvalidSignature("signature verification failed")
-    return _jwt_object(payload_raw, "payload")
+    return _jwt_object(payload, "payload")
 
 
 def _jwt_numeric(claims: dict[str, Any], name: str) -> float | None:
@@ -1088,14 +953,17 @@ def _jwt_numeric(claims: dict[str, Any], name: str) -> float | None:
     value = claims[name]
     # bool is an int subclass in Python, but true/false are not numbers in JSON.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MalformedToken(f"claim {name!r} must be a number, not JSON {_jwt_kind(value)}", claim=name, value=value)
+        raise MalformedToken(f"claim {name!r} must be a number, not JSON {_jwt_kind(value)}", claim=name,
+                             value=value)
     try:
         return float(value)
     except OverflowError:
         raise MalformedToken(f"claim {name!r} is out of range", claim=name, value=value) from None
 
 
-def _jwt_check_times(claims: dict[str, Any], now: float, leeway: float, verify_exp: bool) -> None:
+def _jwt_check_claims(claims: dict[str, Any], now: float, leeway: float, verify_exp: bool,
+                      issuer: str | None, wanted: frozenset[str] | None) -> None:
+    """The time claims, then ``iss`` and ``aud`` when asked for."""
     nbf, iat, exp = (_jwt_numeric(claims, name) for name in ("nbf", "iat", "exp"))
     context = f"now={_jwt_secs(now)}, leeway={_jwt_secs(leeway)} s"
     # RFC 7519 makes iat informational, but php-jwt and PyJWT reject a future iat;
@@ -1111,30 +979,24 @@ def _jwt_check_times(claims: dict[str, Any], now: float, leeway: float, verify_e
         ago = now - exp
         raise ExpiredToken(f"token expired {_jwt_secs(ago)} s ago (exp={_jwt_secs(exp)}, {context})",
                            claim="exp", value=claims["exp"], now=now, leeway=leeway, by_seconds=ago)
-
-
-def _jwt_check_issuer(claims: dict[str, Any], issuer: str) -> None:
-    if "iss" not in claims:
-        raise InvalidIssuer(f"token has no 'iss' claim, expected {issuer!r}", expected=issuer)
-    iss = claims["iss"]
-    if iss != issuer:
-        raise InvalidIssuer(f"issuer mismatch: iss={_jwt_show(iss)}, expected {issuer!r}", value=iss,
-                            expected=issuer)
-
-
-def _jwt_check_audience(claims: dict[str, Any], wanted: frozenset[str]) -> None:
+    if issuer is not None and "iss" not in claims:
+        raise InvalidIssuer(f"token has no 'iss' claim, expected {issuer!r}", claim="iss", expected=issuer)
+    if issuer is not None and claims["iss"] != issuer:
+        raise InvalidIssuer(f"issuer mismatch: iss={_jwt_show(claims['iss'])}, expected {issuer!r}",
+                            claim="iss", value=claims["iss"], expected=issuer)
+    if wanted is None:
+        return
     expected = ", ".join(repr(a) for a in sorted(wanted))
     if "aud" not in claims:
-        raise InvalidAudience(f"token has no 'aud' claim, expected {expected}", expected=wanted)
+        raise InvalidAudience(f"token has no 'aud' claim, expected {expected}", claim="aud", expected=wanted)
     aud = claims["aud"]
-    # RFC 7519 §4.1.3: a single StringOrURI or an array of them.
-    names = [aud] if isinstance(aud, str) else aud
+    names = [aud] if isinstance(aud, str) else aud  # RFC 7519 §4.1.3: a StringOrURI or an array of them
     if not isinstance(names, list) or not all(isinstance(a, str) for a in names):
-        raise MalformedToken(f"claim 'aud' must be a string or an array of strings, not JSON {_jwt_kind(aud)}",
-                             claim="aud", value=aud)
+        raise MalformedToken("claim 'aud' must be a string or an array of strings, not JSON "
+                             f"{_jwt_kind(aud)}", claim="aud", value=aud)
     if wanted.isdisjoint(names):
-        raise InvalidAudience(f"audience mismatch: aud={_jwt_show(aud)}, expected {expected}", value=aud,
-                              expected=wanted)
+        raise InvalidAudience(f"audience mismatch: aud={_jwt_show(aud)}, expected {expected}", claim="aud",
+                              value=aud, expected=wanted)
 
 
 def _jwt_kind(value: Any) -> str:
