@@ -1,8 +1,7 @@
-"""wp_rest: a WordPress REST API client in one file, standard library only.
+"""wp_rest: a WordPress REST API client in one file, standard library only (Python >= 3.10).
 
-Copy this file into your project (Python >= 3.10, no dependencies) or
-``pip install`` the project that ships it. Authenticated writes work with
-Application Passwords; when they cannot work, the errors say why.
+Copy this file into your project, or ``pip install`` the project that ships it (its README says
+more). Authenticated writes work with Application Passwords; when they cannot, the errors say why.
 
 Quick start::
 
@@ -12,14 +11,12 @@ Quick start::
     post = wp.create_post(title="Hello", content="<p>From Python</p>")
     print(wp.list_posts(status="draft").total)
 
-Command line: ``python wp_rest.py --help`` (or ``wp-rest --help`` once installed);
-``wp-rest doctor URL`` explains why writes fail and how to fix the site.
-Configuration from the environment: ``WP_URL``, ``WP_USERNAME``,
-``WP_APP_PASSWORD``, ``WP_CA_BUNDLE`` and the JWT/cookie variants (see
-``Client.from_env``).
+Other auth: BasicAuth, WooCommerceKeys, JWTAuth, BearerToken, CookieAuth, OAuth1 (OAuth1Flow).
+Command line: ``python wp_rest.py --help`` (``wp-rest --help`` once installed); ``wp-rest doctor URL``
+explains why writes fail and how to fix the site. ``Client.from_env`` reads ``WP_URL``,
+``WP_USERNAME``, ``WP_APP_PASSWORD``, ``WP_CA_BUNDLE`` and the JWT/cookie variants.
 
-Licence: MIT. Version: see ``__version__``. A vendored copy is identified by
-that line alone: keep it when you copy the file.
+Licence: MIT. Version: see ``__version__``; that line alone identifies a vendored copy, so keep it.
 """
 
 from __future__ import annotations
@@ -132,11 +129,8 @@ class ConfigError(WPError, ValueError):
 
 
 class TransportError(WPError):
-    """No HTTP answer was received (DNS, connection refused or reset, TLS, timeout).
-
-    ``request_sent`` is False only when the request provably never reached the
-    server (the connection could not be opened), so a write may be retried.
-    """
+    """No HTTP answer was received (DNS, connection refused or reset, TLS, timeout). ``request_sent``
+    is False only when the request provably never reached the server, so a write may be retried."""
 
     def __init__(self, message: str, *, method: str = "", url: str = "",
                  request_sent: bool = True) -> None:
@@ -237,12 +231,8 @@ class WeakSecretWarning(UserWarning):
 
 
 class TokenError(WPError):
-    """A JWT was rejected; base of every jwt_decode/jwt_peek error.
-
-    Attributes:
-        claim: The header parameter or claim at fault ("alg", "exp", ...), or None.
-        value: Its value as found in the token, or None.
-    """
+    """A JWT was rejected; base of every jwt_decode/jwt_peek error. ``claim`` is the header parameter
+    or claim at fault ("alg", "exp", ...) or None, ``value`` its value as found in the token or None."""
 
     def __init__(self, message: str, *, claim: str | None = None, value: Any = None, **details: Any) -> None:
         super().__init__(message)
@@ -401,12 +391,9 @@ def _netloc_origin(scheme: str, netloc: str) -> tuple[str, str, int]:
 
 @functools.lru_cache(maxsize=128)
 def _is_loopback(host: str) -> bool:
-    """A loopback address, or ``localhost`` when every address it resolves to is one.
-
-    Other names (``evil.localhost`` too) are not trusted: what they resolve to can
-    change between this check and the connection. ``localhost`` is pinned to the
-    address checked here (``_loopback_address``).
-    """
+    """A loopback address, or ``localhost`` when every address it resolves to is one. Other names
+    (``evil.localhost`` too) are not trusted: what they resolve to can change before the connection;
+    ``localhost`` is pinned to the address checked here (``_loopback_address``)."""
     host = host.strip("[]").lower()
     if host == "localhost":
         return _loopback_address(host) is not None
@@ -464,11 +451,8 @@ _PHP_NOTICE = re.compile(
 
 
 def _decode_json(body: bytes) -> tuple[Any, str]:
-    """Parse a REST body; return (value, what had to be cleaned) or raise ValueError.
-
-    Tolerates a UTF-8 BOM and PHP notices printed before the JSON, two common
-    faults of real hosts, because the JSON after them is intact.
-    """
+    """Parse a REST body; return (value, what had to be cleaned) or raise ValueError. Tolerates a
+    UTF-8 BOM and PHP notices before the JSON, common faults of real hosts that leave the JSON intact."""
     text = body.decode("utf-8")
     cleaned = ""
     if text.startswith("\ufeff"):
@@ -498,12 +482,9 @@ _RESERVED_PARAMS = frozenset({"rest_route", "_method", "_envelope", "_jsonp"})
 
 @functools.lru_cache(maxsize=256)
 def _php_name(key: str) -> str:
-    """The name PHP files a query key under (php_register_variable_ex in main/php_variables.c).
-
-    It drops leading spaces and what follows a NUL, ends the name at a ``[`` that
-    opens a bracket pair, and turns ``' '``, ``'.'`` and a lone ``[`` into ``_``:
-    ``.method`` and ``rest[route`` arrive as ``_method`` and ``rest_route``.
-    """
+    """The name PHP files a query key under (php_register_variable_ex in main/php_variables.c): it
+    drops leading spaces and what follows a NUL, ends the name at a ``[`` that opens a bracket pair,
+    and turns ``' '``, ``'.'`` and a lone ``[`` into ``_`` (``.method`` arrives as ``_method``)."""
     name = key.split("\0")[0].lstrip(" ")
     bracket = name.find("[")
     if bracket >= 0 and "]" in name[bracket:]:
@@ -512,11 +493,9 @@ def _php_name(key: str) -> str:
 
 
 def _query_pairs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Query pairs that PHP parses back into the same values: ``a[b]=1&a[c][0]=x``.
-
-    Dicts and lists nest with brackets (the only way a query carries them); None
-    is left out; booleans are ``true``/``false``, which rest_sanitize_boolean() reads.
-    """
+    """Query pairs that PHP parses back into the same values: ``a[b]=1&a[c][0]=x``. Dicts and lists
+    nest with brackets (the only way a query carries them); None is left out; booleans are
+    ``true``/``false``, which rest_sanitize_boolean() reads."""
     pairs: list[tuple[str, str]] = []
 
     def add(key: str, value: Any) -> None:
@@ -776,25 +755,21 @@ def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.time
     but must be a finite JSON number (not a boolean). ``typ`` is not checked. JSON objects with a
     duplicate member name are rejected at any depth (RFC 7515 §4 allows it; PHP keeps the last and other
     parsers the first, so two verifiers could see different claims), as are NaN/Infinity and integers
-    over 4300 digits. Whatever the token holds, only TokenError subclasses come out of it.
+    over 4300 digits.
 
-    Args:
-        secret: The HMAC key; a str is used as its UTF-8 bytes.
-        leeway: Allowed clock skew (seconds or a timedelta) for all time claims.
-        issuer: If given, ``iss`` must equal it exactly (case-sensitive, as the WordPress plugins compare).
-        audience: If given, ``aud`` (a string or a list of strings, RFC 7519 §4.1.3) must contain it or
-            one of them. If not, a token with ``aud`` is accepted unchecked (RFC 7519 would reject it,
-            as PyJWT does; WordPress plugins never set ``aud`` and a client has no audience of its own).
-        verify_exp: False skips the ``exp`` comparison (to renew an expired token); its type is still checked.
-        clock: Returns the current time as seconds since the epoch.
+    ``secret`` is the HMAC key (a str is used as its UTF-8 bytes); ``leeway`` the clock skew allowed
+    for all time claims (seconds or a timedelta); ``issuer``, if given, must equal ``iss`` exactly (the
+    WordPress plugins compare case-sensitively); ``audience``, if given, must be in ``aud`` (a string or
+    a list of strings, RFC 7519 §4.1.3); if not given, a token with ``aud`` is accepted unchecked (RFC
+    7519 and PyJWT would reject it; WordPress plugins never set ``aud`` and a client has no audience of
+    its own). ``verify_exp=False`` skips the ``exp`` comparison (to renew an expired token) but still
+    checks its type. ``clock`` returns the current time as seconds since the epoch.
 
-    Raises:
-        MalformedToken: Bad shape, base64url or JSON, no ``alg``, a ``crit``, or a malformed registered claim.
-        InvalidSignature: ``alg`` is not HS256, or the HMAC does not match.
-        ExpiredToken, ImmatureToken: ``exp`` has passed; ``nbf`` or ``iat`` is in the future.
-        InvalidIssuer, InvalidAudience: ``issuer``/``audience`` given and the claim missing or different.
-        ConfigError: Empty secret, negative or non-finite leeway, empty audience.
-        TypeError: ``secret``, ``leeway`` or ``audience`` of the wrong type.
+    Whatever the token holds, only TokenError subclasses come out of it: MalformedToken (bad shape,
+    base64url or JSON, no ``alg``, a ``crit``, a malformed registered claim), InvalidSignature (``alg``
+    not HS256, HMAC mismatch), ExpiredToken, ImmatureToken (``nbf`` or ``iat`` in the future),
+    InvalidIssuer and InvalidAudience (claim missing or different). Bad arguments raise ConfigError
+    (empty secret, negative or non-finite leeway, empty audience) or TypeError (wrong type).
     """
     key = _jwt_key(secret)
     if isinstance(leeway, datetime.timedelta):
@@ -859,10 +834,7 @@ def _jwt_b64decode(segment: str, what: str) -> bytes:
     # accepts padding; a length of 4n+1 can never come from an encoder.
     if len(segment) % 4 == 1 or not _JWT_SEGMENT.fullmatch(segment):
         raise MalformedToken(f"{what} is not unpadded base64url")
-    try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError):  # unreachable after the checks above
-        raise MalformedToken(f"{what} is not unpadded base64url") from None
+    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))  # cannot fail after these checks
     # RFC 4648 §3.5: the unused bits of the last character must be zero; other
     # spellings of the same bytes are non-canonical, so re-encode and compare.
     if _jwt_b64encode(raw) != segment:
@@ -877,12 +849,10 @@ def _jwt_object(raw: bytes, what: str) -> dict[str, Any]:
         if len(obj) != len(items):
             raise ValueError("duplicate member name")
         return obj
-
     def integer(text: str) -> int:
         if len(text.lstrip("-")) > _JWT_MAX_INT_DIGITS:
             raise ValueError("integer too long")
         return int(text)
-
     def number(text: str) -> float:  # also parse_constant: NaN, Infinity, -Infinity (RFC 8259 §6)
         value = float(text)
         if not math.isfinite(value):  # 1e999 parses as inf
@@ -946,35 +916,34 @@ def _jwt_verify(token: str, key: bytes) -> dict[str, Any]:
     return _jwt_object(payload, "payload")
 
 
-def _jwt_numeric(claims: dict[str, Any], name: str) -> float | None:
-    """Return a NumericDate claim (RFC 7519 §2) as a float, or None if absent."""
-    if name not in claims:
-        return None
-    value = claims[name]
-    # bool is an int subclass in Python, but true/false are not numbers in JSON.
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MalformedToken(f"claim {name!r} must be a number, not JSON {_jwt_kind(value)}", claim=name,
-                             value=value)
-    try:
-        return float(value)
-    except OverflowError:
-        raise MalformedToken(f"claim {name!r} is out of range", claim=name, value=value) from None
-
-
 def _jwt_check_claims(claims: dict[str, Any], now: float, leeway: float, verify_exp: bool,
                       issuer: str | None, wanted: frozenset[str] | None) -> None:
-    """The time claims, then ``iss`` and ``aud`` when asked for."""
-    nbf, iat, exp = (_jwt_numeric(claims, name) for name in ("nbf", "iat", "exp"))
+    """The time claims (NumericDate, RFC 7519 §2), then ``iss`` and ``aud`` when asked for."""
+    times: dict[str, float] = {}
+    for name in ("nbf", "iat", "exp"):
+        if name not in claims:
+            continue
+        value = claims[name]
+        # bool is an int subclass in Python, but true/false are not numbers in JSON.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise MalformedToken(f"claim {name!r} must be a number, not JSON {_jwt_kind(value)}",
+                                 claim=name, value=value)
+        try:
+            times[name] = float(value)
+        except OverflowError:
+            raise MalformedToken(f"claim {name!r} is out of range", claim=name, value=value) from None
     context = f"now={_jwt_secs(now)}, leeway={_jwt_secs(leeway)} s"
     # RFC 7519 makes iat informational, but php-jwt and PyJWT reject a future iat;
     # nbf and iat are checked before exp, as php-jwt does.
-    for name, when in (("nbf", nbf), ("iat", iat)):
+    for name in ("nbf", "iat"):
+        when = times.get(name)
         if when is not None and when > now + leeway:
             ahead = when - now
             raise ImmatureToken(f"token not valid yet: {name} is {_jwt_secs(ahead)} s in the future "
                                 f"({name}={_jwt_secs(when)}, {context})", claim=name, value=claims[name],
                                 now=now, leeway=leeway, by_seconds=ahead)
     # RFC 7519 §4.1.4: now must be *before* exp, so exp == now is expired.
+    exp = times.get("exp")
     if verify_exp and exp is not None and now - leeway >= exp:
         ago = now - exp
         raise ExpiredToken(f"token expired {_jwt_secs(ago)} s ago (exp={_jwt_secs(exp)}, {context})",
