@@ -278,9 +278,7 @@ class InvalidAudience(TokenError):
 
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {
-    400: BadRequest, 401: AuthenticationError, 403: PermissionDenied,
-    404: NotFound, 429: RateLimited,
-}
+    400: BadRequest, 401: AuthenticationError, 403: PermissionDenied, 404: NotFound, 429: RateLimited}
 
 #: Why a 401 happens although the credentials look right: WordPress answers a wrong, unusable
 #: or stripped credential alike (wp_validate_application_password(), wp-includes/user.php).
@@ -289,16 +287,13 @@ _HINT_401 = (
     "sent instead of an application password, application passwords being unavailable "
     "(they need HTTPS or WP_ENVIRONMENT_TYPE=local) and an Authorization header stripped "
     "by the web server all in the same way, as if no credentials were sent. "
-    "Run `wp-rest doctor URL` to tell which."
-)
+    "Run `wp-rest doctor URL` to tell which.")
 _HINT_INCORRECT = (
     "create a new application password (Users > Profile > Application Passwords) and use it "
-    "with the login name; letter case matters, spaces do not. `wp-rest doctor URL` checks the rest."
-)
+    "with the login name; letter case matters, spaces do not. `wp-rest doctor URL` checks the rest.")
 _HINT_401_ANONYMOUS = (
     "No credentials were sent: pass auth=ApplicationPassword(username, application_password) "
-    "or set WP_USERNAME and WP_APP_PASSWORD."
-)
+    "or set WP_USERNAME and WP_APP_PASSWORD.")
 
 # --- Helpers ------------------------------------------------------------------
 
@@ -422,11 +417,9 @@ def _check_transport_security(url: str, allow_insecure_http: bool,
     if proxy and scheme == "http" and not _is_loopback(urllib.parse.urlsplit(proxy).hostname or ""):
         host = f"{host} through the proxy {urllib.parse.urlsplit(proxy).hostname}"
     if scheme == "http" and not allow_insecure_http and not _is_loopback(host):
-        raise ConfigError(
-            f"refusing to send credentials over plain HTTP to {host}: anyone on the path "
-            "could read them. Use the site's https:// URL, or pass "
-            "allow_insecure_http=True if you accept that risk."
-        )
+        raise ConfigError(f"refusing to send credentials over plain HTTP to {host}: anyone on the path could "
+                          "read them. Use the site's https:// URL, or pass allow_insecure_http=True if you "
+                          "accept that risk.")
 
 
 def _parse_link_header(values: list[str]) -> dict[str, str]:
@@ -537,10 +530,8 @@ def _check_route(route: str) -> str:
     # Encoded '/', '.' and '\\' too: some servers decode them before routing (IIS reads '\\' as '/').
     if (not _ROUTE_OK.match(route) or any(e in lowered for e in ("%2f", "%2e", "%5c"))
             or any(s in (".", "..") for s in segments) or "//" in route):
-        raise ConfigError(
-            f"invalid route {route!r}: a route is a path such as '/wp/v2/posts/5' "
-            "(no '..', '?', '#', '//' or encoded slashes); pass query values in params="
-        )
+        raise ConfigError(f"invalid route {route!r}: a route is a path such as '/wp/v2/posts/5' "
+                          "(no '..', '?', '#', '//' or encoded slashes); pass query values in params=")
     return route
 
 
@@ -565,10 +556,9 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
     elif status == 401:
         hint = _HINT_401 if authenticated else _HINT_401_ANONYMOUS
     elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
-        hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to "
-                "a wrong login password; it also rejects application passwords. Use "
-                "BasicAuth with the login password, or remove that plugin and use "
-                "ApplicationPassword.")
+        hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to a wrong login "
+                "password; it also rejects application passwords. Use BasicAuth with the login password, "
+                "or remove that plugin and use ApplicationPassword.")
     elif code.startswith("jwt_auth_"):
         hint = ("The JWT plugin refused the token. JWTAuth renews tokens by itself; for "
                 "self-signed tokens the secret must be the site's JWT_AUTH_SECRET_KEY and "
@@ -577,10 +567,8 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
                route=request.route, hint=hint)
 
 
-@functools.lru_cache(maxsize=64)
-def _split_url(url: str) -> urllib.parse.SplitResult:
-    """``urlsplit`` once per API root (it is the same for every request of a client)."""
-    return urllib.parse.urlsplit(url)
+#: ``urlsplit`` once per API root (it is the same for every request of a client).
+_split_url = functools.lru_cache(maxsize=64)(urllib.parse.urlsplit)
 
 
 def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -> str:
@@ -610,12 +598,10 @@ def _root_from_url(url: str) -> str | None:
     query = urllib.parse.parse_qs(parts.query)
     if "rest_route" in query:
         kept = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
-        return urllib.parse.urlunsplit(
-            (parts.scheme, parts.netloc, parts.path,
-             urllib.parse.urlencode([*kept, ("rest_route", "/")], safe="/"), ""))
+        kept_query = urllib.parse.urlencode([*kept, ("rest_route", "/")], safe="/")
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, kept_query, ""))
     if parts.path.rstrip("/").endswith("/wp-json"):
-        return urllib.parse.urlunsplit(
-            (parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", "", ""))
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", "", ""))
     return None
 
 
@@ -673,8 +659,7 @@ def _invalid_response(request: Request, resp: Response) -> InvalidResponse:
     ctype = resp.content_type or "no content type"
     start = _body_start(resp.body)
     why = "HTML instead of JSON" if "html" in ctype.lower() or start.startswith("<") else "not JSON"
-    advice = ("a wrong URL, a maintenance page, or a security plugin/firewall in front of "
-              "WordPress")
+    advice = "a wrong URL, a maintenance page, or a security plugin/firewall in front of WordPress"
     if resp.status == 401 and resp.headers.get("WWW-Authenticate"):
         advice = ("the web server asks for its own Basic auth (WWW-Authenticate: "
                   f"{resp.headers['WWW-Authenticate']}) before WordPress runs")
@@ -787,7 +772,7 @@ def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.time
     if wanted is not None and (not wanted or not all(isinstance(a, str) for a in wanted)):
         raise ConfigError("audience must be a string or a non-empty iterable of strings")
     try:
-        claims = _jwt_verify(token, key)
+        claims = _jwt_payload(token, key)
         _jwt_check_claims(claims, float(clock()), slack, verify_exp, issuer, wanted)
     except TokenError as exc:
         _log.debug("JWT rejected: %s", exc)
@@ -803,18 +788,16 @@ def jwt_peek(token: str) -> dict[str, Any]:
     renew it. Never base an access decision on it. Raises MalformedToken when the token is not three
     strict base64url segments with JSON-object header and payload (same rules as jwt_decode).
     """
-    return _jwt_object(_jwt_parse(token)[2], "payload")
+    return _jwt_payload(token, None)
 
 
 def _jwt_key(secret: str | bytes) -> bytes:
     """The HMAC key bytes; a str secret is UTF-8, as PHP uses it."""
     if isinstance(secret, str):
-        try:
-            key: bytes | None = secret.encode("utf-8")
-        except UnicodeEncodeError:
-            key = None
-        if key is None:  # raised outside the handler: the UnicodeEncodeError holds the secret
+        # Checked, not caught: a UnicodeEncodeError would carry the secret into tracebacks.
+        if re.search(r"[\ud800-\udfff]", secret):
             raise ConfigError("JWT secret is not valid Unicode (unpaired surrogate)")
+        key = secret.encode("utf-8")
     elif isinstance(secret, (bytes, bytearray)):
         key = bytes(secret)
     else:
@@ -870,21 +853,6 @@ def _jwt_object(raw: bytes, what: str) -> dict[str, Any]:
     return value
 
 
-def _jwt_parse(token: str) -> tuple[str, dict[str, Any], bytes, bytes]:
-    """Split a compact JWS strictly: (signing input, parsed header, payload bytes, signature)."""
-    if not isinstance(token, str):
-        raise MalformedToken(f"token must be a str, not {type(token).__name__}")
-    if not token.isascii():
-        raise MalformedToken("token contains non-ASCII characters")
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise MalformedToken(f"token has {len(parts)} segments, a JWS has 3 (RFC 7515 §7.1)")
-    header = _jwt_b64decode(parts[0], "header")
-    payload = _jwt_b64decode(parts[1], "payload")
-    signature = _jwt_b64decode(parts[2], "signature")
-    return f"{parts[0]}.{parts[1]}", _jwt_object(header, "header"), payload, signature
-
-
 def _jwt_mac(key: bytes, signing_input: str) -> bytes:
     import hashlib
     import hmac
@@ -892,9 +860,21 @@ def _jwt_mac(key: bytes, signing_input: str) -> bytes:
     return hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()
 
 
-def _jwt_verify(token: str, key: bytes) -> dict[str, Any]:
-    """Check shape, header and HMAC (RFC 7515 §5.2), then parse the payload."""
-    signing_input, header, payload, signature = _jwt_parse(token)
+def _jwt_payload(token: str, key: bytes | None) -> dict[str, Any]:
+    """The payload of a strict compact JWS; with ``key``, after checking header and HMAC (RFC 7515 §5.2)."""
+    if not isinstance(token, str):
+        raise MalformedToken(f"token must be a str, not {type(token).__name__}")
+    if not token.isascii():
+        raise MalformedToken("token contains non-ASCII characters")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedToken(f"token has {len(parts)} segments, a JWS has 3 (RFC 7515 §7.1)")
+    header_raw = _jwt_b64decode(parts[0], "header")
+    payload = _jwt_b64decode(parts[1], "payload")
+    signature = _jwt_b64decode(parts[2], "signature")
+    header = _jwt_object(header_raw, "header")
+    if key is None:
+        return _jwt_object(payload, "payload")
     alg = header.get("alg")
     if not isinstance(alg, str):
         raise MalformedToken("header has no 'alg' string (RFC 7515 §4.1.1)", claim="alg", value=alg)
@@ -911,7 +891,7 @@ def _jwt_verify(token: str, key: bytes) -> dict[str, Any]:
     # Over the received segments, never re-serialised; constant time (RFC 7518 §3.2).
     import hmac
 
-    if not hmac.compare_digest(signature, _jwt_mac(key, signing_input)):
+    if not hmac.compare_digest(signature, _jwt_mac(key, f"{parts[0]}.{parts[1]}")):
         raise InvalidSignature("signature verification failed")
     return _jwt_object(payload, "payload")
 
