@@ -723,7 +723,7 @@ def jwt_encode(payload: Mapping[str, Any], secret: str | bytes, *,
                             allow_nan=False).encode("utf-8") for part in (header, payload)]
     except ValueError as exc:
         raise ConfigError(f"cannot serialise JWT content as JSON: {exc}") from None
-    signing_input = ".".join(_jwt_b64encode(text) for text in texts)
+    signing_input = f"{_jwt_b64encode(texts[0])}.{_jwt_b64encode(texts[1])}"
     return f"{signing_input}.{_jwt_b64encode(_jwt_mac(key, signing_input))}"
 
 
@@ -795,7 +795,7 @@ def _jwt_key(secret: str | bytes) -> bytes:
     """The HMAC key bytes; a str secret is UTF-8, as PHP uses it."""
     if isinstance(secret, str):
         # Checked, not caught: a UnicodeEncodeError would carry the secret into tracebacks.
-        if re.search(r"[\ud800-\udfff]", secret):
+        if not secret.isascii() and re.search(r"[\ud800-\udfff]", secret):
             raise ConfigError("JWT secret is not valid Unicode (unpaired surrogate)")
         key = secret.encode("utf-8")
     elif isinstance(secret, (bytes, bytearray)):
@@ -832,10 +832,12 @@ def _jwt_object(raw: bytes, what: str) -> dict[str, Any]:
         if len(obj) != len(items):
             raise ValueError("duplicate member name")
         return obj
+
     def integer(text: str) -> int:
         if len(text.lstrip("-")) > _JWT_MAX_INT_DIGITS:
             raise ValueError("integer too long")
         return int(text)
+
     def number(text: str) -> float:  # also parse_constant: NaN, Infinity, -Infinity (RFC 8259 §6)
         value = float(text)
         if not math.isfinite(value):  # 1e999 parses as inf
