@@ -288,9 +288,6 @@ _HINT_401 = (
     "(they need HTTPS or WP_ENVIRONMENT_TYPE=local) and an Authorization header stripped "
     "by the web server all in the same way, as if no credentials were sent. "
     "Run `wp-rest doctor URL` to tell which.")
-_HINT_INCORRECT = (
-    "create a new application password (Users > Profile > Application Passwords) and use it "
-    "with the login name; letter case matters, spaces do not. `wp-rest doctor URL` checks the rest.")
 _HINT_401_ANONYMOUS = (
     "No credentials were sent: pass auth=ApplicationPassword(username, application_password) "
     "or set WP_USERNAME and WP_APP_PASSWORD.")
@@ -551,8 +548,10 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
     cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
     hint = ""
     if status == 401 and code == "incorrect_password":
-        hint = ("WordPress rejected the application password of this user (it says so where a plugin "
-                "such as WooCommerce re-runs authentication): " + _HINT_INCORRECT)
+        hint = ("WordPress rejected the application password of this user (it says so where a plugin such "
+                "as WooCommerce re-runs authentication): create a new application password (Users > Profile > "
+                "Application Passwords) and use it with the login name; letter case matters, spaces do not. "
+                "`wp-rest doctor URL` checks the rest.")
     elif status == 401:
         hint = _HINT_401 if authenticated else _HINT_401_ANONYMOUS
     elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
