@@ -1,8 +1,7 @@
-"""wp_rest: a WordPress REST API client in one file, standard library only.
+"""wp_rest: a WordPress REST API client in one file, standard library only (Python >= 3.10).
 
-Copy this file into your project (Python >= 3.10, no dependencies) or
-``pip install`` the project that ships it. Authenticated writes work with
-Application Passwords; when they cannot work, the errors say why.
+Copy this file into your project, or ``pip install`` the project that ships it (its README says
+more). Authenticated writes work with Application Passwords; when they cannot, the errors say why.
 
 Quick start::
 
@@ -12,14 +11,12 @@ Quick start::
     post = wp.create_post(title="Hello", content="<p>From Python</p>")
     print(wp.list_posts(status="draft").total)
 
-Command line: ``python wp_rest.py --help`` (or ``wp-rest --help`` once installed);
-``wp-rest doctor URL`` explains why writes fail and how to fix the site.
-Configuration from the environment: ``WP_URL``, ``WP_USERNAME``,
-``WP_APP_PASSWORD``, ``WP_CA_BUNDLE`` and the JWT/cookie variants (see
-``Client.from_env``).
+Other auth: BasicAuth, WooCommerceKeys, JWTAuth, BearerToken, CookieAuth, OAuth1 (OAuth1Flow).
+Command line: ``python wp_rest.py --help`` (``wp-rest --help`` once installed); ``wp-rest doctor URL``
+explains why writes fail and how to fix the site. ``Client.from_env`` reads ``WP_URL``,
+``WP_USERNAME``, ``WP_APP_PASSWORD``, ``WP_CA_BUNDLE`` and the JWT/cookie variants.
 
-Licence: MIT. Version: see ``__version__``. A vendored copy is identified by
-that line alone: keep it when you copy the file.
+Licence: MIT. Version: see ``__version__``; that line alone identifies a vendored copy, so keep it.
 """
 
 from __future__ import annotations
@@ -27,55 +24,14 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 __all__ = [
-    "APIError",
-    "ApplicationPassword",
-    "Auth",
-    "AuthenticationError",
-    "BadRequest",
-    "BasicAuth",
-    "BearerToken",
-    "Check",
-    "Client",
-    "ConfigError",
-    "CookieAuth",
-    "ENV_PROXY",
-    "EditConflict",
-    "ExpiredToken",
-    "HTTPTransport",
-    "Headers",
-    "ImmatureToken",
-    "InvalidAudience",
-    "InvalidIssuer",
-    "InvalidResponse",
-    "InvalidSignature",
-    "JWTAuth",
-    "MalformedToken",
-    "MockTransport",
-    "NotFound",
-    "OAuth1",
-    "OAuth1Flow",
-    "Page",
-    "PermissionDenied",
-    "ProxyError",
-    "RateLimited",
-    "RedirectError",
-    "Report",
-    "Request",
-    "Response",
-    "Retry",
-    "ServerError",
-    "TokenError",
-    "Transport",
-    "TransportError",
-    "WPError",
-    "WeakSecretWarning",
-    "WooCommerceKeys",
-    "credentials_path",
-    "jwt_decode",
-    "jwt_encode",
-    "jwt_peek",
-    "main",
-    "stored_sites",
+    "APIError", "ApplicationPassword", "Auth", "AuthenticationError", "BadRequest", "BasicAuth",
+    "BearerToken", "Check", "Client", "ConfigError", "CookieAuth", "ENV_PROXY", "EditConflict",
+    "ExpiredToken", "HTTPTransport", "Headers", "ImmatureToken", "InvalidAudience", "InvalidIssuer",
+    "InvalidResponse", "InvalidSignature", "JWTAuth", "MalformedToken", "MockTransport", "NotFound",
+    "OAuth1", "OAuth1Flow", "Page", "PermissionDenied", "ProxyError", "RateLimited", "RedirectError",
+    "Report", "Request", "Response", "Retry", "ServerError", "TokenError", "Transport", "TransportError",
+    "WPError", "WeakSecretWarning", "WooCommerceKeys", "credentials_path", "jwt_decode", "jwt_encode",
+    "jwt_peek", "main", "stored_sites",
 ]
 
 import base64
@@ -156,25 +112,9 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 _log = logging.getLogger("wp_rest")
 
 # --- Exceptions ---------------------------------------------------------------
-#
-# WPError
-#  +-- ConfigError (also ValueError)   misuse: bad URL, missing credentials
-#  +-- TransportError                  no HTTP answer: DNS, refused, TLS, timeout
-#  |    +-- ProxyError                 the proxy refused (407) or could not connect
-#  +-- RedirectError                   a 3xx the client must not follow
-#  +-- InvalidResponse                 an answer that is not WordPress JSON
-#  +-- APIError                        WordPress answered with status >= 400
-#  |    +-- BadRequest (400), AuthenticationError (401), PermissionDenied (403),
-#  |        NotFound (404), RateLimited (429), ServerError (5xx)
-#  +-- EditConflict                    the post changed since it was read; nothing written
-#  +-- TokenError                      jwt_decode/jwt_peek rejected a token
-#       +-- MalformedToken             not an HS256 JWS with JSON-object header and payload
-#       +-- InvalidSignature           HMAC mismatch, or a header alg other than HS256
-#       +-- ExpiredToken               exp has passed
-#       +-- ImmatureToken              nbf or iat lies in the future
-#       +-- InvalidIssuer              iss missing or not the expected one
-#       +-- InvalidAudience            aud missing or naming none of the expected audiences
-# WeakSecretWarning (a UserWarning)    jwt_encode with a secret under 32 bytes
+# WPError > ConfigError (also ValueError), TransportError > ProxyError, RedirectError, InvalidResponse,
+# APIError > its status subclasses, EditConflict, TokenError > the jwt_decode/jwt_peek errors.
+# WeakSecretWarning (a UserWarning) is the only warning.
 
 
 class WPError(Exception):
@@ -189,11 +129,8 @@ class ConfigError(WPError, ValueError):
 
 
 class TransportError(WPError):
-    """No HTTP answer was received (DNS, connection refused or reset, TLS, timeout).
-
-    ``request_sent`` is False only when the request provably never reached the
-    server (the connection could not be opened), so a write may be retried.
-    """
+    """No HTTP answer was received (DNS, connection refused or reset, TLS, timeout). ``request_sent``
+    is False only when the request provably never reached the server, so a write may be retried."""
 
     def __init__(self, message: str, *, method: str = "", url: str = "",
                  request_sent: bool = True) -> None:
@@ -294,17 +231,14 @@ class WeakSecretWarning(UserWarning):
 
 
 class TokenError(WPError):
-    """A JWT was rejected; base of every jwt_decode/jwt_peek error.
+    """A JWT was rejected; base of every jwt_decode/jwt_peek error. ``claim`` is the header parameter
+    or claim at fault ("alg", "exp", ...) or None, ``value`` its value as found in the token or None."""
 
-    Attributes:
-        claim: The header parameter or claim at fault ("alg", "exp", ...), or None.
-        value: Its value as found in the token, or None.
-    """
-
-    def __init__(self, message: str, *, claim: str | None = None, value: Any = None) -> None:
+    def __init__(self, message: str, *, claim: str | None = None, value: Any = None, **details: Any) -> None:
         super().__init__(message)
         self.claim = claim
         self.value = value
+        vars(self).update(details)  # the subclasses' own attributes, declared on them
 
 
 class MalformedToken(TokenError):
@@ -318,12 +252,9 @@ class InvalidSignature(TokenError):
 class _TimeClaimError(TokenError):
     """A time claim failed; carries the clock reading used."""
 
-    def __init__(self, message: str, *, claim: str | None = None, value: Any = None, now: float = 0.0,
-                 leeway: float = 0.0, by_seconds: float = 0.0) -> None:
-        super().__init__(message, claim=claim, value=value)
-        self.now = now
-        self.leeway = leeway
-        self.by_seconds = by_seconds
+    now: float = 0.0
+    leeway: float = 0.0
+    by_seconds: float = 0.0
 
 
 class ExpiredToken(_TimeClaimError):
@@ -337,24 +268,17 @@ class ImmatureToken(_TimeClaimError):
 class InvalidIssuer(TokenError):
     """``iss`` is missing or differs from ``expected``."""
 
-    def __init__(self, message: str, *, claim: str | None = "iss", value: Any = None, expected: str = "") -> None:
-        super().__init__(message, claim=claim, value=value)
-        self.expected = expected
+    expected: str = ""
 
 
 class InvalidAudience(TokenError):
     """``aud`` is missing or names none of ``expected``."""
 
-    def __init__(self, message: str, *, claim: str | None = "aud", value: Any = None,
-                 expected: frozenset[str] = frozenset()) -> None:
-        super().__init__(message, claim=claim, value=value)
-        self.expected = expected
+    expected: frozenset[str] = frozenset()
 
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {
-    400: BadRequest, 401: AuthenticationError, 403: PermissionDenied,
-    404: NotFound, 429: RateLimited,
-}
+    400: BadRequest, 401: AuthenticationError, 403: PermissionDenied, 404: NotFound, 429: RateLimited}
 
 #: Why a 401 happens although the credentials look right: WordPress answers a wrong, unusable
 #: or stripped credential alike (wp_validate_application_password(), wp-includes/user.php).
@@ -363,16 +287,10 @@ _HINT_401 = (
     "sent instead of an application password, application passwords being unavailable "
     "(they need HTTPS or WP_ENVIRONMENT_TYPE=local) and an Authorization header stripped "
     "by the web server all in the same way, as if no credentials were sent. "
-    "Run `wp-rest doctor URL` to tell which."
-)
-_HINT_INCORRECT = (
-    "create a new application password (Users > Profile > Application Passwords) and use it "
-    "with the login name; letter case matters, spaces do not. `wp-rest doctor URL` checks the rest."
-)
+    "Run `wp-rest doctor URL` to tell which.")
 _HINT_401_ANONYMOUS = (
     "No credentials were sent: pass auth=ApplicationPassword(username, application_password) "
-    "or set WP_USERNAME and WP_APP_PASSWORD."
-)
+    "or set WP_USERNAME and WP_APP_PASSWORD.")
 
 # --- Helpers ------------------------------------------------------------------
 
@@ -465,12 +383,9 @@ def _netloc_origin(scheme: str, netloc: str) -> tuple[str, str, int]:
 
 @functools.lru_cache(maxsize=128)
 def _is_loopback(host: str) -> bool:
-    """A loopback address, or ``localhost`` when every address it resolves to is one.
-
-    Other names (``evil.localhost`` too) are not trusted: what they resolve to can
-    change between this check and the connection. ``localhost`` is pinned to the
-    address checked here (``_loopback_address``).
-    """
+    """A loopback address, or ``localhost`` when every address it resolves to is one. Other names
+    (``evil.localhost`` too) are not trusted: what they resolve to can change before the connection;
+    ``localhost`` is pinned to the address checked here (``_loopback_address``)."""
     host = host.strip("[]").lower()
     if host == "localhost":
         return _loopback_address(host) is not None
@@ -499,11 +414,9 @@ def _check_transport_security(url: str, allow_insecure_http: bool,
     if proxy and scheme == "http" and not _is_loopback(urllib.parse.urlsplit(proxy).hostname or ""):
         host = f"{host} through the proxy {urllib.parse.urlsplit(proxy).hostname}"
     if scheme == "http" and not allow_insecure_http and not _is_loopback(host):
-        raise ConfigError(
-            f"refusing to send credentials over plain HTTP to {host}: anyone on the path "
-            "could read them. Use the site's https:// URL, or pass "
-            "allow_insecure_http=True if you accept that risk."
-        )
+        raise ConfigError(f"refusing to send credentials over plain HTTP to {host}: anyone on the path could "
+                          "read them. Use the site's https:// URL, or pass allow_insecure_http=True if you "
+                          "accept that risk.")
 
 
 def _parse_link_header(values: list[str]) -> dict[str, str]:
@@ -528,11 +441,8 @@ _PHP_NOTICE = re.compile(
 
 
 def _decode_json(body: bytes) -> tuple[Any, str]:
-    """Parse a REST body; return (value, what had to be cleaned) or raise ValueError.
-
-    Tolerates a UTF-8 BOM and PHP notices printed before the JSON, two common
-    faults of real hosts, because the JSON after them is intact.
-    """
+    """Parse a REST body; return (value, what had to be cleaned) or raise ValueError. Tolerates a
+    UTF-8 BOM and PHP notices before the JSON, common faults of real hosts that leave the JSON intact."""
     text = body.decode("utf-8")
     cleaned = ""
     if text.startswith("\ufeff"):
@@ -562,12 +472,9 @@ _RESERVED_PARAMS = frozenset({"rest_route", "_method", "_envelope", "_jsonp"})
 
 @functools.lru_cache(maxsize=256)
 def _php_name(key: str) -> str:
-    """The name PHP files a query key under (php_register_variable_ex in main/php_variables.c).
-
-    It drops leading spaces and what follows a NUL, ends the name at a ``[`` that
-    opens a bracket pair, and turns ``' '``, ``'.'`` and a lone ``[`` into ``_``:
-    ``.method`` and ``rest[route`` arrive as ``_method`` and ``rest_route``.
-    """
+    """The name PHP files a query key under (php_register_variable_ex in main/php_variables.c): it
+    drops leading spaces and what follows a NUL, ends the name at a ``[`` that opens a bracket pair,
+    and turns ``' '``, ``'.'`` and a lone ``[`` into ``_`` (``.method`` arrives as ``_method``)."""
     name = key.split("\0")[0].lstrip(" ")
     bracket = name.find("[")
     if bracket >= 0 and "]" in name[bracket:]:
@@ -576,11 +483,9 @@ def _php_name(key: str) -> str:
 
 
 def _query_pairs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Query pairs that PHP parses back into the same values: ``a[b]=1&a[c][0]=x``.
-
-    Dicts and lists nest with brackets (the only way a query carries them); None
-    is left out; booleans are ``true``/``false``, which rest_sanitize_boolean() reads.
-    """
+    """Query pairs that PHP parses back into the same values: ``a[b]=1&a[c][0]=x``. Dicts and lists
+    nest with brackets (the only way a query carries them); None is left out; booleans are
+    ``true``/``false``, which rest_sanitize_boolean() reads."""
     pairs: list[tuple[str, str]] = []
 
     def add(key: str, value: Any) -> None:
@@ -622,10 +527,8 @@ def _check_route(route: str) -> str:
     # Encoded '/', '.' and '\\' too: some servers decode them before routing (IIS reads '\\' as '/').
     if (not _ROUTE_OK.match(route) or any(e in lowered for e in ("%2f", "%2e", "%5c"))
             or any(s in (".", "..") for s in segments) or "//" in route):
-        raise ConfigError(
-            f"invalid route {route!r}: a route is a path such as '/wp/v2/posts/5' "
-            "(no '..', '?', '#', '//' or encoded slashes); pass query values in params="
-        )
+        raise ConfigError(f"invalid route {route!r}: a route is a path such as '/wp/v2/posts/5' "
+                          "(no '..', '?', '#', '//' or encoded slashes); pass query values in params=")
     return route
 
 
@@ -645,15 +548,16 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
     cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
     hint = ""
     if status == 401 and code == "incorrect_password":
-        hint = ("WordPress rejected the application password of this user (it says so where a plugin "
-                "such as WooCommerce re-runs authentication): " + _HINT_INCORRECT)
+        hint = ("WordPress rejected the application password of this user (it says so where a plugin such "
+                "as WooCommerce re-runs authentication): create a new application password (Users > Profile > "
+                "Application Passwords) and use it with the login name; letter case matters, spaces do not. "
+                "`wp-rest doctor URL` checks the rest.")
     elif status == 401:
         hint = _HINT_401 if authenticated else _HINT_401_ANONYMOUS
     elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
-        hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to "
-                "a wrong login password; it also rejects application passwords. Use "
-                "BasicAuth with the login password, or remove that plugin and use "
-                "ApplicationPassword.")
+        hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to a wrong login "
+                "password; it also rejects application passwords. Use BasicAuth with the login password, "
+                "or remove that plugin and use ApplicationPassword.")
     elif code.startswith("jwt_auth_"):
         hint = ("The JWT plugin refused the token. JWTAuth renews tokens by itself; for "
                 "self-signed tokens the secret must be the site's JWT_AUTH_SECRET_KEY and "
@@ -662,10 +566,8 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
                route=request.route, hint=hint)
 
 
-@functools.lru_cache(maxsize=64)
-def _split_url(url: str) -> urllib.parse.SplitResult:
-    """``urlsplit`` once per API root (it is the same for every request of a client)."""
-    return urllib.parse.urlsplit(url)
+#: ``urlsplit`` once per API root (it is the same for every request of a client).
+_split_url = functools.lru_cache(maxsize=64)(urllib.parse.urlsplit)
 
 
 def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -> str:
@@ -695,12 +597,10 @@ def _root_from_url(url: str) -> str | None:
     query = urllib.parse.parse_qs(parts.query)
     if "rest_route" in query:
         kept = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
-        return urllib.parse.urlunsplit(
-            (parts.scheme, parts.netloc, parts.path,
-             urllib.parse.urlencode([*kept, ("rest_route", "/")], safe="/"), ""))
+        kept_query = urllib.parse.urlencode([*kept, ("rest_route", "/")], safe="/")
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, kept_query, ""))
     if parts.path.rstrip("/").endswith("/wp-json"):
-        return urllib.parse.urlunsplit(
-            (parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", "", ""))
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", "", ""))
     return None
 
 
@@ -758,8 +658,7 @@ def _invalid_response(request: Request, resp: Response) -> InvalidResponse:
     ctype = resp.content_type or "no content type"
     start = _body_start(resp.body)
     why = "HTML instead of JSON" if "html" in ctype.lower() or start.startswith("<") else "not JSON"
-    advice = ("a wrong URL, a maintenance page, or a security plugin/firewall in front of "
-              "WordPress")
+    advice = "a wrong URL, a maintenance page, or a security plugin/firewall in front of WordPress"
     if resp.status == 401 and resp.headers.get("WWW-Authenticate"):
         advice = ("the web server asks for its own Basic auth (WWW-Authenticate: "
                   f"{resp.headers['WWW-Authenticate']}) before WordPress runs")
@@ -782,7 +681,6 @@ def _site_of(url: str) -> str:
 # --- JWT ----------------------------------------------------------------------
 # HS256 only (RFC 7518 §3.2), compact serialisation only (RFC 7515 §7.1).
 # The algorithm is fixed here and never taken from a token (RFC 8725 §2.1, §3.1).
-# Its errors (TokenError and subclasses) are in the Exceptions section.
 
 #: HMAC key length below which jwt_encode warns ("a key of the same size as the
 #: hash output ... or larger MUST be used", RFC 7518 §3.2).
@@ -794,36 +692,23 @@ _JWT_MAX_INT_DIGITS = 4300
 _JWT_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 
 
-def jwt_encode(payload: Mapping[str, Any], secret: str | bytes, *, headers: Mapping[str, Any] | None = None) -> str:
-    """Sign ``payload`` as a compact HS256 JWT.
+def jwt_encode(payload: Mapping[str, Any], secret: str | bytes, *,
+               headers: Mapping[str, Any] | None = None) -> str:
+    """Sign ``payload`` as a compact HS256 JWT, ``header.payload.signature``.
 
-    The header is ``{"alg":"HS256","typ":"JWT"}`` followed by ``headers``; keys
-    keep their order, JSON is compact UTF-8, segments are unpadded base64url.
-    Nothing is added to the payload: WordPress plugins want ``iss``, ``iat``,
-    ``nbf``, ``exp`` and ``data.user.id`` (back-date ``iat``/``nbf`` by ~30 s).
+    The header is ``{"alg":"HS256","typ":"JWT"}`` followed by ``headers`` (such as ``kid``; ``alg``
+    may only be "HS256", ``crit`` is refused). JSON is compact UTF-8, segments unpadded base64url, and
+    a str secret is used as its UTF-8 bytes, as PHP does. Nothing is added to the payload: WordPress
+    plugins want ``iss``, ``iat``, ``nbf``, ``exp`` and ``data.user.id`` (back-date ``iat``/``nbf`` ~30 s).
 
-    Args:
-        payload: The claims; must be JSON-serialisable with finite numbers.
-        secret: The HMAC key; a str is used as its UTF-8 bytes, as PHP does.
-        headers: Extra header parameters such as ``kid``; ``alg`` may only be
-            "HS256" and ``crit`` is refused.
-
-    Returns:
-        The token, ``header.payload.signature``.
-
-    Raises:
-        ConfigError: Empty secret, another ``alg``, ``crit``, NaN/infinite
-            numbers, unpaired surrogates or circular references.
-        TypeError: ``secret`` is not str/bytes, ``payload`` not a Mapping, or a
-            value is not JSON-serialisable.
-
-    Warns:
-        WeakSecretWarning: The secret is shorter than 32 bytes.
+    Raises ConfigError (empty secret, another ``alg``, ``crit``, NaN/infinite numbers, unpaired
+    surrogates, circular references) or TypeError (``secret`` not str/bytes, ``payload`` not a Mapping,
+    a value not JSON-serialisable). Warns WeakSecretWarning when the secret is under 32 bytes.
     """
     key = _jwt_key(secret)
     if len(key) < _JWT_MIN_KEY_BYTES:
-        warnings.warn(f"HS256 secret is {len(key)} bytes; RFC 7518 §3.2 requires at least {_JWT_MIN_KEY_BYTES}",
-                      WeakSecretWarning, stacklevel=2)
+        warnings.warn(f"HS256 secret is {len(key)} bytes; RFC 7518 §3.2 requires at least "
+                      f"{_JWT_MIN_KEY_BYTES}", WeakSecretWarning, stacklevel=2)
     if not isinstance(payload, Mapping):
         raise TypeError(f"JWT payload must be a mapping, not {type(payload).__name__}")
     header: dict[str, Any] = {"alg": "HS256", "typ": "JWT", **(headers or {})}
@@ -831,70 +716,63 @@ def jwt_encode(payload: Mapping[str, Any], secret: str | bytes, *, headers: Mapp
         raise ConfigError(f"jwt_encode signs HS256 only, not alg={_jwt_show(header['alg'])}")
     if "crit" in header:
         raise ConfigError("jwt_encode does not support the 'crit' header parameter")
-    signing_input = f"{_jwt_b64encode(_jwt_dumps(header))}.{_jwt_b64encode(_jwt_dumps(payload))}"
+    try:  # ensure_ascii=False: UTF-8 is shorter and refuses unpaired surrogates (RFC 8259 §8.1);
+        # allow_nan=False: NaN/Infinity are not JSON.
+        texts = [json.dumps(dict(part), separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False).encode("utf-8") for part in (header, payload)]
+    except ValueError as exc:
+        raise ConfigError(f"cannot serialise JWT content as JSON: {exc}") from None
+    signing_input = f"{_jwt_b64encode(texts[0])}.{_jwt_b64encode(texts[1])}"
     return f"{signing_input}.{_jwt_b64encode(_jwt_mac(key, signing_input))}"
 
 
 def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.timedelta = 0,
                issuer: str | None = None, audience: str | Iterable[str] | None = None,
                verify_exp: bool = True, clock: Callable[[], float] = time.time) -> dict[str, Any]:
-    """Verify an HS256 JWT and return its claims.
+    """Verify an HS256 JWT and return its claims as a new dict.
 
-    Checks, in order: three strict base64url segments; a JSON-object header
-    whose ``alg`` is exactly "HS256" and that has no ``crit``; the HMAC over the
-    received segments (constant time); a JSON-object payload; ``nbf``, ``iat``
-    and ``exp``; then ``iss`` and ``aud`` when asked. Time rules follow php-jwt
-    (Tmeister) and PyJWT: expired when ``now - leeway >= exp`` (so ``exp == now``
-    is expired); not yet valid when ``nbf`` or ``iat`` is ``> now + leeway``.
-    Each of ``exp``/``nbf``/``iat`` is optional, but when present must be a
-    finite JSON number (not a boolean). ``typ`` is not checked. Whatever the
-    token string holds, only TokenError subclasses come out of it.
+    Checks, in order: three strict base64url segments; a JSON-object header whose ``alg`` is exactly
+    "HS256" and that has no ``crit``; the HMAC over the received segments (constant time); a
+    JSON-object payload; ``nbf``, ``iat`` and ``exp``; then ``iss`` and ``aud`` when asked. Time rules
+    follow php-jwt (Tmeister) and PyJWT: expired when ``now - leeway >= exp`` (so ``exp == now`` is
+    expired); not yet valid when ``nbf`` or ``iat`` is ``> now + leeway``. Each time claim is optional
+    but must be a finite JSON number (not a boolean). ``typ`` is not checked. JSON objects with a
+    duplicate member name are rejected at any depth (RFC 7515 §4 allows it; PHP keeps the last and other
+    parsers the first, so two verifiers could see different claims), as are NaN/Infinity and integers
+    over 4300 digits.
 
-    JSON objects with a duplicate member name are rejected at any depth
-    (RFC 7515 §4 allows rejecting; PHP keeps the last and other parsers the
-    first, so accepting would let two verifiers see different claims).
-    NaN/Infinity and integers over 4300 digits are rejected too.
+    ``secret`` is the HMAC key (a str is used as its UTF-8 bytes); ``leeway`` the clock skew allowed
+    for all time claims (seconds or a timedelta); ``issuer``, if given, must equal ``iss`` exactly (the
+    WordPress plugins compare case-sensitively); ``audience``, if given, must be in ``aud`` (a string or
+    a list of strings, RFC 7519 §4.1.3); if not given, a token with ``aud`` is accepted unchecked (RFC
+    7519 and PyJWT would reject it; WordPress plugins never set ``aud`` and a client has no audience of
+    its own). ``verify_exp=False`` skips the ``exp`` comparison (to renew an expired token) but still
+    checks its type. ``clock`` returns the current time as seconds since the epoch.
 
-    Args:
-        token: The compact JWT.
-        secret: The HMAC key; a str is used as its UTF-8 bytes.
-        leeway: Allowed clock skew, seconds or a timedelta, applied to all
-            time claims.
-        issuer: If given, ``iss`` must equal it exactly (case-sensitive, as the
-            WordPress plugins compare it).
-        audience: If given, ``aud`` (a string or a list of strings, RFC 7519
-            §4.1.3) must contain it or one of them. If not given, a token that
-            carries ``aud`` is accepted unchecked (RFC 7519 §4.1.3 would have
-            it rejected, as PyJWT does; WordPress plugins never set ``aud``
-            and a client has no audience name of its own).
-        verify_exp: False skips the ``exp`` comparison (to renew an expired
-            token); its type is still checked.
-        clock: Returns the current time as seconds since the epoch.
-
-    Returns:
-        The payload as a new dict.
-
-    Raises:
-        MalformedToken: Bad shape, base64url, JSON, ``alg`` missing, ``crit``
-            present, or a malformed registered claim.
-        InvalidSignature: ``alg`` is not HS256, or the HMAC does not match.
-        ExpiredToken: ``exp`` has passed.
-        ImmatureToken: ``nbf`` or ``iat`` is in the future.
-        InvalidIssuer: ``issuer`` given and ``iss`` missing or different.
-        InvalidAudience: ``audience`` given and ``aud`` missing or not matching.
-        ConfigError: Empty secret, negative or non-finite leeway, empty audience.
-        TypeError: ``secret``, ``leeway`` or ``audience`` of the wrong type.
+    Whatever the token holds, only TokenError subclasses come out of it: MalformedToken (bad shape,
+    base64url or JSON, no ``alg``, a ``crit``, a malformed registered claim), InvalidSignature (``alg``
+    not HS256, HMAC mismatch), ExpiredToken, ImmatureToken (``nbf`` or ``iat`` in the future),
+    InvalidIssuer and InvalidAudience (claim missing or different). Bad arguments raise ConfigError
+    (empty secret, negative or non-finite leeway, empty audience) or TypeError (wrong type).
     """
     key = _jwt_key(secret)
-    slack = _jwt_leeway(leeway)
-    wanted = _jwt_audiences(audience)
+    if isinstance(leeway, datetime.timedelta):
+        slack = leeway.total_seconds()
+    elif isinstance(leeway, (int, float)) and not isinstance(leeway, bool):
+        try:
+            slack = float(leeway)
+        except OverflowError:
+            slack = math.inf
+    else:
+        raise TypeError(f"leeway must be seconds or a timedelta, not {type(leeway).__name__}")
+    if not 0 <= slack < math.inf:
+        raise ConfigError(f"leeway must be finite and >= 0, not {leeway!r}")
+    wanted = None if audience is None else frozenset((audience,) if isinstance(audience, str) else audience)
+    if wanted is not None and (not wanted or not all(isinstance(a, str) for a in wanted)):
+        raise ConfigError("audience must be a string or a non-empty iterable of strings")
     try:
-        claims = _jwt_verify(token, key)
-        _jwt_check_times(claims, float(clock()), slack, verify_exp)
-        if issuer is not None:
-            _jwt_check_issuer(claims, issuer)
-        if wanted is not None:
-            _jwt_check_audience(claims, wanted)
+        claims = _jwt_payload(token, key)
+        _jwt_check_claims(claims, float(clock()), slack, verify_exp, issuer, wanted)
     except TokenError as exc:
         _log.debug("JWT rejected: %s", exc)
         raise
@@ -902,38 +780,23 @@ def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.time
 
 
 def jwt_peek(token: str) -> dict[str, Any]:
-    """Return a JWT's payload WITHOUT verifying it.
+    """Return a JWT's payload as a new dict WITHOUT verifying it.
 
-    UNVERIFIED: anyone can forge what this returns. Use it only to read claims
-    of a token someone else signed and you cannot check, such as the ``exp`` of
-    a token the server issued, to decide when to renew it. Never base an access
-    decision on it.
-
-    Args:
-        token: The compact JWT.
-
-    Returns:
-        The payload as a new dict.
-
-    Raises:
-        MalformedToken: Not three strict base64url segments with JSON-object
-            header and payload (same rules as jwt_decode).
+    UNVERIFIED: anyone can forge what this returns. Use it only to read claims of a token someone else
+    signed and you cannot check, such as the ``exp`` of a token the server issued, to decide when to
+    renew it. Never base an access decision on it. Raises MalformedToken when the token is not three
+    strict base64url segments with JSON-object header and payload (same rules as jwt_decode).
     """
-    h64, p64, s64 = _jwt_segments(token)
-    _jwt_b64decode(s64, "signature")
-    _jwt_object(_jwt_b64decode(h64, "header"), "header")
-    return _jwt_object(_jwt_b64decode(p64, "payload"), "payload")
+    return _jwt_payload(token, None)
 
 
 def _jwt_key(secret: str | bytes) -> bytes:
-    """Return the HMAC key bytes; a str secret is UTF-8, as PHP uses it."""
+    """The HMAC key bytes; a str secret is UTF-8, as PHP uses it."""
     if isinstance(secret, str):
-        try:
-            key: bytes | None = secret.encode("utf-8")
-        except UnicodeEncodeError:
-            key = None
-        if key is None:  # raised outside the handler: the UnicodeEncodeError holds the secret
+        # Checked, not caught: a UnicodeEncodeError would carry the secret into tracebacks.
+        if not secret.isascii() and re.search(r"[\ud800-\udfff]", secret):
             raise ConfigError("JWT secret is not valid Unicode (unpaired surrogate)")
+        key = secret.encode("utf-8")
     elif isinstance(secret, (bytes, bytearray)):
         key = bytes(secret)
     else:
@@ -941,31 +804,6 @@ def _jwt_key(secret: str | bytes) -> bytes:
     if not key:
         raise ConfigError("JWT secret is empty")
     return key
-
-
-def _jwt_leeway(leeway: float | datetime.timedelta) -> float:
-    """Return the leeway in seconds; converted once (PyJWT's pattern)."""
-    if isinstance(leeway, datetime.timedelta):
-        seconds = leeway.total_seconds()
-    elif isinstance(leeway, (int, float)) and not isinstance(leeway, bool):
-        try:
-            seconds = float(leeway)
-        except OverflowError:
-            seconds = math.inf
-    else:
-        raise TypeError(f"leeway must be seconds or a timedelta, not {type(leeway).__name__}")
-    if not 0 <= seconds < math.inf:
-        raise ConfigError(f"leeway must be finite and >= 0, not {leeway!r}")
-    return seconds
-
-
-def _jwt_audiences(audience: str | Iterable[str] | None) -> frozenset[str] | None:
-    if audience is None:
-        return None
-    wanted = frozenset((audience,) if isinstance(audience, str) else audience)
-    if not wanted or not all(isinstance(a, str) for a in wanted):
-        raise ConfigError("audience must be a string or a non-empty iterable of strings")
-    return wanted
 
 
 def _jwt_b64encode(raw: bytes) -> str:
@@ -978,10 +816,7 @@ def _jwt_b64decode(segment: str, what: str) -> bytes:
     # accepts padding; a length of 4n+1 can never come from an encoder.
     if len(segment) % 4 == 1 or not _JWT_SEGMENT.fullmatch(segment):
         raise MalformedToken(f"{what} is not unpadded base64url")
-    try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError):  # unreachable after the checks above
-        raise MalformedToken(f"{what} is not unpadded base64url") from None
+    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))  # cannot fail after these checks
     # RFC 4648 §3.5: the unused bits of the last character must be zero; other
     # spellings of the same bytes are non-canonical, so re-encode and compare.
     if _jwt_b64encode(raw) != segment:
@@ -989,62 +824,34 @@ def _jwt_b64decode(segment: str, what: str) -> bytes:
     return raw
 
 
-def _jwt_dumps(value: Mapping[str, Any]) -> bytes:
-    try:
-        # ensure_ascii=False: UTF-8 is shorter and refuses unpaired surrogates
-        # (RFC 8259 §8.1); allow_nan=False: NaN/Infinity are not JSON.
-        text = json.dumps(dict(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        return text.encode("utf-8")
-    except ValueError as exc:
-        raise ConfigError(f"cannot serialise JWT content as JSON: {exc}") from None
-
-
-def _jwt_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise ValueError("duplicate member name")
-    return obj
-
-
-def _jwt_int(text: str) -> int:
-    if len(text.lstrip("-")) > _JWT_MAX_INT_DIGITS:
-        raise ValueError("integer too long")
-    return int(text)
-
-
-def _jwt_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):  # 1e999 parses as inf
-        raise ValueError("number out of range")
-    return number
-
-
-def _jwt_constant(text: str) -> Any:
-    raise ValueError(f"{text} is not JSON")  # NaN, Infinity, -Infinity (RFC 8259 §6)
-
-
 def _jwt_object(raw: bytes, what: str) -> dict[str, Any]:
-    """Parse a segment's bytes as one JSON object."""
+    """Parse a segment's bytes as one JSON object (no duplicate names, NaN/Infinity or huge numbers)."""
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(items)
+        if len(obj) != len(items):
+            raise ValueError("duplicate member name")
+        return obj
+
+    def integer(text: str) -> int:
+        if len(text.lstrip("-")) > _JWT_MAX_INT_DIGITS:
+            raise ValueError("integer too long")
+        return int(text)
+
+    def number(text: str) -> float:  # also parse_constant: NaN, Infinity, -Infinity (RFC 8259 §6)
+        value = float(text)
+        if not math.isfinite(value):  # 1e999 parses as inf
+            raise ValueError(f"{text} is not JSON" if text[-1].isalpha() else "number out of range")
+        return value
+
     try:  # UTF-8 only (RFC 8259 §8.1): a BOM is then a JSON error
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_jwt_pairs, parse_int=_jwt_int,
-                           parse_float=_jwt_float, parse_constant=_jwt_constant)
+        value = json.loads(raw.decode("utf-8"), object_pairs_hook=pairs, parse_int=integer,
+                           parse_float=number, parse_constant=number)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
         raise MalformedToken(f"{what} is not valid JSON: {reason}") from None
     if not isinstance(value, dict):
         raise MalformedToken(f"{what} is JSON {_jwt_kind(value)}, not an object")
     return value
-
-
-def _jwt_segments(token: str) -> tuple[str, str, str]:
-    if not isinstance(token, str):
-        raise MalformedToken(f"token must be a str, not {type(token).__name__}")
-    if not token.isascii():
-        raise MalformedToken("token contains non-ASCII characters")
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise MalformedToken(f"token has {len(parts)} segments, a JWS has 3 (RFC 7515 §7.1)")
-    return parts[0], parts[1], parts[2]
 
 
 def _jwt_mac(key: bytes, signing_input: str) -> bytes:
@@ -1054,20 +861,29 @@ def _jwt_mac(key: bytes, signing_input: str) -> bytes:
     return hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()
 
 
-def _jwt_verify(token: str, key: bytes) -> dict[str, Any]:
-    """Check shape, header and HMAC (RFC 7515 §5.2), then parse the payload."""
-    h64, p64, s64 = _jwt_segments(token)
-    header_raw = _jwt_b64decode(h64, "header")
-    payload_raw = _jwt_b64decode(p64, "payload")
-    signature = _jwt_b64decode(s64, "signature")
+def _jwt_payload(token: str, key: bytes | None) -> dict[str, Any]:
+    """The payload of a strict compact JWS; with ``key``, after checking header and HMAC (RFC 7515 §5.2)."""
+    if not isinstance(token, str):
+        raise MalformedToken(f"token must be a str, not {type(token).__name__}")
+    if not token.isascii():
+        raise MalformedToken("token contains non-ASCII characters")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedToken(f"token has {len(parts)} segments, a JWS has 3 (RFC 7515 §7.1)")
+    header_raw = _jwt_b64decode(parts[0], "header")
+    payload = _jwt_b64decode(parts[1], "payload")
+    signature = _jwt_b64decode(parts[2], "signature")
     header = _jwt_object(header_raw, "header")
+    if key is None:
+        return _jwt_object(payload, "payload")
     alg = header.get("alg")
     if not isinstance(alg, str):
         raise MalformedToken("header has no 'alg' string (RFC 7515 §4.1.1)", claim="alg", value=alg)
     # The algorithm is ours to choose: "none" is unsigned (RFC 7518 §3.6) and
     # RS/ES/PS with an HMAC secret is the alg-confusion attack (RFC 8725 §2.1).
     if alg != "HS256":
-        raise InvalidSignature(f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg", value=alg)
+        raise InvalidSignature(f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg",
+                               value=alg)
     # We implement no extension, so any crit is unknown and must fail (§4.1.11);
     # this also refuses RFC 7797 unencoded payloads, which require crit.
     if "crit" in header:
@@ -1076,65 +892,61 @@ def _jwt_verify(token: str, key: bytes) -> dict[str, Any]:
     # Over the received segments, never re-serialised; constant time (RFC 7518 §3.2).
     import hmac
 
-    if not hmac.compare_digest(signature, _jwt_mac(key, f"{h64}.{p64}")):
+    if not hmac.compare_digest(signature, _jwt_mac(key, f"{parts[0]}.{parts[1]}")):
         raise InvalidSignature("signature verification failed")
-    return _jwt_object(payload_raw, "payload")
+    return _jwt_object(payload, "payload")
 
 
-def _jwt_numeric(claims: dict[str, Any], name: str) -> float | None:
-    """Return a NumericDate claim (RFC 7519 §2) as a float, or None if absent."""
-    if name not in claims:
-        return None
-    value = claims[name]
-    # bool is an int subclass in Python, but true/false are not numbers in JSON.
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MalformedToken(f"claim {name!r} must be a number, not JSON {_jwt_kind(value)}", claim=name, value=value)
-    try:
-        return float(value)
-    except OverflowError:
-        raise MalformedToken(f"claim {name!r} is out of range", claim=name, value=value) from None
-
-
-def _jwt_check_times(claims: dict[str, Any], now: float, leeway: float, verify_exp: bool) -> None:
-    nbf, iat, exp = (_jwt_numeric(claims, name) for name in ("nbf", "iat", "exp"))
+def _jwt_check_claims(claims: dict[str, Any], now: float, leeway: float, verify_exp: bool,
+                      issuer: str | None, wanted: frozenset[str] | None) -> None:
+    """The time claims (NumericDate, RFC 7519 §2), then ``iss`` and ``aud`` when asked for."""
+    times: dict[str, float] = {}
+    for name in ("nbf", "iat", "exp"):
+        if name not in claims:
+            continue
+        value = claims[name]
+        # bool is an int subclass in Python, but true/false are not numbers in JSON.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise MalformedToken(f"claim {name!r} must be a number, not JSON {_jwt_kind(value)}",
+                                 claim=name, value=value)
+        try:
+            times[name] = float(value)
+        except OverflowError:
+            raise MalformedToken(f"claim {name!r} is out of range", claim=name, value=value) from None
     context = f"now={_jwt_secs(now)}, leeway={_jwt_secs(leeway)} s"
     # RFC 7519 makes iat informational, but php-jwt and PyJWT reject a future iat;
     # nbf and iat are checked before exp, as php-jwt does.
-    for name, when in (("nbf", nbf), ("iat", iat)):
+    for name in ("nbf", "iat"):
+        when = times.get(name)
         if when is not None and when > now + leeway:
             ahead = when - now
             raise ImmatureToken(f"token not valid yet: {name} is {_jwt_secs(ahead)} s in the future "
                                 f"({name}={_jwt_secs(when)}, {context})", claim=name, value=claims[name],
                                 now=now, leeway=leeway, by_seconds=ahead)
     # RFC 7519 §4.1.4: now must be *before* exp, so exp == now is expired.
+    exp = times.get("exp")
     if verify_exp and exp is not None and now - leeway >= exp:
         ago = now - exp
         raise ExpiredToken(f"token expired {_jwt_secs(ago)} s ago (exp={_jwt_secs(exp)}, {context})",
                            claim="exp", value=claims["exp"], now=now, leeway=leeway, by_seconds=ago)
-
-
-def _jwt_check_issuer(claims: dict[str, Any], issuer: str) -> None:
-    if "iss" not in claims:
-        raise InvalidIssuer(f"token has no 'iss' claim, expected {issuer!r}", expected=issuer)
-    iss = claims["iss"]
-    if iss != issuer:
-        raise InvalidIssuer(f"issuer mismatch: iss={_jwt_show(iss)}, expected {issuer!r}", value=iss,
-                            expected=issuer)
-
-
-def _jwt_check_audience(claims: dict[str, Any], wanted: frozenset[str]) -> None:
+    if issuer is not None and "iss" not in claims:
+        raise InvalidIssuer(f"token has no 'iss' claim, expected {issuer!r}", claim="iss", expected=issuer)
+    if issuer is not None and claims["iss"] != issuer:
+        raise InvalidIssuer(f"issuer mismatch: iss={_jwt_show(claims['iss'])}, expected {issuer!r}",
+                            claim="iss", value=claims["iss"], expected=issuer)
+    if wanted is None:
+        return
     expected = ", ".join(repr(a) for a in sorted(wanted))
     if "aud" not in claims:
-        raise InvalidAudience(f"token has no 'aud' claim, expected {expected}", expected=wanted)
+        raise InvalidAudience(f"token has no 'aud' claim, expected {expected}", claim="aud", expected=wanted)
     aud = claims["aud"]
-    # RFC 7519 §4.1.3: a single StringOrURI or an array of them.
-    names = [aud] if isinstance(aud, str) else aud
+    names = [aud] if isinstance(aud, str) else aud  # RFC 7519 §4.1.3: a StringOrURI or an array of them
     if not isinstance(names, list) or not all(isinstance(a, str) for a in names):
-        raise MalformedToken(f"claim 'aud' must be a string or an array of strings, not JSON {_jwt_kind(aud)}",
-                             claim="aud", value=aud)
+        raise MalformedToken("claim 'aud' must be a string or an array of strings, not JSON "
+                             f"{_jwt_kind(aud)}", claim="aud", value=aud)
     if wanted.isdisjoint(names):
-        raise InvalidAudience(f"audience mismatch: aud={_jwt_show(aud)}, expected {expected}", value=aud,
-                              expected=wanted)
+        raise InvalidAudience(f"audience mismatch: aud={_jwt_show(aud)}, expected {expected}", claim="aud",
+                              value=aud, expected=wanted)
 
 
 def _jwt_kind(value: Any) -> str:
