@@ -2253,8 +2253,7 @@ def _show_proxy(proxy: str) -> str:
 
 
 class Transport(Protocol):
-    """What ``Client`` sends through: one request in, one fully read response out; ``send`` raises
-    ``TransportError`` when no answer came. See ``HTTPTransport`` (the default) and ``MockTransport``."""
+    """What ``Client`` sends through: one request in, one fully read response out (or ``TransportError``)."""
 
     def send(self, request: Request, *, timeout: float) -> Response: ...
 
@@ -2282,21 +2281,18 @@ class MockTransport:
 class HTTPTransport:
     """Sends one request over a pooled keep-alive connection; the only code that does I/O.
 
-    Connections are kept per origin and handed to one thread at a time, so a client may be shared by
-    threads. Errors of socket, ssl and http.client leave this class as ``TransportError``; a body that
-    cannot be decoded as ``InvalidResponse``. One attempt never takes longer than ``timeout``, from
-    connecting to the body's last byte (DNS resolution aside).
-
-    Through a proxy, an http target is sent as an absolute-URI request and an https target through
-    ``CONNECT``, so the proxy never sees what goes to WordPress; the proxy URL's credentials travel as
-    ``Proxy-Authorization`` on the request or the ``CONNECT``, never inside the tunnel.
+    Connections are kept per origin and lent to one thread at a time (a client may be shared by threads).
+    Errors of socket, ssl and http.client leave as ``TransportError``, an undecodable body as
+    ``InvalidResponse``. One attempt never takes longer than ``timeout``, from connecting to the body's
+    last byte (DNS resolution aside). Through a proxy, an http target goes as an absolute-URI request and
+    an https target through ``CONNECT`` (the proxy never sees what goes to WordPress); the proxy URL's
+    credentials travel as ``Proxy-Authorization`` on the request or the ``CONNECT``, never in the tunnel.
 
     Args:
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
-        proxy: an ``http://[user:password@]host:port`` proxy for every request, None for none, or by
-            default what ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` say (as curl, requests and
-            urllib read them; when none of the proxy variables is set as the transport is made, none
-            is used).
+        proxy: an ``http://[user:password@]host:port`` proxy, None for none, or by default what
+            ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` say (read as curl, requests and urllib do;
+            none when no proxy variable is set as the transport is made).
     """
 
     def __init__(self, verify: bool | str = True, *, proxy: str | object | None = ENV_PROXY) -> None:
@@ -2340,14 +2336,6 @@ class HTTPTransport:
         if proxy:
             conn.set_tunnel(host, port, headers=_proxy_authorization(proxy))
         return conn
-
-    def _checkin(self, key: tuple[tuple[str, str, int], str], conn: http.client.HTTPConnection) -> None:
-        with self._lock:
-            idle = self._idle.setdefault(key, [])
-            if len(idle) < POOL_SIZE:
-                idle.append(conn)
-                return
-        conn.close()
 
     def close(self) -> None:
         with self._lock:
@@ -2401,10 +2389,13 @@ class HTTPTransport:
             raise self._no_answer(request, origin, proxy, failure, connected, sent)
         # A forwarding proxy may close after any answer without saying so (tinyproxy does after
         # a HEAD): a POST on that connection would fail in a way that looks like a lost write.
-        if resp.will_close or forwarded:
+        with self._lock:
+            idle = self._idle.setdefault((origin, proxy), [])
+            kept = not (resp.will_close or forwarded) and len(idle) < POOL_SIZE
+            if kept:
+                idle.append(conn)
+        if not kept:
             conn.close()
-        else:
-            self._checkin((origin, proxy), conn)
         if resp.status == 407 and proxy:
             raise ProxyError(f"the proxy {_show_proxy(proxy)} answered 407 Proxy Authentication Required "
                              f"({request.method} {request.url}): give its user and password in the proxy URL",
@@ -4738,12 +4729,11 @@ def _cli_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="wp-rest",
-        description="WordPress REST API from the command line. Configuration comes from the "
-                    "environment only (never arguments, which `ps` shows): WP_URL; WP_USERNAME with "
-                    "WP_APP_PASSWORD (an application password), or with WP_PASSWORD and "
-                    "WP_AUTH=jwt|cookie|basic; or WP_JWT_TOKEN; or WP_JWT_SECRET with "
-                    "WP_JWT_USER_ID; WP_CA_BUNDLE for a private CA; or a site stored by "
-                    "`wp-rest login` (WP_SITE=NAME).",
+        description="WordPress REST API from the command line. Configuration comes from the environment "
+                    "only (never arguments, which `ps` shows): WP_URL; WP_USERNAME with WP_APP_PASSWORD "
+                    "(an application password), or with WP_PASSWORD and WP_AUTH=jwt|cookie|basic; or "
+                    "WP_JWT_TOKEN; or WP_JWT_SECRET with WP_JWT_USER_ID; WP_CA_BUNDLE for a private CA; "
+                    "or a site stored by `wp-rest login` (WP_SITE=NAME).",
         epilog="Exit codes: 0 ok, 1 WordPress or network error, 2 usage or configuration error.")
     parser.add_argument("--url", help="site URL or API root (default: $WP_URL)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
