@@ -2121,12 +2121,6 @@ class _DeadlineSocket(socket.socket):
 
     deadline = math.inf
 
-    @classmethod
-    def adopt(cls, conn: http.client.HTTPConnection) -> None:
-        """Turn a freshly connected plain socket of ``conn`` into one of these (same descriptor)."""
-        if conn.sock is not None and not isinstance(conn.sock, cls):
-            conn.sock = cls(fileno=conn.sock.detach())
-
     def recv_into(self, *args: Any, **kwargs: Any) -> int:
         self.settimeout(_time_left(self.deadline))
         return super().recv_into(*args, **kwargs)
@@ -2365,7 +2359,8 @@ class HTTPTransport:
         try:
             if not reused:
                 conn.connect()
-                _DeadlineSocket.adopt(conn)
+                if not isinstance(conn.sock, _DeadlineSocket):  # plain TCP: the same descriptor, adopted
+                    conn.sock = _DeadlineSocket(fileno=conn.sock.detach())
             assert isinstance(conn.sock, _DeadlineSocket)
             conn.sock.deadline = deadline
             conn.sock.settimeout(_time_left(deadline))  # sendall: one timeout for the whole body
@@ -4817,30 +4812,30 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_command(client: Client, args: argparse.Namespace) -> int:
     """Run `me` or a `posts` action, printing JSON (or `posts list --table` rows)."""
-    posts: Iterable[Mapping[str, Any]]
+    rows: Iterable[Mapping[str, Any]]
     if args.command == "me":
         user = client.me()
-        posts = [{k: user.get(k) for k in ("id", "username", "name", "email", "roles")}]
+        rows = [{k: user.get(k) for k in ("id", "username", "name", "email", "roles")}]
     elif args.action == "list":
         params = {"status": args.status, "search": args.search}
         if args.all:
-            posts = client.iter_posts(**params)
+            rows = client.iter_posts(**params)
         else:
             page = client.list_posts(page=args.page, per_page=args.per_page, **params)
-            posts = page.items
+            rows = page.items
             print(f"# page {page.page} of {page.total_pages}, {page.total} posts", file=sys.stderr)
     elif args.action == "create":
-        posts = [client.create_post(title=args.title, content=_read_content(args.content_file) or "",
-                                    status=args.status)]
+        rows = [client.create_post(title=args.title, content=_read_content(args.content_file) or "",
+                                   status=args.status)]
     elif args.action == "get":
-        posts = [client.get_post(args.id)]
+        rows = [client.get_post(args.id)]
     elif args.action == "update":
         fields = {"title": args.title, "content": _read_content(args.content_file), "status": args.status}
-        posts = [client.update_post(args.id, **{k: v for k, v in fields.items() if v is not None})]
+        rows = [client.update_post(args.id, **{k: v for k, v in fields.items() if v is not None})]
     else:
-        posts = [client.delete_post(args.id, force=args.force)]
-    for post in posts:
-        if getattr(args, "table", False):
+        rows = [client.delete_post(args.id, force=args.force)]
+    for post in rows:
+        if getattr(args, "table", False):  # only `posts list` has --table
             title = post.get("title")
             text = title.get("rendered", "") if isinstance(title, dict) else str(title or "")
             print(f"{post.get('id', ''):>7}  {post.get('status', ''):<8}  {post.get('date', ''):<19}  "
