@@ -1798,39 +1798,31 @@ class Retry(_Record):
 
 
 def _ssl_context(verify: bool | str) -> ssl.SSLContext:
-    """The client's own TLS context; the system CAs are loaded on the first https request.
-
-    ``ssl.create_default_context()`` reads the CA store at once, which takes
-    about 0.1 s: every client of a plain-http site (tests, the lab) paid for it.
-    """
-    if verify is True:
-        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
-    if verify is False:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+    """The client's own TLS context; the system CAs are loaded on the first https request, because
+    ``ssl.create_default_context()`` reads them at once (0.1 s for every client of a plain-http site)."""
+    if isinstance(verify, bool):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
+        if not verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
         return ctx
-    if isinstance(verify, (str, os.PathLike)):
-        path = os.fspath(verify)
-        if not os.path.isfile(path):
-            raise ConfigError(f"verify={path!r}: no such CA bundle file")
-        try:
-            return ssl.create_default_context(cafile=path)
-        except ssl.SSLError as exc:
-            raise ConfigError(f"verify={path!r} is not a readable PEM CA bundle: {exc}") from exc
-    raise ConfigError("verify must be True, False or the path of a CA bundle (PEM)")
+    if not isinstance(verify, (str, os.PathLike)):
+        raise ConfigError("verify must be True, False or the path of a CA bundle (PEM)")
+    path = os.fspath(verify)
+    if not os.path.isfile(path):
+        raise ConfigError(f"verify={path!r}: no such CA bundle file")
+    try:
+        return ssl.create_default_context(cafile=path)
+    except ssl.SSLError as exc:
+        raise ConfigError(f"verify={path!r} is not a readable PEM CA bundle: {exc}") from exc
 
 
 def _connection_dropped(conn: http.client.HTTPConnection) -> bool:
     """An idle keep-alive socket that is readable has been closed (or broken) by the server."""
-    sock = conn.sock
-    if sock is None:
-        return True
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        return conn.sock is None or bool(select.select([conn.sock], [], [], 0)[0])
     except (OSError, ValueError):
         return True
-    return bool(readable)
 
 
 def _time_left(deadline: float) -> float:
@@ -1841,40 +1833,20 @@ def _time_left(deadline: float) -> float:
     return left
 
 
-class _DeadlineSSLSocket(ssl.SSLSocket):
-    """A TLS socket whose receives all end by one ``deadline`` (see ``_DeadlineSocket``).
-
-    Made by the client's own SSLContext (``sslsocket_class``).
-    """
+class _DeadlineSocket(socket.socket):
+    """A TCP socket whose receives all end by one ``deadline``, not one timeout each: http.client reads a
+    status line, a header or a chunk size with as many receives as it takes, so a server trickling a byte
+    at a time could otherwise hold a request for far longer than ``timeout``."""
 
     deadline = math.inf
 
-    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+    def recv_into(self, *args: Any, **kwargs: Any) -> int:
         self.settimeout(_time_left(self.deadline))
-        return super().recv_into(buffer, nbytes, flags)
+        return super().recv_into(*args, **kwargs)
 
 
-class _DeadlineSocket(socket.socket):
-    """A TCP socket whose receives all end by one ``deadline``, not one timeout each.
-
-    http.client reads a status line, a header or a chunk size with as many
-    receives as it takes; with a per-receive timeout, a server that trickles a
-    byte at a time could hold a request for far longer than ``timeout``.
-    """
-
-    __slots__ = ("deadline",)
-    deadline: float
-
-    @classmethod
-    def adopt(cls, conn: http.client.HTTPConnection) -> None:
-        """Turn a freshly connected plain socket of ``conn`` into one of these (same descriptor)."""
-        sock = conn.sock
-        if sock is not None and not isinstance(sock, (cls, _DeadlineSSLSocket)):
-            conn.sock = cls(fileno=sock.detach())
-
-    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        self.settimeout(_time_left(self.deadline))
-        return super().recv_into(buffer, nbytes, flags)
+class _DeadlineSSLSocket(_DeadlineSocket, ssl.SSLSocket):
+    """The same over TLS; made by the client's own SSLContext (``sslsocket_class``)."""
 
 
 #: An HTTP token (RFC 9110 5.6.2): what a method or a header name may consist of.
@@ -1884,11 +1856,8 @@ _BAD_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
 
 
 def _check_sendable(request: Request) -> None:
-    """Refuse what http.client would refuse half-way, and without echoing a header's value.
-
-    http.client's own errors quote the value (``Invalid header value 'Bearer ...'``),
-    which may be a credential.
-    """
+    """Refuse what http.client would refuse half-way, without quoting a header's value as its own errors
+    do (``Invalid header value 'Bearer ...'``): it may be a credential."""
     if not _TOKEN.fullmatch(request.method):
         raise ConfigError(f"{request.method[:20]!r} is not an HTTP method")
     for name, value in request.headers.items():
@@ -1896,33 +1865,30 @@ def _check_sendable(request: Request) -> None:
             raise ConfigError(f"{name[:40]!r} is not a valid HTTP header name")
         text = value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
         if _BAD_HEADER_VALUE.search(text):
-            raise ConfigError(
-                f"header {name!r} has a value HTTP cannot carry (a line break, another control "
-                "character or a character beyond Latin-1); the value is not shown here because "
-                "it may be a credential")
+            raise ConfigError(f"header {name!r} has a value HTTP cannot carry (a line break, another control "
+                              "character or a character beyond Latin-1); the value is not shown here "
+                              "because it may be a credential")
 
 
 def _secret_forms(values: Iterable[str]) -> list[str]:
-    """The spellings in which a server could echo these credentials back, longest first.
-
-    Each secret as is, JSON-escaped (``\\u00e9``, PHP's ``\\/``) and URL-encoded; for
-    an ``Authorization`` value also its token and, for Basic, the decoded pair.
-    """
+    """The spellings in which a server could echo these credentials back, longest first: each as is,
+    JSON-escaped (``\\u00e9``, PHP's ``\\/``) and URL-encoded; for an ``Authorization`` value also its
+    token and, for Basic, the decoded pair."""
     forms: set[str] = set()
     for value in values:
         scheme, _, token = value.partition(" ")
-        parts = [value]
-        if scheme.lower() in ("basic", "bearer") and token:
-            parts.append(token.strip())
-        if scheme.lower() == "basic":
+        scheme, token = scheme.lower(), token.strip()
+        parts = [value, token] if scheme in ("basic", "bearer") else [value]
+        if scheme == "basic":
             try:
-                pair = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+                pair = base64.b64decode(token, validate=True).decode("utf-8")
             except (binascii.Error, ValueError):
                 pair = ""
             password = pair.partition(":")[2]
-            # WordPress shows an application password in groups of four (WP_Application_Passwords::chunk_password).
+            # WordPress shows an application password in groups of four
+            # (WP_Application_Passwords::chunk_password()).
             parts += [pair, password, " ".join(re.findall(".{1,4}", password))]
-        elif "=" in value and scheme.lower() != "bearer":  # a Cookie header: each value
+        elif "=" in value and scheme != "bearer":  # a Cookie header: each value
             parts += [v.partition("=")[2] for v in value.split(";")]
         for part in filter(None, (p.strip() for p in parts)):
             escaped = json.dumps(part)[1:-1]
@@ -1957,10 +1923,6 @@ def _redact_error(exc: WPError, secrets: list[str]) -> None:
         elif name == "data" and value is not None:
             setattr(exc, name, _json_loads(_redact(json.dumps(value), secrets)))
     exc.args = tuple(_redact(a, secrets) if isinstance(a, str) else a for a in exc.args)
-
-
-class _BadBody(Exception):
-    """The answer's body cannot be used (bad gzip, too large); the status line was fine."""
 
 
 #: ``proxy=ENV_PROXY`` (the default): the proxy that HTTP_PROXY, HTTPS_PROXY and NO_PROXY name.
@@ -2003,24 +1965,8 @@ def _show_proxy(proxy: str) -> str:
     return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.hostname else "(unusable URL)"
 
 
-def _not_connected(request: Request, origin: tuple[str, str, int], proxy: str, exc: BaseException) -> TransportError:
-    """The error for a connection (or a proxy's CONNECT) that could not be made."""
-    where = f"({request.method} {request.url}); the request was not sent"
-    if proxy:
-        # http.client reports a refused CONNECT as OSError("Tunnel connection failed: 407 ...").
-        return ProxyError(f"through the proxy {_show_proxy(proxy)} to {origin[1]}:{origin[2]}: "
-                          f"{_describe_os_error(exc)} {where}", proxy=proxy, method=request.method,
-                          url=request.url, request_sent=False)
-    return TransportError(f"could not connect to {origin[1]}:{origin[2]}: {_describe_os_error(exc)} {where}",
-                          method=request.method, url=request.url, request_sent=False)
-
-
 class Transport(Protocol):
-    """What ``Client`` sends through: one request in, one fully read response out.
-
-    ``send`` raises ``TransportError`` when no answer came. Implementations:
-    ``HTTPTransport`` (the default) and ``MockTransport`` (tests, offline work).
-    """
+    """What ``Client`` sends through: one request in, one fully read response out (or ``TransportError``)."""
 
     def send(self, request: Request, *, timeout: float) -> Response: ...
 
@@ -2028,11 +1974,8 @@ class Transport(Protocol):
 
 
 class MockTransport:
-    """A transport that answers from ``handler(request) -> Response``; no network.
-
-    The handler may raise ``TransportError`` to simulate a failure. Every request
-    it was given is kept in ``requests``.
-    """
+    """A transport that answers from ``handler(request) -> Response``; no network. The handler may raise
+    ``TransportError`` to simulate a failure. Every request it was given is kept in ``requests``."""
 
     def __init__(self, handler: Callable[[Request], Response]) -> None:
         self.handler = handler
@@ -2051,76 +1994,61 @@ class MockTransport:
 class HTTPTransport:
     """Sends one request over a pooled keep-alive connection; the only code that does I/O.
 
-    Connections are kept per origin and handed to one thread at a time, so a
-    client may be shared by threads. Errors of socket, ssl and http.client
-    leave this class as ``TransportError``; a body that cannot be decoded as
-    ``InvalidResponse``. One attempt never takes longer than ``timeout``, from
-    connecting to the body's last byte (DNS resolution aside).
-
-    Through a proxy, an http target is sent as an absolute-URI request and an
-    https target through ``CONNECT``, so the proxy never sees what goes to
-    WordPress; the proxy URL's credentials travel as ``Proxy-Authorization`` on
-    the request or the ``CONNECT``, never inside the tunnel.
+    Connections are kept per origin and lent to one thread at a time (a client may be shared by threads).
+    Errors of socket, ssl and http.client leave as ``TransportError``, an undecodable body as
+    ``InvalidResponse``. One attempt never takes longer than ``timeout``, from connecting to the body's
+    last byte (DNS resolution aside). Through a proxy, an http target goes as an absolute-URI request and
+    an https target through ``CONNECT`` (the proxy never sees what goes to WordPress); the proxy URL's
+    credentials travel as ``Proxy-Authorization`` on the request or the ``CONNECT``, never in the tunnel.
 
     Args:
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
-        proxy: an ``http://[user:password@]host:port`` proxy for every request,
-            None for none, or by default what ``HTTP_PROXY``, ``HTTPS_PROXY`` and
-            ``NO_PROXY`` say (as curl, requests and urllib read them; when none of
-            the proxy variables is set as the transport is made, none is used).
+        proxy: an ``http://[user:password@]host:port`` proxy, None for none, or by default what
+            ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` say (read as curl, requests and urllib do;
+            none when no proxy variable is set as the transport is made).
     """
 
     def __init__(self, verify: bool | str = True, *, proxy: str | object | None = ENV_PROXY) -> None:
         if proxy is ENV_PROXY and not any(k.lower() in ("http_proxy", "https_proxy") for k in os.environ):
             proxy = None  # none set now: nothing to look up on each request
         self.proxy = _check_proxy(proxy)
-        ssl_context = _ssl_context(verify)
-        ssl_context.sslsocket_class = _DeadlineSSLSocket
-        self.ssl_context = ssl_context
+        self.ssl_context = _ssl_context(verify)
+        self.ssl_context.sslsocket_class = _DeadlineSSLSocket
         #: Verifying, but no CA loaded yet (not a CA bundle): load the system's on first use.
-        self._default_cas_pending = (ssl_context.verify_mode != ssl.CERT_NONE
-                                     and not ssl_context.cert_store_stats()["x509_ca"])
+        self._default_cas_pending = (self.ssl_context.verify_mode != ssl.CERT_NONE
+                                     and not self.ssl_context.cert_store_stats()["x509_ca"])
         self._idle: dict[tuple[tuple[str, str, int], str], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         #: Connections opened so far (for tests and benchmarks).
         self.connections_opened = 0
 
-    def _checkout(self, key: tuple[tuple[str, str, int], str],
-                  timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+    def _checkout(self, key: tuple[tuple[str, str, int], str], timeout: float) -> http.client.HTTPConnection:
+        """An idle connection to ``key`` that the server has not closed (it has a socket), or a new one."""
         (scheme, host, port), proxy = key
         with self._lock:
             idle = self._idle.get(key, [])
             while idle:
                 conn = idle.pop()
                 if not _connection_dropped(conn):
-                    return conn, True
+                    return conn
                 conn.close()
             self.connections_opened += 1
             if scheme == "https" and self._default_cas_pending:
                 self.ssl_context.load_default_certs(ssl.Purpose.SERVER_AUTH)
                 self._default_cas_pending = False
+        address = (host, port)
         if proxy:
             parts = urllib.parse.urlsplit(proxy)
-            if scheme == "http":
-                return http.client.HTTPConnection(str(parts.hostname), parts.port or 80, timeout=timeout), False
-            conn = http.client.HTTPSConnection(str(parts.hostname), parts.port or 80, timeout=timeout,
-                                               context=self.ssl_context)
+            address = (str(parts.hostname), parts.port or 80)
+        elif scheme == "http" and host == "localhost":
+            # Plain http to localhost goes to the address _is_loopback() checked, not a new lookup.
+            address = (_loopback_address(host) or host, port)
+        if scheme == "http":
+            return http.client.HTTPConnection(*address, timeout=timeout)
+        conn = http.client.HTTPSConnection(*address, timeout=timeout, context=self.ssl_context)
+        if proxy:
             conn.set_tunnel(host, port, headers=_proxy_authorization(proxy))
-            return conn, False
-        if scheme == "https":
-            return http.client.HTTPSConnection(host, port, timeout=timeout,
-                                               context=self.ssl_context), False
-        # Plain http to localhost goes to the address _is_loopback() checked, not a new lookup.
-        pinned = _loopback_address(host) if host == "localhost" else None
-        return http.client.HTTPConnection(pinned or host, port, timeout=timeout), False
-
-    def _checkin(self, key: tuple[tuple[str, str, int], str], conn: http.client.HTTPConnection) -> None:
-        with self._lock:
-            idle = self._idle.setdefault(key, [])
-            if len(idle) < POOL_SIZE:
-                idle.append(conn)
-                return
-        conn.close()
+        return conn
 
     def close(self) -> None:
         with self._lock:
@@ -2133,118 +2061,119 @@ class HTTPTransport:
         _check_sendable(request)
         origin = _origin(request.url)
         proxy = _proxy_for(request.url, self.proxy) or ""
+        forwarded = bool(proxy) and origin[0] == "http"
         parts = urllib.parse.urlsplit(request.url)
         target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
         headers = request.headers
-        if proxy and origin[0] == "http":  # the absolute URI; http.client takes Host from it
+        deadline = time.monotonic() + timeout
+        conn = self._checkout((origin, proxy), timeout)
+        reused = conn.sock is not None
+        if forwarded:  # the absolute URI; http.client takes Host from it
             target = f"http://{parts.netloc}{target}"
             headers = {**headers, **_proxy_authorization(proxy)}
-        deadline = time.monotonic() + timeout
-        conn, reused = self._checkout((origin, proxy), timeout)
-        try:
-            if conn.sock is None:
-                conn.connect()
-                _DeadlineSocket.adopt(conn)
-            sock = conn.sock
-            assert isinstance(sock, (_DeadlineSocket, _DeadlineSSLSocket))
-            sock.deadline = deadline
-            sock.settimeout(_time_left(deadline))  # sendall: one timeout for the whole body
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            raise _not_connected(request, origin, proxy, exc) from exc
-        resp: http.client.HTTPResponse | None = None
+        elif conn.host != origin[1] and not proxy:  # pinned: the Host header still names the site
+            headers = {**headers, "Host": parts.netloc}
         failure: BaseException | None = None
-        sent = False
-        where = f"{request.method} {request.url}"
+        connected = sent = False
         try:
-            if conn.host != origin[1] and not proxy:  # pinned: the Host header still names the site
-                headers = {**headers, "Host": parts.netloc}
+            if not reused:
+                conn.connect()
+                if not isinstance(conn.sock, _DeadlineSocket):  # plain TCP: the same descriptor, adopted
+                    conn.sock = _DeadlineSocket(fileno=conn.sock.detach())
+            assert isinstance(conn.sock, _DeadlineSocket)
+            conn.sock.deadline = deadline
+            conn.sock.settimeout(_time_left(deadline))  # sendall: one timeout for the whole body
+            connected = True
             conn.request(request.method, target, body=request.body, headers=headers)
             sent = True
             resp = conn.getresponse()
-            body = self._read_body(resp, deadline)
-        except _BadBody as exc:
+            body = self._read_body(request, resp, deadline)
+        except InvalidResponse:
             conn.close()
-            assert resp is not None
-            raise InvalidResponse(
-                f"{resp.status} answer with an unusable body: {exc} ({where})",
-                status=resp.status, content_type=str(resp.headers.get("Content-Type", "")),
-                body_start="", method=request.method, url=request.url) from None
+            raise
         except (OSError, http.client.HTTPException, ValueError) as exc:
             conn.close()
+            if not connected and not isinstance(exc, (OSError, http.client.HTTPException)):
+                raise  # a ValueError while connecting is not a network failure
             failure = exc
         if failure is not None:  # raised out here, so that no __context__ keeps ``failure``
             # Not sent: http.client refused it before writing (not an OSError), or an idle
             # connection the server had already closed failed on writing.
-            sent = sent or (isinstance(failure, OSError) and not reused)
-            raise self._no_answer(request, origin, failure, sent)
-        assert resp is not None
+            sent = sent or (connected and isinstance(failure, OSError) and not reused)
+            raise self._no_answer(request, origin, proxy, failure, connected, sent)
         # A forwarding proxy may close after any answer without saying so (tinyproxy does after
         # a HEAD): a POST on that connection would fail in a way that looks like a lost write.
-        if resp.will_close or (proxy and origin[0] == "http"):
+        with self._lock:
+            idle = self._idle.setdefault((origin, proxy), [])
+            kept = not (resp.will_close or forwarded) and len(idle) < POOL_SIZE
+            if kept:
+                idle.append(conn)
+        if not kept:
             conn.close()
-        else:
-            self._checkin((origin, proxy), conn)
         if resp.status == 407 and proxy:
             raise ProxyError(f"the proxy {_show_proxy(proxy)} answered 407 Proxy Authentication Required "
-                             f"({where}): give its user and password in the proxy URL", proxy=proxy,
-                             method=request.method, url=request.url, request_sent=False)
+                             f"({request.method} {request.url}): give its user and password in the proxy URL",
+                             proxy=proxy, method=request.method, url=request.url, request_sent=False)
         return Response(resp.status, Headers(resp.msg.items()), body, request.url)
 
     @staticmethod
-    def _no_answer(request: Request, origin: tuple[str, str, int], failure: BaseException,
-                   sent: bool) -> TransportError:
+    def _no_answer(request: Request, origin: tuple[str, str, int], proxy: str, failure: BaseException,
+                   connected: bool, sent: bool) -> TransportError:
         """The error for a request without a complete answer, free of echoed credentials."""
-        maybe = ("; the request was not sent" if not sent else
-                 "; the server may have processed it" if request.method not in ("GET", "HEAD") else "")
         # http.client quotes what the server sent (BadStatusLine): it may echo our credentials.
         secrets = _secret_forms(v for k, v in request.headers.items() if k.lower() in _SECRET_HEADERS)
-        why = _describe_os_error(failure)
-        error = TransportError(
-            f"no complete answer from {origin[1]}:{origin[2]}: {_redact(why, secrets)} "
-            f"({request.method} {request.url}){maybe}", method=request.method, url=request.url,
-            request_sent=sent)
+        why = f"{_redact(_describe_os_error(failure), secrets)} ({request.method} {request.url})"
+        maybe = ("; the request was not sent" if not sent else
+                 "; the server may have processed it" if request.method not in ("GET", "HEAD") else "")
+        host = f"{origin[1]}:{origin[2]}"
+        kwargs: dict[str, Any] = {"method": request.method, "url": request.url, "request_sent": sent}
+        if connected:
+            error = TransportError(f"no complete answer from {host}: {why}{maybe}", **kwargs)
+        elif proxy:  # http.client reports a refused CONNECT as OSError("Tunnel connection failed: 407 ...")
+            error = ProxyError(f"through the proxy {_show_proxy(proxy)} to {host}: {why}{maybe}",
+                               proxy=proxy, **kwargs)
+        else:
+            error = TransportError(f"could not connect to {host}: {why}{maybe}", **kwargs)
         if _redact(repr(failure.args), secrets) == repr(failure.args):
             error.__cause__ = failure
         return error
 
     @staticmethod
-    def _read_body(resp: http.client.HTTPResponse, deadline: float) -> bytes:
+    def _read_body(request: Request, resp: http.client.HTTPResponse, deadline: float) -> bytes:
         """The whole body, gunzipped; each receive is bounded by the deadline (``_DeadlineSocket``)."""
+        def unusable(why: str) -> InvalidResponse:
+            return InvalidResponse(f"{resp.status} answer with an unusable body: {why} ({request.method} "
+                                   f"{request.url})", status=resp.status, body_start="",
+                                   content_type=str(resp.headers.get("Content-Type", "")),
+                                   method=request.method, url=request.url)
+
         chunks: list[bytes] = []
         size = 0
-        encoding = str(resp.headers.get("Content-Encoding", "")).lower().strip()
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding in ("gzip", "x-gzip") else None
-        while True:
-            _time_left(deadline)
-            chunk = resp.read1(65536) if not resp.isclosed() else b""
-            if not chunk:
-                break
+        gzipped = str(resp.headers.get("Content-Encoding", "")).lower().strip() in ("gzip", "x-gzip")
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+        while _time_left(deadline) and not resp.isclosed() and (chunk := resp.read1(65536)):
             if inflater is not None:
                 try:
                     chunk = inflater.decompress(chunk, MAX_BODY_BYTES + 1 - size)
                 except zlib.error as exc:
-                    raise _BadBody(f"it is not valid gzip ({exc})") from None
+                    raise unusable(f"it is not valid gzip ({exc})") from None
                 if inflater.unused_data:  # else junk after the stream would be read until the timeout
-                    raise _BadBody("data follows the end of its gzip stream")
+                    raise unusable("data follows the end of its gzip stream")
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                raise _BadBody(f"it is larger than {MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)")
+                raise unusable(f"it is larger than {MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)")
             chunks.append(chunk)
         if resp.length:  # read1() takes an early end of a Content-Length body for the end
             raise http.client.IncompleteRead(b"", resp.length)
         if inflater is not None and not inflater.eof:
-            raise _BadBody("its gzip stream is truncated")
+            raise unusable("its gzip stream is truncated")
         resp.close()  # fully read: frees the connection for the next request (keep-alive)
         return b"".join(chunks)
 
 
 def _ascii_location(value: str) -> str:
     """A ``Location`` with raw non-ASCII bytes percent-encoded, as browsers send it on (RFC 3986 2.1).
-
-    http.client decodes header bytes as Latin-1, so UTF-8 ``é`` arrives as ``Ã©``:
-    the original bytes are re-encoded, not the characters.
-    """
+    http.client decodes header bytes as Latin-1 (UTF-8 ``é`` arrives as ``Ã©``): the bytes are re-encoded."""
     def quote(match: re.Match[str]) -> str:
         try:
             raw = match.group().encode("latin-1")
@@ -2261,7 +2190,7 @@ def _describe_os_error(exc: BaseException) -> str:
                 "CA, pass verify='/path/to/ca.pem' (or set WP_CA_BUNDLE)")
     if isinstance(exc, ssl.SSLError):
         return f"TLS failure ({exc.reason or exc})"
-    if isinstance(exc, (socket.timeout, TimeoutError)):
+    if isinstance(exc, TimeoutError):  # also socket.timeout
         return "timed out"
     if isinstance(exc, socket.gaierror):
         return f"host name not resolved ({exc.strerror})"
@@ -4216,23 +4145,8 @@ def _jwt_login_route(auth: Auth | None) -> str | None:
 # --- Command line -------------------------------------------------------------
 
 
-# `wp-rest login`: an application password through the browser.
-
 #: How long `wp-rest login` waits for the browser to come back, in seconds.
 LOGIN_WAIT = 600.0
-
-
-def _add_login_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    login = sub.add_parser(
-        "login", help="create an application password in the browser and store it",
-        description="Opens WordPress's Authorize Application page; after you approve, stores the site "
-                    "URL, user and application password in the credentials file (mode 0600; "
-                    "$WP_REST_CONFIG, default ~/.config/wp-rest/credentials.json).")
-    login.add_argument("site_url", help="the site, e.g. https://example.com")
-    login.add_argument("--app-name", default="wp-rest", help="the name WordPress shows for the password")
-    login.add_argument("--name", help="store the site under this name (default: its host); "
-                                      "select it later with WP_SITE=NAME")
-    login.add_argument("--no-browser", action="store_true", help="only print the page's address")
 
 
 def _callback_server(state: str, found: dict[str, str]) -> Any:
@@ -4271,8 +4185,7 @@ def _login_command(args: argparse.Namespace) -> int:
     name = args.name or urllib.parse.urlsplit(site).netloc.replace(":", "-")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
         raise ConfigError(f"--name {name!r}: use letters, digits, '.', '_' and '-'")
-    kwargs: dict[str, Any] = {"timeout": getattr(args, "timeout", 30.0),
-                              "allow_insecure_http": getattr(args, "insecure_http", False),
+    kwargs: dict[str, Any] = {"timeout": args.timeout, "allow_insecure_http": args.insecure_http,
                               "verify": os.environ.get("WP_CA_BUNDLE", "").strip() or True}
     with Client(site, **kwargs) as client:
         index = client.request("GET", "/", params={"_fields": "authentication"})
@@ -4307,8 +4220,8 @@ def _login_command(args: argparse.Namespace) -> int:
                if answer.get("error") else "the request was rejected in the browser")
         print(f"wp-rest: error: no application password ({why}); nothing was stored", file=sys.stderr)
         return 1
-    auth = ApplicationPassword(answer.get("user_login", ""), answer["password"])
-    with Client(site, auth=auth, **kwargs) as client:
+    with Client(site, auth=ApplicationPassword(answer.get("user_login", ""), answer["password"]),
+                **kwargs) as client:
         user = client.me()  # raises AuthenticationError if WordPress does not take it
     path = credentials_path()
     data = _read_credentials(path)
@@ -4321,27 +4234,16 @@ def _login_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False))
-
-
-def _post_row(post: Mapping[str, Any]) -> str:
-    title = post.get("title")
-    text = title.get("rendered", "") if isinstance(title, dict) else str(title or "")
-    return f"{post.get('id', ''):>7}  {post.get('status', ''):<8}  {post.get('date', ''):<19}  {_strip_tags(text)}"
-
-
 def _cli_parser() -> argparse.ArgumentParser:
     import argparse
 
     parser = argparse.ArgumentParser(
         prog="wp-rest",
-        description="WordPress REST API from the command line. Configuration comes from the "
-                    "environment only (never arguments, which `ps` shows): WP_URL; WP_USERNAME with "
-                    "WP_APP_PASSWORD (an application password), or with WP_PASSWORD and "
-                    "WP_AUTH=jwt|cookie|basic; or WP_JWT_TOKEN; or WP_JWT_SECRET with "
-                    "WP_JWT_USER_ID; WP_CA_BUNDLE for a private CA; or a site stored by "
-                    "`wp-rest login` (WP_SITE=NAME).",
+        description="WordPress REST API from the command line. Configuration comes from the environment "
+                    "only (never arguments, which `ps` shows): WP_URL; WP_USERNAME with WP_APP_PASSWORD "
+                    "(an application password), or with WP_PASSWORD and WP_AUTH=jwt|cookie|basic; or "
+                    "WP_JWT_TOKEN; or WP_JWT_SECRET with WP_JWT_USER_ID; WP_CA_BUNDLE for a private CA; "
+                    "or a site stored by `wp-rest login` (WP_SITE=NAME).",
         epilog="Exit codes: 0 ok, 1 WordPress or network error, 2 usage or configuration error.")
     parser.add_argument("--url", help="site URL or API root (default: $WP_URL)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
@@ -4350,7 +4252,6 @@ def _cli_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
     parser.add_argument("--version", action="version", version=f"wp-rest {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
     posts = sub.add_parser("posts", help="list, create, get, update, delete posts")
     psub = posts.add_subparsers(dest="action", required=True, metavar="ACTION")
     plist = psub.add_parser("list", help="one page of posts (JSON lines, or --table)")
@@ -4364,8 +4265,7 @@ def _cli_parser() -> argparse.ArgumentParser:
     pcreate.add_argument("--title", required=True)
     pcreate.add_argument("--content-file", metavar="FILE|-", help="HTML content from a file or stdin")
     pcreate.add_argument("--status", default="draft")
-    pget = psub.add_parser("get", help="one post as JSON")
-    pget.add_argument("id", type=int)
+    psub.add_parser("get", help="one post as JSON").add_argument("id", type=int)
     pupdate = psub.add_parser("update", help="change a post's title, content or status")
     pupdate.add_argument("id", type=int)
     pupdate.add_argument("--title")
@@ -4376,7 +4276,16 @@ def _cli_parser() -> argparse.ArgumentParser:
     pdelete.add_argument("--force", action="store_true")
     sub.add_parser("me", help="the authenticated user (checks the credentials)")
     _add_doctor_parser(sub)
-    _add_login_parser(sub)
+    login = sub.add_parser(
+        "login", help="create an application password in the browser and store it",
+        description="Opens WordPress's Authorize Application page; after you approve, stores the site "
+                    "URL, user and application password in the credentials file (mode 0600; "
+                    "$WP_REST_CONFIG, default ~/.config/wp-rest/credentials.json).")
+    login.add_argument("site_url", help="the site, e.g. https://example.com")
+    login.add_argument("--app-name", default="wp-rest", help="the name WordPress shows for the password")
+    login.add_argument("--name", help="store the site under this name (default: its host); "
+                                      "select it later with WP_SITE=NAME")
+    login.add_argument("--no-browser", action="store_true", help="only print the page's address")
     return parser
 
 
@@ -4398,15 +4307,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="wp-rest: %(levelname)s: %(message)s", stream=sys.stderr)
     try:
-        if args.command == "doctor":
-            return _doctor_command(args)
-        if args.command == "login":
-            return _login_command(args)
+        command = {"doctor": _doctor_command, "login": _login_command}.get(args.command)
+        if command is not None:
+            return command(args)
         env = dict(os.environ)
         if args.url:
             env["WP_URL"] = args.url
-        client = Client.from_env(env, timeout=args.timeout, allow_insecure_http=args.insecure_http)
-        with client:
+        with Client.from_env(env, timeout=args.timeout, allow_insecure_http=args.insecure_http) as client:
             return _run_command(client, args)
     except ConfigError as exc:
         print(f"wp-rest: error: {exc}", file=sys.stderr)
@@ -4419,33 +4326,37 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_command(client: Client, args: argparse.Namespace) -> int:
+    """Run `me` or a `posts` action, printing JSON (or `posts list --table` rows)."""
+    rows: Iterable[Mapping[str, Any]]
     if args.command == "me":
         user = client.me()
-        _print_json({k: user.get(k) for k in ("id", "username", "name", "email", "roles")})
-        return 0
-    if args.action == "list":
+        rows = [{k: user.get(k) for k in ("id", "username", "name", "email", "roles")}]
+    elif args.action == "list":
         params = {"status": args.status, "search": args.search}
         if args.all:
-            posts: Iterator[dict[str, Any]] | list[dict[str, Any]] = client.iter_posts(**params)
+            rows = client.iter_posts(**params)
         else:
             page = client.list_posts(page=args.page, per_page=args.per_page, **params)
-            posts = page.items
+            rows = page.items
             print(f"# page {page.page} of {page.total_pages}, {page.total} posts", file=sys.stderr)
-        for post in posts:
-            print(_post_row(post)) if args.table else _print_json(post)
-        return 0
-    if args.action == "create":
-        post = client.create_post(title=args.title, content=_read_content(args.content_file) or "",
-                                  status=args.status)
+    elif args.action == "create":
+        rows = [client.create_post(title=args.title, content=_read_content(args.content_file) or "",
+                                   status=args.status)]
     elif args.action == "get":
-        post = client.get_post(args.id)
+        rows = [client.get_post(args.id)]
     elif args.action == "update":
-        fields = {"title": args.title, "content": _read_content(args.content_file),
-                  "status": args.status}
-        post = client.update_post(args.id, **{k: v for k, v in fields.items() if v is not None})
+        fields = {"title": args.title, "content": _read_content(args.content_file), "status": args.status}
+        rows = [client.update_post(args.id, **{k: v for k, v in fields.items() if v is not None})]
     else:
-        post = client.delete_post(args.id, force=args.force)
-    _print_json(post)
+        rows = [client.delete_post(args.id, force=args.force)]
+    for post in rows:
+        if getattr(args, "table", False):  # only `posts list` has --table
+            title = post.get("title")
+            text = title.get("rendered", "") if isinstance(title, dict) else str(title or "")
+            print(f"{post.get('id', ''):>7}  {post.get('status', ''):<8}  {post.get('date', ''):<19}  "
+                  f"{_strip_tags(text)}")
+        else:
+            print(json.dumps(post, ensure_ascii=False))
     return 0
 
 
