@@ -6,6 +6,10 @@ request it parses the request line, headers and ``Content-Length`` body,
 records a ``Hit``, and calls ``handler(hit, conn)``; the handler writes
 whatever bytes it likes to ``conn`` (a ``Conn``) and may reset, stall or
 trickle. Anything the handler does not close is answered as keep-alive.
+
+At the end: the fault tests' credentials and client (short timeout, no retries),
+handlers that echo those credentials back, and every form of the lab users'
+application passwords (``lab_secrets``) for the leak scans.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import wp_rest
 
 
 @dataclass
@@ -363,3 +369,45 @@ def describe(outcome: Any, elapsed: float | None = None) -> str:
     else:
         line = normalise(str(outcome))[:240]
     return line + (f" [{elapsed:.2f} s]" if elapsed is not None else "")
+
+
+# --- The fault tests' client and credentials, and servers that echo them -------------------
+
+
+USER = "admin"
+SECRET = "abcd EFGH 1234 ijkl MNOP 6789"
+SECRETS = [*secret_forms(SECRET), basic_token(USER, SECRET)]
+#: Seconds one attempt may take; slow faults must end within it (plus scheduling slack).
+TIMEOUT = 0.3
+
+
+def client_for(url: str, **kwargs: Any) -> wp_rest.Client:
+    kwargs.setdefault("auth", wp_rest.ApplicationPassword(USER, SECRET))
+    kwargs.setdefault("timeout", TIMEOUT)
+    kwargs.setdefault("retry", False)
+    return wp_rest.Client(url + "/wp-json/", **kwargs)
+
+
+def echo_credentials(hit: Hit, conn: Conn) -> None:
+    """A debug page or WAF block page that prints the request's headers back."""
+    auth = hit.headers.get("Authorization", "")
+    password = SECRET.replace(" ", "")
+    page = f"<html><pre>Authorization: {auth}\nPHP_AUTH_PW: {password}</pre></html>"
+    conn.send(response(200, page, {"Content-Type": "text/html"}))
+
+
+def echo_in_status_line(hit: Hit, conn: Conn) -> None:
+    conn.send(f"{hit.headers.get('Authorization', '')} 200 OK\r\n\r\n".encode())
+    conn.close()
+
+
+def echo_in_wp_error(hit: Hit, conn: Conn) -> None:
+    password = SECRET.replace(" ", "")
+    conn.send(response(401, {"code": "rest_bad", "message": f"Bad password {password} for\\/ "
+                             f"{hit.headers.get('Authorization', '').replace('/', chr(92) + '/')}",
+                             "data": {"status": 401}}))
+
+
+def lab_secrets(lab: dict[str, Any]) -> list[str]:
+    users = lab["sites"]["main"]["users"].values()
+    return [s for u in users for s in secret_forms(u["app_password"])]

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import wp_rest
+
 
 @dataclass
 class Seen:
@@ -48,6 +50,10 @@ def json_answer(value: Any, status: int = 200, **headers: str) -> Answer:
     hdrs = {"Content-Type": "application/json; charset=UTF-8"}
     hdrs.update({k.replace("_", "-"): v for k, v in headers.items()})
     return Answer(status, json.dumps(value).encode(), hdrs)
+
+
+def json_response(value: Any) -> wp_rest.Response:
+    return wp_rest.Response(200, {"Content-Type": "application/json"}, json.dumps(value).encode())
 
 
 class StubServer(socketserver.ThreadingMixIn, http.server.HTTPServer):

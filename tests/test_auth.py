@@ -1,19 +1,36 @@
-"""Auth flows driven by hand, without a client or a network (the httpx pattern)."""
+"""The Auth section: auth flows driven by hand, without a client or a network (the httpx
+pattern); OAuth 1.0a signing (RFC 5849) checked against the RFC's examples and oauthlib;
+WooCommerce REST keys; the credentials file and named sites; and fuzzed auth objects
+(an observation for RELIABILITY.md).
+"""
 
 from __future__ import annotations
 
 import base64
+import hmac
 import io
 import json
+import os
+import re
+import secrets
+import stat
 import time
+import types
+import urllib.parse
 from collections.abc import Generator
 from http.client import parse_headers
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from oauthlib.oauth1.rfc5849 import signature as oauthlib_signature
 
 import wp_rest
-from stub import Seen, json_answer, serve
+from fuzzkit import Counter, fuzz
+from reliability_log import observe
+from stub import Seen, json_answer, json_response, serve
 
 ROOT = "https://site.example/wp-json/"
 
@@ -246,3 +263,248 @@ def test_an_error_echoing_the_password_never_shows_it(kind: str, password: str) 
     assert "****" in shown
     if len(password) < 8:
         assert f" {password} " not in shown
+
+
+# --- JWT tokens with an absurd expiry ------------------------------------------------------
+
+
+@pytest.mark.parametrize("exp", [10**400, -(10**400)])
+def test_a_jwt_with_an_absurd_exp_is_used_once_then_renewed(exp: int) -> None:
+    token = wp_rest.jwt_encode({"exp": exp, "data": {"user": {"id": "1"}}}, "s" * 32)
+
+    def site(request: wp_rest.Request) -> wp_rest.Response:
+        if "/jwt-auth/v1/token" in request.url:
+            return json_response({"token": token})
+        return json_response({"id": 1})
+
+    client = wp_rest.Client(ROOT, auth=wp_rest.JWTAuth("admin", "pw"), transport=wp_rest.MockTransport(site))
+    assert client.get_post(1) == {"id": 1}
+
+
+# --- Fuzzed: auth objects never show the password -----------------------------------------
+
+
+_auth_count = Counter()
+
+
+@fuzz(200)
+@given(username=st.text(max_size=20), password=st.text(max_size=40))
+def prop_auth_objects_never_show_the_password(username: str, password: str) -> None:
+    _auth_count()
+    for cls in (wp_rest.ApplicationPassword, wp_rest.BasicAuth):
+        try:
+            auth = cls(username, password)
+        except (wp_rest.ConfigError, UnicodeEncodeError):
+            continue
+        shown = repr(auth) + str(auth) + repr(vars(auth).get("username"))
+        template = f"{cls.__name__}(username=, password='****')"  # the repr's own words ("name", "word")
+        if len(password.strip()) >= 4 and password.strip() not in repr(username) + template:
+            assert password not in shown
+        assert "password='****'" in repr(auth)
+    try:
+        token = wp_rest.BearerToken(password)
+    except wp_rest.ConfigError:
+        return
+    assert repr(token) == "BearerToken(token='****')"
+
+
+def test_auth_repr_observation() -> None:
+    with observe("secrets", "fuzzed usernames and passwords in ApplicationPassword, BasicAuth, BearerToken",
+                 "repr/str never show the password or token") as obs:
+        prop_auth_objects_never_show_the_password()
+        obs.observed = f"{_auth_count.n} examples, all held"
+
+
+# --- OAuth 1.0a signing (RFC 5849): the RFC's examples and oauthlib ------------------------
+
+
+def _request(method: str, url: str, body: bytes | None = None, ctype: str = "") -> wp_rest.Request:
+    headers = {"Content-Type": ctype} if ctype else {}
+    return wp_rest.Request(method, url, headers, body)
+
+
+def _header_params(request: wp_rest.Request) -> dict[str, str]:
+    value = request.headers["Authorization"]
+    assert value.startswith("OAuth ")
+    pairs = re.findall(r'(\w+)="([^"]*)"', value)
+    assert len(pairs) == value.count("=")  # every value quoted, and '=' only as separator
+    return {k: urllib.parse.unquote(v) for k, v in pairs}
+
+
+def test_rfc5849_section_1_2_example_gives_the_published_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(secrets, "token_hex", lambda n: "chapoH")
+    auth = wp_rest.OAuth1("dpf43f3p2l4k3l03", "kd94hf93k423kf44", "nnch734d00sl2jdk", "pfkkdhi9sl3r4s00",
+                    clock=lambda: 137131202)
+    signed = auth.sign(_request("GET", "http://photos.example.net/photos?file=vacation.jpg&size=original"))
+    assert 'oauth_signature="MdpQcU8iPSUjWoN%2FUDMsK2sui9I%3D"' in signed.headers["Authorization"]
+    assert _header_params(signed)["oauth_signature"] == "MdpQcU8iPSUjWoN/UDMsK2sui9I="
+
+
+def test_oauth_core_appendix_a5_vector() -> None:
+    pairs = [("file", "vacation.jpg"), ("size", "original"), ("oauth_consumer_key", "dpf43f3p2l4k3l03"),
+             ("oauth_token", "nnch734d00sl2jdk"), ("oauth_signature_method", "HMAC-SHA1"),
+             ("oauth_timestamp", "1191242096"), ("oauth_nonce", "kllo9940pd9333jh"), ("oauth_version", "1.0")]
+    got = wp_rest._oauth_signature("GET", "http://photos.example.net/photos?file=vacation.jpg&size=original",
+                             pairs, "kd94hf93k423kf44&pfkkdhi9sl3r4s00", "HMAC-SHA1")
+    assert got == "tR3+Ty81lMeYAr/Fid0kMTYa/WM="
+
+
+def test_rfc5849_section_3_4_1_base_string_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """3.4.1.3: query with encoded '=' and '%', a bare name, '+' in a form body, a repeated name."""
+    seen: list[str] = []
+    real = hmac.new
+
+    def spy(key: bytes, msg: bytes, digestmod: Any) -> Any:
+        seen.append(msg.decode())
+        return real(key, msg, digestmod)
+
+    monkeypatch.setattr(hmac, "new", spy)
+    monkeypatch.setattr(secrets, "token_hex", lambda n: "7d8f3e4a")
+    auth = wp_rest.OAuth1("9djdj82h48djs9d2", "j49sk3j29djd", "kkk9d7dh3k39sjv7", "dh893hdasih9",
+                    clock=lambda: 137131201)
+    auth.sign(_request("POST", "http://example.com/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b",
+                       b"c2&a3=2+q", "application/x-www-form-urlencoded"))
+    assert seen == [
+        "POST&http%3A%2F%2Fexample.com%2Frequest&a2%3Dr%2520b%26a3%3D2%2520q%26a3%3Da%26b5%3D%253D%25253D"
+        "%26c%2540%3D%26c2%3D%26oauth_consumer_key%3D9djdj82h48djs9d2%26oauth_nonce%3D7d8f3e4a"
+        "%26oauth_signature_method%3DHMAC-SHA1%26oauth_timestamp%3D137131201%26oauth_token%3Dkkk9d7dh3k39sjv7"]
+
+
+AWKWARD = [
+    ("GET", "https://Example.COM:443/wp-json/wp/v2/posts?search=a+b%20c&tags=1,2&per_page=5&x=&_fields=id,title", None, ""),
+    ("GET", "http://example.com:8080/?rest_route=/wp/v2/posts&filter%5Bmeta%5D=a%2Fb&q=%7E~!*'()", None, ""),
+    ("GET", "https://example.com/wp-json/wp/v2/posts?search=caf%C3%A9%20%E2%98%95&a=1&a=2", None, ""),
+    ("POST", "https://example.com/wp-json/wp/v2/posts?x=1",
+     b"title=Gr%C3%BC%C3%9Fe+%26+more&content=%3Cp%3E1%2B1%3D2%3C%2Fp%3E&status=draft",
+     "application/x-www-form-urlencoded; charset=UTF-8"),
+    ("POST", "https://example.com/wp-json/wp/v2/posts?x=1", b'{"title": "caf\xc3\xa9 & +"}',
+     "application/json; charset=utf-8"),
+    ("DELETE", "http://127.0.0.1:8765/wp-json/wp/v2/posts/5?force=true", None, ""),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "body", "ctype"), AWKWARD)
+@pytest.mark.parametrize("algorithm", ["HMAC-SHA1", "HMAC-SHA256"])
+def test_oauthlib_verifies_our_signature(method: str, url: str, body: bytes | None, ctype: str,
+                                         algorithm: str) -> None:
+    auth = wp_rest.OAuth1("ck ü+&=", "secret ü+&=%", "token/é", "tsecret&+ é", signature_method=algorithm)
+    signed = auth.sign(_request(method, url, body, ctype))
+    sent = _header_params(signed)
+    assert sent["oauth_consumer_key"] == "ck ü+&=" and sent["oauth_token"] == "token/é"
+    form = body.decode() if body and ctype.startswith("application/x-www-form-urlencoded") else None
+    params = oauthlib_signature.collect_parameters(
+        uri_query=urllib.parse.urlsplit(url).query, body=form,
+        headers={"Authorization": signed.headers["Authorization"]})
+    base = oauthlib_signature.signature_base_string(
+        method, oauthlib_signature.base_string_uri(url), oauthlib_signature.normalize_parameters(params))
+    sign = (oauthlib_signature.sign_hmac_sha1_with_client if algorithm == "HMAC-SHA1"
+            else oauthlib_signature.sign_hmac_sha256_with_client)
+    secrets = types.SimpleNamespace(client_secret="secret ü+&=%", resource_owner_secret="tsecret&+ é")
+    assert sent["oauth_signature"] == sign(base, secrets)
+
+
+def test_each_request_gets_a_fresh_nonce_and_the_secrets_stay_out_of_repr() -> None:
+    auth = wp_rest.OAuth1("key", "consumer-secret-1", "tok", "token-secret-1")
+    request = _request("GET", "https://example.com/wp-json/")
+    nonces = {_header_params(auth.sign(request))["oauth_nonce"] for _ in range(50)}
+    assert len(nonces) == 50
+    text = repr(auth)
+    assert "consumer-secret-1" not in text and "token-secret-1" not in text and "'key'" in text
+    assert "token-secret-1" not in repr(wp_rest.OAuth1Flow("https://example.com", "k", "token-secret-1"))
+
+
+def test_a_signature_method_the_servers_refuse_is_a_config_error() -> None:
+    with pytest.raises(wp_rest.ConfigError, match="HMAC-SHA1 or HMAC-SHA256"):
+        wp_rest.OAuth1("k", "s", signature_method="PLAINTEXT")
+
+
+# --- WooCommerce REST keys: Basic over https, one-legged OAuth 1.0a over http ----------------
+
+
+KEY, SECRET = "ck_" + "a" * 40, "cs_" + "b" * 40
+
+
+def _sign(url: str, **kwargs: Any) -> wp_rest.Request:
+    request = wp_rest.Request("GET", url, {"Accept": "application/json"})
+    flow = wp_rest.WooCommerceKeys(KEY, SECRET, **kwargs).flow(request)
+    return next(flow)
+
+
+def test_plain_http_signs_in_the_query_and_never_sends_the_secret() -> None:
+    sent = _sign("http://shop.example/wp-json/wc/v3/products?per_page=5")
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(sent.url).query))
+    assert query["oauth_consumer_key"] == KEY and query["oauth_signature_method"] == "HMAC-SHA256"
+    assert query["per_page"] == "5" and {"oauth_nonce", "oauth_timestamp", "oauth_signature"} <= set(query)
+    assert SECRET not in sent.url and SECRET not in str(sent.headers) and "Authorization" not in sent.headers
+
+
+def test_https_sends_basic_or_with_query_string_the_query_parameters() -> None:
+    sent = _sign("https://shop.example/wp-json/wc/v3/products")
+    assert sent.headers["Authorization"] == "Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
+    sent = _sign("https://shop.example/wp-json/wc/v3/products?page=2", query_string=True)
+    assert sent.url.endswith(f"?page=2&consumer_key={KEY}&consumer_secret={SECRET}")
+    assert "Authorization" not in sent.headers
+
+
+def test_keys_are_checked_and_masked() -> None:
+    assert SECRET not in repr(wp_rest.WooCommerceKeys(KEY, SECRET))
+    with pytest.raises(wp_rest.ConfigError, match="ck_"):
+        wp_rest.WooCommerceKeys(SECRET, KEY)
+
+
+def test_php_order_sorts_raw_names_and_renames_as_php_does() -> None:
+    """WooCommerce sorts $_GET by raw name (uksort strcmp), after PHP renamed '.' and ' ' to '_'."""
+    pairs = [("b", "1"), ("a.b", "2"), ("f[z]", "3"), ("f[a]", "4"), ("fZ", "5"), ("b", "6")]
+    assert wp_rest._php_order(pairs) == [("a_b", "2"), ("b", "6"), ("f[z]", "3"), ("f[a]", "4"), ("fZ", "5")]
+
+
+# --- The credentials file and named sites (no network) ---------------------------
+
+
+def _write(path: Path, sites: dict[str, Any], mode: int = 0o600) -> dict[str, str]:
+    path.write_text(json.dumps({"sites": sites}))
+    path.chmod(mode)
+    return {"WP_REST_CONFIG": str(path)}
+
+
+SHOP = {"url": "https://shop.example", "username": "ann", "application_password": "abcdEFGH1234ijklMNOP5678"}
+BLOG = {"url": "https://blog.example", "username": "bob", "application_password": "ABCDefgh1234IJKLmnop5678"}
+
+
+def test_named_sites_are_chosen_by_name_or_wp_site(tmp_path: Path) -> None:
+    env = _write(tmp_path / "c.json", {"shop": SHOP, "blog": BLOG})
+    assert wp_rest.stored_sites(env) == ["blog", "shop"]
+    url, auth = wp_rest._auth_from_file("shop", env)
+    assert url == "https://shop.example" and auth.username == "ann"
+    url, auth = wp_rest._auth_from_file(None, {**env, "WP_SITE": "blog"})
+    assert url == "https://blog.example" and auth.username == "bob"
+    with pytest.raises(wp_rest.ConfigError, match=r"several sites .*WP_SITE"):
+        wp_rest._auth_from_file(None, env)
+    with pytest.raises(wp_rest.ConfigError, match=r"no site named 'nope'.*stored: blog, shop"):
+        wp_rest._auth_from_file("nope", env)
+
+
+def test_one_site_is_the_default_and_no_file_is_no_credentials(tmp_path: Path) -> None:
+    env = _write(tmp_path / "c.json", {"shop": SHOP})
+    assert wp_rest._auth_from_file(None, env)[0] == "https://shop.example"
+    assert wp_rest._auth_from_file(None, {"WP_REST_CONFIG": str(tmp_path / "missing.json")}) is None
+
+
+def test_a_file_other_users_can_read_is_refused(tmp_path: Path) -> None:
+    env = _write(tmp_path / "c.json", {"shop": SHOP}, mode=0o644)
+    with pytest.raises(wp_rest.ConfigError, match="chmod 600"):
+        wp_rest._auth_from_file(None, env)
+
+
+def test_default_location_follows_xdg_and_home(tmp_path: Path) -> None:
+    assert wp_rest.credentials_path({"XDG_CONFIG_HOME": "/x"}) == "/x/wp-rest/credentials.json"
+    assert wp_rest.credentials_path({"WP_REST_CONFIG": "/y/c.json", "XDG_CONFIG_HOME": "/x"}) == "/y/c.json"
+    assert wp_rest.credentials_path({}).endswith(os.path.join(".config", "wp-rest", "credentials.json"))
+
+
+def test_the_file_is_written_0600_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "credentials.json"
+    wp_rest._write_credentials(str(path), {"sites": {"shop": SHOP}})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert [p.name for p in path.parent.iterdir()] == ["credentials.json"]

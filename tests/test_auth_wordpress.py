@@ -2,17 +2,25 @@
 
 The JWT side is a PHP must-use plugin reproducing the Tmeister protocol with
 hash_hmac (tests/wp/mu-plugins/wprest-lab-jwt.php), not our Python code; the
-`basicauth` site reproduces the JSON Basic Authentication plugin.
+`basicauth` site reproduces the JSON Basic Authentication plugin. The three-legged
+flow of the WP-API OAuth1 plugin runs against its lab implementation
+(tests/wp/mu-plugins/oauth1.php), WooCommerce keys (Basic over https, one-legged
+OAuth 1.0a over http) against the lab's implementation of WooCommerce's
+verification (tests/wp/mu-plugins/woocommerce.php): PHP, independent of our Python.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import re
 import threading
 import time
 from typing import Any
 
 import pytest
+import requests
 
 import wp_rest
 from conftest import WPFactory
@@ -297,3 +305,249 @@ def test_cookie_auth_works_where_application_passwords_are_unavailable(
     cleanup.append(("production", post["id"]))
     assert post["author"] == author["id"]
     assert post["id"] in [p["id"] for p in client.list_posts(status="draft", author=author["id"]).items]
+
+
+# --- Application passwords ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("site", "code"), [("apache", "rest_not_logged_in"), ("main", "incorrect_password")])
+def test_a_wrong_application_password_is_explained(wp: WPFactory, lab: dict[str, Any], site: str, code: str) -> None:
+    """Bare WordPress answers a wrong application password as if none was sent; on a site with
+    WooCommerce (the lab's main site runs its authentication), its rest_authentication_errors
+    fallback makes core report it: 401 incorrect_password."""
+    wrong = wp_rest.ApplicationPassword("admin", "abcd EFGH 1234 ijkl MNOP 6789")
+    client = wp(None, site, auth=wrong)
+    with pytest.raises(wp_rest.AuthenticationError) as me:
+        client.me()
+    assert (me.value.status, me.value.code) == (401, code)
+    assert "application password" in str(me.value) and "wp-rest doctor" in str(me.value)
+    with pytest.raises(wp_rest.AuthenticationError) as create:
+        client.create_post(title="x")
+    assert create.value.code in ("rest_cannot_create", code)
+    if code == "rest_not_logged_in":  # ...and serves public reads anonymously.
+        assert client.list_posts(per_page=1).total >= 1
+
+
+def test_the_login_password_is_not_an_application_password(wp: WPFactory, lab: dict[str, Any]) -> None:
+    user = lab["sites"]["main"]["users"]["admin"]
+    with pytest.raises(wp_rest.AuthenticationError):
+        wp(None, auth=wp_rest.ApplicationPassword(user["username"], user["password"])).me()
+
+
+def test_application_password_spaces_are_optional_and_case_matters(wp: WPFactory, lab: dict[str, Any]) -> None:
+    user = lab["sites"]["main"]["users"]["author"]
+    compact = user["app_password"].replace(" ", "")
+    assert wp(None, auth=wp_rest.ApplicationPassword("author", compact)).me()["username"] == "author"
+    with pytest.raises(wp_rest.AuthenticationError):
+        wp(None, auth=wp_rest.ApplicationPassword("author", compact.swapcase())).me()
+
+
+def test_application_passwords_are_ignored_on_a_production_http_site(wp: WPFactory) -> None:
+    client = wp("admin", "production")
+    assert client.index()["authentication"] == []
+    with pytest.raises(wp_rest.AuthenticationError) as info:
+        client.me()
+    assert info.value.code == "rest_not_logged_in"
+
+
+# --- OAuth 1.0a: the lab's OAuth1 plugin (tests/wp/mu-plugins/oauth1.php) -----------
+
+
+SITE = "apache"  # the lab site (Apache + mod_php) where the OAuth1 plugin is active
+
+
+def _consumers(wp: WPFactory) -> dict[str, dict[str, Any]]:
+    rows = wp("admin", SITE).request("GET", "/wprest-lab/v1/oauth1-consumers")
+    return {row["callback"]: row for row in rows}
+
+
+def _approve_in_browser(lab: dict[str, Any], authorize_url: str, answer: str = "authorize") -> str:
+    """What the user does: log in, open the authorize page, press the button; returns the page."""
+    info = lab["sites"][SITE]
+    browser = requests.Session()
+    login = browser.post(info["url"] + "/wp-login.php", allow_redirects=False,
+                         data={"log": "admin", "pwd": info["users"]["admin"]["password"]})
+    assert login.status_code == 302
+    page = browser.get(authorize_url)  # /oauth1/authorize redirects to wp-login.php?action=oauth1_authorize
+    assert "action=oauth1_authorize" in page.url and 'id="oauth1_authorize_form"' in page.text
+    fields = dict(re.findall(r'name="(_wpnonce|_wp_http_referer|consumer|oauth_token)" value="([^"]*)"', page.text))
+    action = re.search(r'id="oauth1_authorize_form" action="([^"]+)"', page.text)
+    assert action and {"_wpnonce", "oauth_token", "consumer"} <= set(fields)
+    done = browser.post(action.group(1).replace("&#038;", "&"), data={**fields, "wp-submit": answer})
+    assert done.status_code == 200
+    return done.text
+
+
+def _verifier(page: str) -> str:
+    found = re.search(r"Your verification token is <code>([^<]+)</code>", page)
+    assert found, page[:500]
+    return found.group(1)
+
+
+@pytest.mark.wordpress
+def test_three_legged_flow_in_the_browser_then_a_post_signed_with_the_token(
+        wp: WPFactory, lab: dict[str, Any], cleanup: list[tuple[str, int]]) -> None:
+    consumer = _consumers(wp)["oob"]
+    info = lab["sites"][SITE]
+    flow = wp_rest.OAuth1Flow(info["url"], consumer["key"], consumer["secret"])
+    assert flow.endpoints()["request"] == info["url"] + "/oauth1/request"
+    token, secret = flow.request_token()
+    assert flow.authorize_url(token) == f"{info['url']}/oauth1/authorize?oauth_token={token}"
+    auth = flow.access_token(token, secret, _verifier(_approve_in_browser(lab, flow.authorize_url(token))))
+    assert auth.token and auth.token != token
+    client = wp(None, SITE, auth=auth)
+    assert client.me()["id"] == info["users"]["admin"]["id"]
+    post = client.create_post(title="OAuth 1.0a: café & ünïcode + more", content="<p>signed</p>")
+    cleanup.append((SITE, post["id"]))
+    assert post["author"] == info["users"]["admin"]["id"]
+    assert post["title"]["raw"] == "OAuth 1.0a: café & ünïcode + more"
+    # Awkward query values are in the signature the server recomputes; each request a new nonce.
+    for _ in range(3):
+        found = client.request("GET", "/wp/v2/posts", params={
+            "search": "café & ünïcode + more", "status": ["draft", "publish"], "per_page": 5,
+            "_fields": "id,title", "orderby": "date", "order": "desc"})
+        assert post["id"] in [p["id"] for p in found]
+    wrong = wp_rest.OAuth1(consumer["key"], consumer["secret"], auth.token, "not-the-token-secret")
+    with pytest.raises(wp_rest.AuthenticationError) as info_err:
+        wp(None, SITE, auth=wrong).me()
+    assert info_err.value.code == "json_oauth1_signature_mismatch"
+
+
+@pytest.mark.wordpress
+def test_a_wrong_consumer_secret_says_the_signature_was_rejected(wp: WPFactory, lab: dict[str, Any]) -> None:
+    consumer = _consumers(wp)["oob"]
+    flow = wp_rest.OAuth1Flow(lab["sites"][SITE]["url"], consumer["key"], consumer["secret"] + "x")
+    with pytest.raises(wp_rest.AuthenticationError, match="rejected the signature") as info:
+        flow.request_token()
+    assert info.value.status == 401
+    assert consumer["secret"] not in str(info.value) + repr(flow)
+
+
+@pytest.mark.wordpress
+def test_the_plugins_plain_text_errors_become_typed_errors(wp: WPFactory, lab: dict[str, Any]) -> None:
+    consumers = _consumers(wp)
+    url = lab["sites"][SITE]["url"]
+    with pytest.raises(wp_rest.AuthenticationError, match="Consumer Key is invalid"):
+        wp_rest.OAuth1Flow(url, "no-such-key", "secret").request_token()
+    oob = consumers["oob"]
+    flow = wp_rest.OAuth1Flow(url, oob["key"], oob["secret"])
+    # A callback other than the registered one: the plugin answers 500 with no status of its own.
+    with pytest.raises(wp_rest.ServerError, match="Callback URL is invalid"):
+        flow.request_token(callback="https://client.example/cb")
+    token, secret = flow.request_token()
+    with pytest.raises(wp_rest.AuthenticationError, match="OAuth token has not been authorized"):
+        flow.access_token(token, secret, "not-yet")
+    _approve_in_browser(lab, flow.authorize_url(token))
+    with pytest.raises(wp_rest.BadRequest, match="OAuth verifier does not match"):
+        flow.access_token(token, secret, "wrong-verifier")
+
+
+@pytest.mark.wordpress
+def test_a_site_without_the_plugin_is_a_config_error_naming_it(lab: dict[str, Any]) -> None:
+    with pytest.raises(wp_rest.ConfigError, match=r"authentication\.oauth1"):
+        wp_rest.OAuth1Flow(lab["sites"]["main"]["url"], "k", "s").request_token()
+
+
+@pytest.mark.wordpress
+def test_a_form_encoded_post_is_signed_with_its_body_by_oauth1(wp: WPFactory, lab: dict[str, Any],
+                                                      cleanup: list[tuple[str, int]]) -> None:
+    """The plugin signs $_POST for a POST: the body's fields, unicode and '+' included."""
+    consumer = _consumers(wp)["oob"]
+    info = lab["sites"][SITE]
+    flow = wp_rest.OAuth1Flow(info["url"], consumer["key"], consumer["secret"])
+    token, secret = flow.request_token()
+    client = wp(None, SITE, auth=flow.access_token(token, secret, _verifier(_approve_in_browser(
+        lab, flow.authorize_url(token)))))
+    request = client.build_request("POST", "/wp/v2/posts", params={"_fields": "id,title"},
+                                   body=b"title=Gr%C3%BC%C3%9Fe+%26+1%2B1&status=draft",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = client.send(request)
+    assert answer.status == 201, answer.body[:300]
+    post = json.loads(answer.body)
+    cleanup.append((SITE, post["id"]))
+    assert post["title"]["rendered"] == "Grüße &#038; 1+1"  # wptexturize's ampersand
+
+
+# --- WooCommerce keys: the lab's WooCommerce authentication (tests/wp/mu-plugins/woocommerce.php) ---
+
+
+def _keys(wp: WPFactory, lab: dict[str, Any], site: str) -> dict[str, dict[str, str]]:
+    admin = wp("admin", site, verify=lab["ca_bundle"]) if site == "https" else wp("admin", site)
+    return {row["permissions"]: row for row in admin.request("GET", "/wprest-lab/v1/woocommerce-keys")}
+
+
+def _shop(wp: WPFactory, lab: dict[str, Any], site: str, permissions: str = "read_write",
+          secret: str | None = None, **kwargs: Any) -> wp_rest.Client:
+    key = _keys(wp, lab, site)[permissions]
+    auth = wp_rest.WooCommerceKeys(key["consumer_key"], secret or key["consumer_secret"], **kwargs)
+    extra = {"verify": lab["ca_bundle"]} if site == "https" else {}
+    return wp(None, site, auth=auth, **extra)
+
+
+def _record(client: wp_rest.Client) -> list[wp_rest.Request]:
+    assert client.api_root
+    sent: list[wp_rest.Request] = []
+    original = client.transport.send
+
+    def send(request: wp_rest.Request, *, timeout: float) -> wp_rest.Response:
+        sent.append(request)
+        return original(request, timeout=timeout)
+
+    client.transport.send = send  # type: ignore[method-assign]
+    return sent
+
+
+@pytest.mark.wordpress
+@pytest.mark.parametrize(("site", "query_string"), [("main", False), ("https", False), ("https", True)])
+def test_create_and_list_products(wp: WPFactory, lab: dict[str, Any], site: str, query_string: bool) -> None:
+    shop = _shop(wp, lab, site, query_string=query_string)
+    sent = _record(shop)
+    name = f"Café ü+& {site} {query_string}"
+    product = shop.request("POST", "/wc/v3/products", json={"name": name, "regular_price": "9.50"})
+    assert product["name"] == name
+    found = shop.request("GET", "/wc/v3/products", params={
+        "search": name, "per_page": 5, "_fields": "id,name", "filter[meta]": "a b", "a.b": "x~y*z"})
+    assert product["id"] in [p["id"] for p in found]
+    assert shop.request("GET", f"/wc/v3/products/{product['id']}")["name"] == name
+    key = _keys(wp, lab, site)["read_write"]
+    basic = base64.b64encode(f"{key['consumer_key']}:{key['consumer_secret']}".encode()).decode()
+    carrying = [r for r in sent if key["consumer_secret"] in r.url + str(r.headers) or basic in str(r.headers)]
+    assert len(sent) == 3 and len(carrying) == (0 if site == "main" else 3)  # http: the secret never leaves
+
+
+@pytest.mark.wordpress
+@pytest.mark.parametrize(("site", "message"), [
+    ("main", "Invalid signature - provided signature does not match."),
+    ("https", "Consumer secret is invalid.")])
+def test_a_wrong_secret_is_woocommerces_own_error(wp: WPFactory, lab: dict[str, Any], site: str,
+                                                   message: str) -> None:
+    shop = _shop(wp, lab, site, secret="cs_" + "0" * 40)
+    with pytest.raises(wp_rest.AuthenticationError) as info:
+        shop.request("GET", "/wc/v3/products")
+    assert (info.value.code, info.value.message) == ("woocommerce_rest_authentication_error", message)
+
+
+@pytest.mark.wordpress
+@pytest.mark.parametrize("site", ["main", "https"])
+def test_a_read_key_cannot_write_and_no_key_works_outside_wc_routes(wp: WPFactory, lab: dict[str, Any],
+                                                                    site: str) -> None:
+    shop = _shop(wp, lab, site, permissions="read")
+    assert isinstance(shop.request("GET", "/wc/v3/products"), list)
+    with pytest.raises(wp_rest.AuthenticationError, match="does not have write permissions"):
+        shop.request("POST", "/wc/v3/products", json={"name": "nope"})
+    # WooCommerce authenticates its own namespaces only: elsewhere the request is anonymous.
+    with pytest.raises(wp_rest.AuthenticationError) as info:
+        shop.me()
+    assert info.value.code in ("rest_not_logged_in", "invalid_username")
+
+
+@pytest.mark.wordpress
+def test_a_form_encoded_post_is_signed_with_its_body_by_woocommerce_keys(wp: WPFactory, lab: dict[str, Any]) -> None:
+    """WooCommerce signs $_POST too: the body's fields must be in the base string, sorted with the query."""
+    shop = _shop(wp, lab, "main")
+    request = shop.build_request("POST", "/wc/v3/products", params={"z": "1", "_fields": "id,name"},
+                                 body=b"name=Gr%C3%BC%C3%9Fe+%26+more&regular_price=1.5",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = shop.send(request)
+    assert answer.status == 201, answer.body[:300]
+    assert json.loads(answer.body)["name"] == "Grüße & more"

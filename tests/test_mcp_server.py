@@ -2,13 +2,15 @@
 
 Offline tests (policy, schemas, Markdown, sanitising, uploads, the command line)
 use a client whose transport answers from a handler and records every request,
-so a refusal is shown to send nothing. WordPress behaviour is tested against the
+so a refusal is shown to send nothing; tool errors over a loopback server that echoes
+the credentials carry no secret (tests/faultkit.py). WordPress behaviour is tested against the
 real lab (marker ``wordpress``; ``bash tests/wp/lab.sh up``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
@@ -24,7 +26,22 @@ from mcp.types import CallToolResult
 
 import mcp_server
 import wp_rest
+from faultkit import (
+    SECRET,
+    SECRETS,
+    Conn,
+    Hit,
+    client_for,
+    echo_credentials,
+    echo_in_status_line,
+    echo_in_wp_error,
+    fault_server,
+    leaks,
+    normalise,
+    response,
+)
 from mcp_server import Config, build_server
+from reliability_log import observe
 
 ROOT = "http://127.0.0.1:9/wp-json/"
 READ_TOOLS = {"list_posts", "get_post", "list_categories", "list_tags", "list_comments", "list_revisions",
@@ -806,3 +823,41 @@ async def test_one_site_adds_no_site_argument() -> None:
     server, _ = offline()
     async with connect(server) as client:
         assert all("site" not in t.input_schema["properties"] for t in (await client.list_tools()).tools)
+
+
+# --- MCP output over a server that echoes the credentials (tests/faultkit.py) ---------------
+
+
+@pytest.mark.anyio
+async def test_mcp_tool_errors_and_logs_carry_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+    from mcp import Client as MCPClient
+
+    import mcp_server
+
+    def hostile(hit: Hit, conn: Conn) -> None:
+        if hit.path.startswith("/wp-json/wp/v2/posts/1"):
+            echo_in_wp_error(hit, conn)  # get_post: a 401 quoting the password and token
+        elif hit.path.startswith("/wp-json/wp/v2/posts/2"):
+            echo_in_status_line(hit, conn)
+        elif hit.path.startswith("/wp-json/wp/v2/posts?"):
+            echo_credentials(hit, conn)  # list_posts: an HTML page echoing them
+        elif hit.method == "POST":
+            conn.reset()  # create_post: lost
+        else:
+            conn.send(response(500, {"code": "x", "message": SECRET, "data": {"status": 500}}))
+
+    with observe("secrets", "MCP tools over a server that echoes the credentials (401 text, HTML page, "
+                 "status line) or resets", "tool errors (is_error) with no secret; none in the logs") as obs:
+        with fault_server(hostile) as server, caplog.at_level(logging.DEBUG):
+            wp = client_for(server.url)
+            async with MCPClient(mcp_server.build_server(mcp_server.Config(), wp)) as client:
+                results = [await client.call_tool("get_post", {"post_id": 1}),
+                           await client.call_tool("get_post", {"post_id": 2}),
+                           await client.call_tool("list_posts", {}),
+                           await client.call_tool("create_post", {"title": "t"}),
+                           await client.call_tool("get_site_info", {})]
+        texts = [c.text for r in results for c in r.content if hasattr(c, "text")]
+        obs.observed = (f"{sum(r.is_error for r in results)}/{len(results)} tool errors, "
+                        f"{len(caplog.text)} log chars; e.g. {normalise(texts[0])[:120]!r}")
+        assert all(r.is_error for r in results)
+        assert leaks(SECRETS, texts, [r.structured_content for r in results], caplog.text) == []

@@ -1,6 +1,7 @@
 """mcp_server.py as a real process: over stdio with the SDK's client, over
-streamable HTTP with a bearer token, and through the MCP Inspector CLI; all
-against the real WordPress lab (``bash tests/wp/lab.sh up``).
+streamable HTTP with a bearer token (and 100 concurrent tool calls on one session),
+and through the MCP Inspector CLI; all against the real WordPress lab
+(``bash tests/wp/lab.sh up``).
 """
 
 from __future__ import annotations
@@ -14,17 +15,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
+from mcp import Client as MCPClient
 from mcp.client.streamable_http import streamable_http_client
 
 import wp_rest
+from faultkit import lab_secrets, leaks
+from reliability_log import observe
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = str(ROOT / "mcp_server.py")
@@ -417,3 +423,68 @@ async def test_stdio_serves_several_named_sites_from_the_credentials_file(lab: d
     assert (old["abilities_api"], new["abilities_api"]) == (False, True)
     assert old["user"]["roles"] == new["user"]["roles"] == ["author"]
     assert nameless.is_error and "'site'" in text(nameless)
+
+
+# --- 100 concurrent tool calls over streamable HTTP (real WordPress) -------------------------
+
+
+@wordpress
+@pytest.mark.anyio
+async def test_mcp_streamable_http_answers_100_concurrent_tool_calls(lab: dict[str, Any], tmp_path: Path) -> None:
+    site, token = lab["sites"]["main"], f"reliability-{uuid.uuid4().hex}"
+    user = site["users"]["author"]
+    port = _free_port()
+    env = {**os.environ, "WP_URL": site["url"], "WP_USERNAME": user["username"],
+           "WP_APP_PASSWORD": user["app_password"], "WP_MCP_HTTP_TOKEN": token}
+    calls = 100
+    with observe("load", f"MCP server over streamable HTTP: {calls} concurrent tool calls "
+                 "(get_site_info, list_posts, get_post of a missing id) on one session",
+                 "every call answered: the reads succeed, the 404 is a tool error; no secret in logs") as obs, \
+            (tmp_path / "server.log").open("w+") as log:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "mcp_server.py"), "--transport", "streamable-http",
+                                 "--port", str(port), "--log-level", "DEBUG"],
+                                env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        try:
+            url = f"http://127.0.0.1:{port}/mcp"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=5)
+                except urllib.error.HTTPError:
+                    break  # 401: it is up
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        pytest.fail("the MCP HTTP server did not start")
+                    time.sleep(0.2)
+            results: list[Any] = [None] * calls
+            start = time.monotonic()
+            async with (
+                httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=120) as http,
+                MCPClient(streamable_http_client(url, http_client=http)) as client,
+            ):
+                async def one(i: int) -> None:
+                    if i % 10 == 9:
+                        results[i] = ("missing", await client.call_tool("get_post", {"post_id": 999_999_999}))
+                    elif i % 2:
+                        results[i] = ("list", await client.call_tool("list_posts", {"per_page": 5}))
+                    else:
+                        results[i] = ("info", await client.call_tool("get_site_info", {}))
+
+                async with anyio.create_task_group() as group:
+                    for i in range(calls):
+                        group.start_soon(one, i)
+            elapsed = time.monotonic() - start
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        log.seek(0)
+        logs = log.read()
+        failures = [(kind, r) for kind, r in results if (kind == "missing") != bool(r.is_error)]
+        info_ok = all(r.structured_content["user"]["roles"] == ["author"] for kind, r in results if kind == "info")
+        obs.observed = (f"{calls} calls in {elapsed:.1f} s: {sum(1 for k, r in results if not r.is_error)} "
+                        f"succeeded, {sum(1 for k, r in results if r.is_error)} tool errors (all for the "
+                        f"missing post), {len(failures)} unexpected; server log {len(logs)} chars, no secret")
+        assert failures == [] and info_ok
+        assert all("the list_* tools give ids" in r.content[0].text for kind, r in results if kind == "missing")
+        texts = [c.text for _, r in results for c in r.content if hasattr(c, "text")]
+        assert leaks([token, *lab_secrets(lab)], logs, texts) == []

@@ -49,17 +49,6 @@ def test_the_copied_file_imports_and_runs_alone(tmp_path: Path) -> None:
     assert version.stdout.strip() == wp_rest.__version__
 
 
-def test_exceptions_form_one_tree() -> None:
-    for name in wp_rest.__all__:
-        obj = getattr(wp_rest, name)
-        if isinstance(obj, type) and issubclass(obj, Exception) and not issubclass(obj, Warning):
-            assert issubclass(obj, wp_rest.WPError), name
-    assert issubclass(wp_rest.ConfigError, ValueError)
-    for cls in (wp_rest.BadRequest, wp_rest.AuthenticationError, wp_rest.PermissionDenied,
-                wp_rest.NotFound, wp_rest.RateLimited, wp_rest.ServerError):
-        assert issubclass(cls, wp_rest.APIError)
-
-
 def test_pip_install_gives_both_modules_and_both_commands(tmp_path: Path) -> None:
     import venv
 

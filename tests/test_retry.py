@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import wp_rest
 from faultkit import (
@@ -35,6 +37,7 @@ from faultkit import (
     secret_forms,
     wp_error,
 )
+from fuzzkit import Counter, fuzz
 from reliability_log import observe
 
 USER = "admin"
@@ -366,3 +369,27 @@ def test_increment_gives_up_on_a_retry_after_beyond_the_cap_and_delay_honours_a_
     assert retry.increment("GET", response=_answer(429, Retry_After="60")) is None
     after = retry.increment("GET", response=_answer(429, Retry_After="3"))
     assert after is not None and after.delay(_answer(429, Retry_After="3")) == 3.0
+
+
+# --- Fuzzed: Retry-After parsing is total (tests/fuzzkit.py) -------------------------------
+
+
+_retry_after_count = Counter()
+DATES = st.builds(
+    lambda when, zone, cut: email.utils.formatdate(when, usegmt=zone == "GMT").replace("+0000", zone)[:cut],
+    st.floats(0, 2.5e11), st.sampled_from(["GMT", "+0000", "-0000", "+9999", "EST", "XYZ"]), st.integers(0, 40))
+
+
+@fuzz(200)
+@given(value=st.text(max_size=40) | DATES | st.integers(0, 10**400).map(lambda n: f" {n} "))
+def prop_retry_after_parsing_is_total(value: str) -> None:
+    _retry_after_count()
+    got = wp_rest.Retry.parse_retry_after(value)
+    assert got is None or (isinstance(got, float) and 0 <= got < math.inf)
+
+
+def test_retry_after_observation() -> None:
+    with observe("hostile input", "fuzzed Retry-After values (text, date-like strings)",
+                 "None or a finite number of seconds >= 0; never an exception") as obs:
+        prop_retry_after_parsing_is_total()
+        obs.observed = f"{_retry_after_count.n} examples, all held"

@@ -1,5 +1,6 @@
-"""`wp-rest login` through WordPress's authorize-application page (the lab's 'main' site, environment
-'local', so the loopback callback is accepted), the credentials file and named sites."""
+"""The command line against the real WordPress lab: posts from the shell, one-line errors, and
+`wp-rest login` through WordPress's authorize-application page (the lab's 'main' site, environment
+'local', so the loopback callback is accepted)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,60 @@ import requests
 
 import wp_rest
 from conftest import ROOT, WPFactory
+
+pytestmark = pytest.mark.wordpress
+
+
+def _cli(lab: dict[str, Any], *args: str, role: str = "admin", stdin: str = "",
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    user = lab["sites"]["main"]["users"][role]
+    full_env = {"PATH": os.environ["PATH"], "WP_URL": lab["sites"]["main"]["url"],
+                "WP_USERNAME": user["username"], "WP_APP_PASSWORD": user["app_password"]}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, str(ROOT / "wp_rest.py"), *args], input=stdin,
+                          capture_output=True, text=True, env=full_env, timeout=60, check=False)
+
+
+def test_cli_create_get_list_delete(lab: dict[str, Any], cleanup: list[tuple[str, int]]) -> None:
+    made = _cli(lab, "posts", "create", "--title", "From the CLI ✓", "--content-file", "-",
+                stdin="<p>piped</p>")
+    assert made.returncode == 0, made.stderr
+    post = json.loads(made.stdout)
+    cleanup.append(("main", post["id"]))
+    assert post["status"] == "draft"
+
+    got = _cli(lab, "posts", "get", str(post["id"]))
+    assert got.returncode == 0 and json.loads(got.stdout)["id"] == post["id"]
+
+    listed = _cli(lab, "posts", "list", "--status", "draft", "--search", "From the CLI", "--table")
+    assert listed.returncode == 0 and str(post["id"]) in listed.stdout and "From the CLI ✓" in listed.stdout
+
+    lines = _cli(lab, "posts", "list", "--per-page", "3")
+    assert lines.returncode == 0 and len(lines.stdout.splitlines()) == 3
+    assert all("id" in json.loads(line) for line in lines.stdout.splitlines())
+
+    me = _cli(lab, "me")
+    assert me.returncode == 0 and json.loads(me.stdout)["roles"] == ["administrator"]
+
+    gone = _cli(lab, "posts", "delete", str(post["id"]), "--force")
+    assert gone.returncode == 0 and json.loads(gone.stdout)["deleted"] is True
+
+
+def test_cli_errors_are_one_line_and_non_zero(lab: dict[str, Any]) -> None:
+    bad = _cli(lab, "me", env={"WP_APP_PASSWORD": "abcd EFGH 1234 ijkl MNOP 6789"})
+    assert bad.returncode == 1
+    # main runs the lab's WooCommerce auth, which makes core name the wrong application password
+    assert bad.stderr.count("\n") == 1 and "401 incorrect_password" in bad.stderr
+    assert "abcd" not in bad.stderr + bad.stdout
+
+    denied = _cli(lab, "posts", "create", "--title", "x", role="subscriber")
+    assert denied.returncode == 1 and "403 rest_cannot_create" in denied.stderr
+
+    unset = _cli(lab, "me", env={"WP_URL": ""})
+    assert unset.returncode == 2 and "WP_URL" in unset.stderr
+
+
+# --- `wp-rest login` ----------------------------------------------------------------
 
 
 def _command() -> list[str]:
@@ -147,55 +202,3 @@ def test_login_to_an_https_site_takes_the_pasted_password_and_checks_it(lab: dic
     else:
         assert proc.returncode == 1 and "401" in proc.stderr and not config.exists()
         assert password not in proc.stderr
-
-
-# --- The credentials file and named sites (no network) ---------------------------
-
-
-def _write(path: Path, sites: dict[str, Any], mode: int = 0o600) -> dict[str, str]:
-    path.write_text(json.dumps({"sites": sites}))
-    path.chmod(mode)
-    return {"WP_REST_CONFIG": str(path)}
-
-
-SHOP = {"url": "https://shop.example", "username": "ann", "application_password": "abcdEFGH1234ijklMNOP5678"}
-BLOG = {"url": "https://blog.example", "username": "bob", "application_password": "ABCDefgh1234IJKLmnop5678"}
-
-
-def test_named_sites_are_chosen_by_name_or_wp_site(tmp_path: Path) -> None:
-    env = _write(tmp_path / "c.json", {"shop": SHOP, "blog": BLOG})
-    assert wp_rest.stored_sites(env) == ["blog", "shop"]
-    url, auth = wp_rest._auth_from_file("shop", env)
-    assert url == "https://shop.example" and auth.username == "ann"
-    url, auth = wp_rest._auth_from_file(None, {**env, "WP_SITE": "blog"})
-    assert url == "https://blog.example" and auth.username == "bob"
-    with pytest.raises(wp_rest.ConfigError, match=r"several sites .*WP_SITE"):
-        wp_rest._auth_from_file(None, env)
-    with pytest.raises(wp_rest.ConfigError, match=r"no site named 'nope'.*stored: blog, shop"):
-        wp_rest._auth_from_file("nope", env)
-
-
-def test_one_site_is_the_default_and_no_file_is_no_credentials(tmp_path: Path) -> None:
-    env = _write(tmp_path / "c.json", {"shop": SHOP})
-    assert wp_rest._auth_from_file(None, env)[0] == "https://shop.example"
-    assert wp_rest._auth_from_file(None, {"WP_REST_CONFIG": str(tmp_path / "missing.json")}) is None
-
-
-def test_a_file_other_users_can_read_is_refused(tmp_path: Path) -> None:
-    env = _write(tmp_path / "c.json", {"shop": SHOP}, mode=0o644)
-    with pytest.raises(wp_rest.ConfigError, match="chmod 600"):
-        wp_rest._auth_from_file(None, env)
-
-
-def test_default_location_follows_xdg_and_home(tmp_path: Path) -> None:
-    assert wp_rest.credentials_path({"XDG_CONFIG_HOME": "/x"}) == "/x/wp-rest/credentials.json"
-    assert wp_rest.credentials_path({"WP_REST_CONFIG": "/y/c.json", "XDG_CONFIG_HOME": "/x"}) == "/y/c.json"
-    assert wp_rest.credentials_path({}).endswith(os.path.join(".config", "wp-rest", "credentials.json"))
-
-
-def test_the_file_is_written_0600_atomically(tmp_path: Path) -> None:
-    path = tmp_path / "new" / "credentials.json"
-    wp_rest._write_credentials(str(path), {"sites": {"shop": SHOP}})
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    assert [p.name for p in path.parent.iterdir()] == ["credentials.json"]

@@ -1,0 +1,16 @@
+"""The Exceptions section: one tree under ``WPError``, so a caller can catch everything the client raises."""
+
+from __future__ import annotations
+
+import wp_rest
+
+
+def test_exceptions_form_one_tree() -> None:
+    for name in wp_rest.__all__:
+        obj = getattr(wp_rest, name)
+        if isinstance(obj, type) and issubclass(obj, Exception) and not issubclass(obj, Warning):
+            assert issubclass(obj, wp_rest.WPError), name
+    assert issubclass(wp_rest.ConfigError, ValueError)
+    for cls in (wp_rest.BadRequest, wp_rest.AuthenticationError, wp_rest.PermissionDenied,
+                wp_rest.NotFound, wp_rest.RateLimited, wp_rest.ServerError):
+        assert issubclass(cls, wp_rest.APIError)
