@@ -190,7 +190,7 @@ def _state(ctx: Ctx) -> AppState:
 # --- Argument types ---------------------------------------------------------
 
 _DATE = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?)?$"
-_Id = Annotated[int, Field(ge=1, strict=True)]
+_Id = Annotated[int, Field(ge=1, lt=2**63, strict=True)]  # PHP reads a larger id as PHP_INT_MAX
 _Text = Annotated[str, Field(min_length=1, max_length=1000)]
 _TermRef = _Id | Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -214,7 +214,9 @@ DateArg = Annotated[
 TermRefs = Annotated[
     list[_TermRef] | None, Field(max_length=50, description="Ids or names (names created if allowed).")
 ]
-FeaturedMedia = Annotated[int | None, Field(ge=0, strict=True, description="Media id; 0 removes it.")]
+FeaturedMedia = Annotated[
+    int | None, Field(ge=0, lt=2**63, strict=True, description="Media id; 0 removes it.")
+]
 Meta = Annotated[dict[str, Any] | None, Field(max_length=50, description="Registered meta keys.")]
 PageNo = Annotated[int, Field(ge=1, le=100_000, strict=True)]
 PerPage = Annotated[int, Field(ge=1, le=100, strict=True)]

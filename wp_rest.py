@@ -640,8 +640,10 @@ def _check_ability(name: str) -> str:
 
 
 def _check_id(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"an id is a positive integer, not {value!r}")
+    # WordPress reads a route's id with (int) (WP_REST_Posts_Controller::get_post() and its kin), and PHP's
+    # int stops at 2**63 - 1: a larger id would name post PHP_INT_MAX, not the one meant.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise ConfigError(f"an id is a positive integer below 2**63, not {value!r}")
     return value
 
 

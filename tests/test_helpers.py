@@ -79,7 +79,7 @@ def test_param_values_are_encoded_and_cannot_add_params() -> None:
     assert url == "https://x/?rest_route=/wp/v2/posts&search=a%26rest_route%3D/b%23c"
 
 
-@pytest.mark.parametrize("bad", [0, -1, True, "5", 1.5])
+@pytest.mark.parametrize("bad", [0, -1, True, "5", 1.5, 2**63])
 def test_ids_must_be_positive_integers(bad: Any) -> None:
     with pytest.raises(wp_rest.ConfigError, match="positive integer"):
         wp_rest.Client("https://x/wp-json/").get_post(bad)

@@ -219,6 +219,7 @@ def test_mcp_argument_observation(mcp: tuple[Harness, Any, Any]) -> None:
     ("get_post", {"post_id": True}, "post_id"),
     ("get_post", {"post_id": "7"}, "post_id"),
     ("delete_post", {"post_id": "5 OR 1=1"}, "post_id"),
+    ("delete_post", {"post_id": 2**63}, "post_id"),
     ("list_posts", {"page": 0}, "page"),
     ("list_posts", {"author": 0}, "author"),
     ("list_posts", {"status": "auto-draft"}, "status"),
