@@ -3921,10 +3921,7 @@ class _Doctor:
     def auth_step_failed(self, exc: WPError) -> None:
         """The auth flow itself failed (a JWT login, a cookie login, a redirect, the network)."""
         who = self.auth.describe() if self.auth else ""
-        if isinstance(exc, RedirectError):
-            fix = f"Use the final address: Client({_site_of(exc.location)!r})."
-            self.add("step-failed", detail=str(exc), fix=fix)
-        elif isinstance(exc, TransportError):
+        if isinstance(exc, (TransportError, RedirectError)):
             cause, facts = _transport_cause(exc, self.client.timeout)
             self.add("step-failed", detail=_fill(_CAUSES[cause][3], facts), fix=_fill(_CAUSES[cause][4], facts))
         elif isinstance(exc, APIError):

@@ -461,6 +461,17 @@ def test_a_site_moved_within_its_host_is_a_warning() -> None:
     assert report.writes_possible, report.render()
 
 
+def test_a_redirect_to_another_port_is_named() -> None:
+    with serve(fake_wp()) as target:
+        port = target.server_address[1]
+        with serve(lambda s: Answer(301, b"", {"Location": f"http://127.0.0.1:{port}{s.path}"})) as server:
+            report = diagnose(client_for(server.url))
+    assert outcomes(report)["redirects"] == "fail"  # another origin: the credentials stay here
+    assert f"(to port {port})" in text_of(report, "redirects")
+    assert f"Client('{target.url}/')" in text_of(report, "redirects")
+    assert DOCTOR._redirect_kind("http://example.test:8080/", "http://example.test/") == "to port default"
+
+
 def test_a_redirected_api_root_means_writes_cannot_work() -> None:
     """GETs follow the redirect; a POST below that root would be redirected too."""
     parts = {"GET /api/": lambda s: Answer(301, b"", {"Location": "/wp-json/"})}
@@ -544,6 +555,18 @@ def test_clock_skew_against_the_server_date(offset: int, outcome: str) -> None:
         assert "NTP" in text_of(report, "clock")
 
 
+@pytest.mark.parametrize("date", [None, "yesterday"])
+def test_no_clock_check_without_a_readable_server_date(date: str | None) -> None:
+    def index(seen: Seen) -> Answer:
+        link = {"Link": f'<{base_of(seen)}/wp-json/>; rel="https://api.w.org/"'}
+        return raw_json(index_for(base_of(seen)), **link, **({"Date": date} if date else {}))
+
+    with serve(fake_wp({"GET /wp-json/": index})) as server:
+        report = diagnose(client_for(server.url))
+    assert report.get("clock") is None
+    assert report.writes_possible, report.render()
+
+
 # --- credentials: the 401 causes told apart ----------------------------------------------
 
 
@@ -601,6 +624,22 @@ def test_jwt_probe_shows_no_http_authorization(bearer: bool) -> None:
         assert "only Apache mod_php" in text_of(report, "auth-header")
 
 
+@pytest.mark.parametrize(("answer", "says"), [
+    (lambda s: Answer(raw=b""), "POST /jwt-auth/v1/token/validate: no complete answer from 127.0.0.1"),
+    (lambda s: Answer(403, "<html><title>Access denied | Wordfence</title></html>", {"Content-Type": "text/html"}),
+     "answered 403 (text/html): 'Access denied | Wordfence' (inconclusive)"),
+])
+def test_a_jwt_probe_that_tells_nothing_leaves_both_causes_open(answer: Part, says: str) -> None:
+    parts = {"GET /wp-json/": jwt_index, "POST /wp-json/jwt-auth/v1/token/validate": answer,
+             "GET /wp-json/wp/v2/users/me?context=edit": lambda s: json_answer(NOT_LOGGED_IN, 401)}
+    with serve(fake_wp(parts)) as server:
+        report = diagnose(client_for(server.url))
+    assert outcomes(report)["auth-header"] == "warn"
+    assert says in text_of(report, "auth-header")
+    assert "could not tell which" in text_of(report, "credentials")
+    assert "(a) POST /jwt-auth/v1/token/validate" in text_of(report, "credentials")
+
+
 def test_without_any_probe_doctor_says_it_cannot_tell_and_gives_both_fixes() -> None:
     parts = {"GET /wp-json/wp/v2/users/me?context=edit": lambda s: json_answer(NOT_LOGGED_IN, 401)}
     with serve(fake_wp(parts)) as server:
@@ -647,15 +686,21 @@ def test_site_health_probe_shows_a_stripped_header() -> None:
         assert LOGIN_PASSWORD not in json.dumps(seen.headers)
 
 
-def test_site_health_probe_needs_an_administrator() -> None:
+@pytest.mark.parametrize("status", [403, 500])
+def test_site_health_probe_needs_an_administrator(status: int) -> None:
     forbidden = {"code": "rest_forbidden", "message": "Sorry, you are not allowed to do that.",
                  "data": {"status": 403}}
+    broken = Answer(500, "<html><title>Internal Server Error</title></html>", {"Content-Type": "text/html"})
     parts = cookie_site("", "")
-    parts["GET /wp-json/wp-site-health/v1/tests/authorization-header"] = lambda s: json_answer(forbidden, 403)
+    parts["GET /wp-json/wp-site-health/v1/tests/authorization-header"] = (
+        lambda s: json_answer(forbidden, 403) if status == 403 else broken)
     with serve(fake_wp(parts)) as server:
         report = diagnose(client_for(server.url), login_password=LOGIN_PASSWORD)
-    assert "it needs an administrator" in text_of(report, "credentials")
-    assert "could not tell which" in text_of(report, "credentials")
+    text = text_of(report, "credentials")
+    assert (f"(b) WordPress's site-health test (GET /wp-site-health/v1/tests/authorization-header after a "
+            f"cookie login as 'admin'): {status} ") in text
+    assert ("it needs an administrator" in text) is (status == 403)
+    assert "could not tell which" in text
 
 
 def test_early_incorrect_password_means_the_header_arrived() -> None:
@@ -774,6 +819,18 @@ def test_behind_a_tls_proxy_that_omits_x_forwarded_proto(self_signed: tuple[str,
     assert "proxy_set_header X-Forwarded-Proto $scheme" in text
 
 
+def test_application_passwords_turned_off_over_https(self_signed: tuple[str, str]) -> None:
+    cert, key = self_signed
+    parts = {"GET /wp-json/": lambda s: json_answer(index_for(base_of(s, "https"), authentication=[]))}
+    with serve_tls(fake_wp(parts, scheme="https"), cert, key) as server:
+        report = diagnose(client_for(f"https://127.0.0.1:{server.server_address[1]}", verify=cert))
+    assert outcomes(report)["app-passwords"] == "fail"
+    text = text_of(report, "app-passwords")
+    assert "over https: a plugin or the wp_is_application_passwords_available filter turns them off" in text
+    assert "Re-enable them in that plugin" in text
+    assert not any(s.headers.get("X-Forwarded-Proto") for s in server.seen)  # HTTPS is seen: nothing to ask
+
+
 WRITE_ANSWERS = [
     (lambda s: json_answer({"id": 9, "status": "draft"}, 201), "post 9 may exist"),
     (lambda s: json_answer([]), "something turns the POST into a GET"),
@@ -790,6 +847,16 @@ def test_what_the_refused_write_shows(answer: Part, says: str) -> None:
     assert not report.writes_possible
 
 
+def test_a_post_whose_connection_is_dropped_means_writes_cannot_work() -> None:
+    with serve(fake_wp({"POST /wp-json/wp/v2/posts": lambda s: Answer(raw=b"")})) as server:
+        report = diagnose(client_for(server.url))
+    assert outcomes(report)["write-path"] == "fail"
+    assert ("POST /wp/v2/posts (a deliberately invalid post): no complete answer from 127.0.0.1:"
+            in text_of(report, "write-path"))
+    assert "the server closed the connection" in text_of(report, "write-path")
+    assert not report.writes_possible
+
+
 @pytest.mark.parametrize(("answer", "check", "says"), [
     (lambda s: json_answer({"code": "rest_cookie_invalid_nonce", "message": "Cookie check failed",
                             "data": {"status": 403}}, 403), "credentials", "X-WP-Nonce came without a valid login"),
@@ -798,6 +865,8 @@ def test_what_the_refused_write_shows(answer: Part, says: str) -> None:
      "server-auth", 'WWW-Authenticate: Basic realm="Proxy"'),
     (lambda s: json_answer({"id": 2, "username": "ed", "name": "Ed", "roles": ["editor"]}), "permissions",
      "judged by the roles"),
+    (lambda s: Answer(403, "<html><title>Just a moment...</title></html>", {"Content-Type": "text/html"}),
+     "credentials", "a block or challenge page of Cloudflare, not WordPress"),
 ])
 def test_other_answers_of_users_me(answer: Part, check: str, says: str) -> None:
     with serve(fake_wp({"GET /wp-json/wp/v2/users/me?context=edit": answer})) as server:
@@ -819,6 +888,37 @@ def test_a_jwt_login_on_a_site_without_the_token_route() -> None:
     assert outcomes(report)["plugins"] == "fail" and "needs the jwt-auth/v1 token route" in text_of(report, "plugins")
     assert "404 rest_no_route" in text_of(report, "credentials")
     assert "No JWT plugin answers that route" in text_of(report, "credentials")
+    assert LOGIN_PASSWORD not in report.render()
+
+
+def answer_then_close(seen: Seen) -> Answer:
+    """The connection closed without an answer (a firewall dropping the request)."""
+    return Answer(raw=b"")
+
+
+@pytest.mark.parametrize(("auth", "parts", "seen", "fix"), [
+    # A login plugin that sends REST requests with credentials to its login page, and back.
+    ("app", {"GET /wp-json/wp/v2/users/me?context=edit": lambda s: Answer(
+        302, b"", {"Location": "/wp-login.php?reauth=1"}), "GET /wp-login.php?reauth=1": lambda s: Answer(
+        302, b"", {"Location": "/wp-json/wp/v2/users/me?context=edit"})},
+     "redirect loop at http://", "Fix the site's address (Settings > General, WP_HOME, WP_SITEURL)"),
+    ("app", {"GET /wp-json/wp/v2/users/me?context=edit": answer_then_close},
+     "/wp-json/wp/v2/users/me?context=edit: the server closed the connection without answering",
+     "A firewall or the server dropped the request"),
+    ("jwt", {"POST /wp-json/jwt-auth/v1/token": lambda s: Answer(
+        200, "<html><title>Cached</title></html>", {"Content-Type": "text/html"})},
+     "a JWT for 'admin' from /jwt-auth/v1/token: JWT login failed: unexpected 200 answer (text/html) "
+     "from POST /jwt-auth/v1/token", ""),
+])
+def test_an_auth_step_without_a_wordpress_answer_is_named(auth: str, parts: dict[str, Part], seen: str,
+                                                           fix: str) -> None:
+    chosen = wp_rest.JWTAuth(USER, LOGIN_PASSWORD) if auth == "jwt" else wp_rest.ApplicationPassword(USER, SECRET)
+    with serve(fake_wp({"GET /wp-json/": jwt_index, **parts})) as server:
+        report = diagnose(client_for(server.url, auth=chosen))
+    check = report.get("credentials")
+    assert check is not None and check.outcome == "fail", report.render()
+    assert seen in check.seen and check.fix.startswith(fix)
+    assert report.get("write-path") is None and not report.writes_possible
     assert LOGIN_PASSWORD not in report.render()
 
 
@@ -1021,6 +1121,31 @@ def test_cli_doctor_reads_the_login_password_from_the_named_variable(
         assert main(["doctor", server.url, "--login-password-env", "MY_LOGIN"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  auth-header:" in out and LOGIN_PASSWORD not in out
+
+
+def test_cli_doctor_takes_wp_password_as_the_login_password_with_wp_auth_basic(
+        clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    clean_env.setenv("WP_AUTH", "basic")
+    clean_env.setenv("WP_USERNAME", USER)
+    clean_env.setenv("WP_PASSWORD", LOGIN_PASSWORD)
+    with serve(fake_wp(cookie_site("The authorization header is missing", "recommended"))) as server:
+        assert main(["doctor", server.url]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  auth-header:" in out and LOGIN_PASSWORD not in out
+    logins = [s for s in server.seen if s.path == "/wp-login.php"]
+    assert len(logins) == 1 and b"pwd=correct-horse-battery-staple" in logins[0].body
+
+
+def test_cli_doctor_with_unusable_credential_variables_still_checks_the_site(
+        clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    clean_env.setenv("WP_USERNAME", USER)
+    with serve(fake_wp()) as server:
+        assert main(["doctor", server.url]) == 1
+    out = capsys.readouterr().out
+    assert ("FAIL  credentials: the WP_* credential variables are not usable: WP_USERNAME is set but "
+            "WP_APP_PASSWORD is not") in out
+    assert out.count("credentials:") == 1  # not also "none given"
+    assert "ok    api:" in out and "WP_USERNAME and WP_APP_PASSWORD" in out
 
 
 @pytest.mark.parametrize("argv", [["doctor"], ["doctor", "ftp://x"], ["doctor", "http://x", "--ca-bundle", "/nope.pem"],
