@@ -250,6 +250,16 @@ def test_a_wrong_application_password_with_the_site_health_probe(lab: dict[str, 
 
 
 @pytest.mark.versioned
+def test_a_wrong_login_password_for_the_site_health_probe_is_named(lab: dict[str, Any]) -> None:
+    report = run(lab, "apache", app_password=WRONG, login_password="not-the-login-password")
+    header = text_of(report, "auth-header")
+    assert ("WordPress's site-health test (GET /wp-site-health/v1/tests/authorization-header after a cookie "
+            "login as 'admin') failed: wp-login.php refused the login: ") in header
+    assert "The password you entered for the username admin is incorrect" in header
+    assert "not-the-login-password" not in report.render()
+
+
+@pytest.mark.versioned
 def test_a_wrong_application_password_without_probes_gives_both_fixes(lab: dict[str, Any]) -> None:
     """No JWT plugin, no WooCommerce, no login password: nothing can tell the two causes apart."""
     site = http_site_with(lab, "application-passwords", lacking=("jwt-auth/", "wc/"))
