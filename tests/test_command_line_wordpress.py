@@ -4,13 +4,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
 import stat
 import subprocess
 import sys
+import threading
+import urllib.parse
 import uuid
+import webbrowser
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +30,24 @@ pytestmark = pytest.mark.wordpress
 
 def _cli(lab: dict[str, Any], *args: str, role: str = "admin", stdin: str = "",
          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``wp-rest ARGS`` run in this process (``main``), with only these WP_* variables set."""
     user = lab["sites"]["main"]["users"][role]
-    full_env = {"PATH": os.environ["PATH"], "WP_URL": lab["sites"]["main"]["url"],
-                "WP_USERNAME": user["username"], "WP_APP_PASSWORD": user["app_password"]}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, str(ROOT / "wp_rest.py"), *args], input=stdin,
-                          capture_output=True, text=True, env=full_env, timeout=60, check=False)
+    full_env = {"WP_URL": lab["sites"]["main"]["url"], "WP_USERNAME": user["username"],
+                "WP_APP_PASSWORD": user["app_password"], **(env or {})}
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("WP_")]:
+            patch.delenv(name)
+        for name, value in full_env.items():
+            patch.setenv(name, value)
+        patch.setattr(sys, "stdin", io.StringIO(stdin))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = wp_rest.main(list(args))
+    return subprocess.CompletedProcess(["wp-rest", *args], code, out.getvalue(), err.getvalue())
 
 
-def test_cli_create_get_list_delete(lab: dict[str, Any], cleanup: list[tuple[str, int]]) -> None:
+def test_cli_create_get_list_update_delete(lab: dict[str, Any], cleanup: list[tuple[str, int]],
+                                          tmp_path: Path) -> None:
     made = _cli(lab, "posts", "create", "--title", "From the CLI ✓", "--content-file", "-",
                 stdin="<p>piped</p>")
     assert made.returncode == 0, made.stderr
@@ -50,6 +64,20 @@ def test_cli_create_get_list_delete(lab: dict[str, Any], cleanup: list[tuple[str
     lines = _cli(lab, "posts", "list", "--per-page", "3")
     assert lines.returncode == 0 and len(lines.stdout.splitlines()) == 3
     assert all("id" in json.loads(line) for line in lines.stdout.splitlines())
+    assert re.fullmatch(r"# page 1 of \d+, \d+ posts\n", lines.stderr)
+
+    content = tmp_path / "content.html"
+    content.write_text("<p>from a file ✓</p>", encoding="utf-8")
+    changed = _cli(lab, "posts", "update", str(post["id"]), "--content-file", str(content), "--status", "pending")
+    assert changed.returncode == 0, changed.stderr
+    updated = json.loads(changed.stdout)
+    assert updated["status"] == "pending" and updated["title"]["raw"] == "From the CLI ✓"
+    assert updated["content"]["raw"] == "<p>from a file ✓</p>"
+
+    every = _cli(lab, "--url", lab["sites"]["main"]["url"], "posts", "list", "--all", "--status", "pending",
+                 "--search", "From the CLI", env={"WP_URL": ""})
+    assert every.returncode == 0 and every.stderr == ""  # --all prints no page line
+    assert post["id"] in [json.loads(line)["id"] for line in every.stdout.splitlines()]
 
     me = _cli(lab, "me")
     assert me.returncode == 0 and json.loads(me.stdout)["roles"] == ["administrator"]
@@ -164,6 +192,43 @@ def test_login_rejected_in_the_browser_exits_1_and_stores_nothing(wp: WPFactory,
         assert not config.exists() and _app_passwords(wp, app_name) == []
     finally:
         proc.kill()
+
+
+def test_login_opens_the_browser_whose_other_requests_are_not_the_answer(
+        wp: WPFactory, lab: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --no-browser the page opens in the browser, which also asks the callback server for
+    a favicon (answered 404, and still waited for); then the user rejects."""
+    config = tmp_path / "credentials.json"
+    for name in [n for n in os.environ if n.startswith("WP_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("WP_REST_CONFIG", str(config))
+    monkeypatch.setattr(wp_rest, "LOGIN_WAIT", 60.0)
+    app_name = f"wp-rest test {uuid.uuid4().hex[:8]}"
+    browsed: list[Any] = []
+    threads: list[threading.Thread] = []
+
+    def user(url: str) -> None:
+        try:
+            callback = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))["success_url"]
+            browsed.append(requests.get(urllib.parse.urljoin(callback, "/favicon.ico"), timeout=10).status_code)
+            browsed.append(_browser(lab, url, "reject").text)
+        except Exception as exc:  # shown by the asserts below
+            browsed.append(exc)
+
+    def open_page(url: str) -> bool:
+        threads.append(threading.Thread(target=user, args=(url,), daemon=True))
+        threads[0].start()
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", open_page)
+    code = wp_rest.main(["login", lab["sites"]["main"]["url"], "--app-name", app_name])
+    err = capsys.readouterr().err
+    threads[0].join(timeout=30)  # the browser shows the callback's page after wp-rest has it
+    assert browsed[0] == 404, browsed
+    assert len(browsed) == 2 and "nothing was stored" in str(browsed[1])
+    assert code == 1 and "rejected in the browser" in err
+    assert not config.exists() and _app_passwords(wp, app_name) == []
 
 
 @pytest.mark.wordpress
