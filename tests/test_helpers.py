@@ -245,6 +245,11 @@ def test_a_bracket_in_the_url_is_a_config_error() -> None:
         obs.observed = f"ConfigError: {info.value}"
 
 
+def test_link_targets_without_a_rel_are_skipped_and_the_first_of_a_rel_wins() -> None:
+    values = ['<https://x/a>; title="no rel", <https://x/b>; rel="next alternate"', "<https://x/c>; rel=next"]
+    assert wp_rest._parse_link_header(values) == {"next": "https://x/b", "alternate": "https://x/b"}
+
+
 _link_count = Counter()
 
 
