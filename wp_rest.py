@@ -1342,8 +1342,7 @@ class CookieAuth(_LoginAuth):
         fresh = response.headers.get("X-WP-Nonce")
         if fresh:
             with self._lock:
-                if self._cookies == cookies:  # a nonce belongs to the session it came with
-                    self._nonce = fresh
+                self._nonce = fresh
 
     @staticmethod
     def _signed(request: Request, cookies: Mapping[str, str], nonce: str) -> Request:

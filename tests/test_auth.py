@@ -167,6 +167,53 @@ def test_cookie_flow_logs_in_fetches_a_nonce_and_signs() -> None:
     assert auth._nonce == "ffff000011"  # refreshed from the answer
 
 
+def test_a_bare_auth_sends_the_request_unchanged_and_says_it_is_custom() -> None:
+    auth = wp_rest.Auth()
+    assert drive(auth.flow(request()), [response(200, {})]) == [request()]
+    assert auth.describe() == "custom auth (Auth)" and auth.secrets() == ()
+
+
+@pytest.mark.parametrize(("secret", "user_id", "match"), [
+    ("", 7, "needs the site's JWT secret"), (b"", 7, "needs the site's JWT secret"),
+    ("s" * 40, 0, "user_id must be a positive integer, not 0"),
+    ("s" * 40, "admin", "user_id must be a positive integer, not 'admin'"),
+    ("s" * 40, -3, "user_id must be a positive integer, not -3"),
+])
+def test_self_signed_needs_a_secret_and_a_user_id(secret: Any, user_id: Any, match: str) -> None:
+    with pytest.raises(wp_rest.ConfigError, match=match):
+        wp_rest.JWTAuth.self_signed(secret, user_id)
+
+
+@pytest.mark.parametrize(("answer", "error", "match"), [
+    (response(200, b"<html>Site under maintenance</html>"), wp_rest.InvalidResponse,
+     r"reading the site's home URL for the JWT issuer: unexpected 200 answer .* from GET /"),
+    (response(200, {"name": "a site without home"}), wp_rest.InvalidResponse, "unexpected 200 answer"),
+    (response(401, {"code": "rest_login_required", "message": "REST API restricted to authenticated users.",
+                    "data": {"status": 401}}), wp_rest.AuthenticationError, "rest_login_required"),
+])
+def test_self_signed_without_a_readable_home_url_says_why(answer: wp_rest.Response, error: type[Exception],
+                                                          match: str) -> None:
+    auth = wp_rest.JWTAuth.self_signed("s" * 40, 7)
+    with pytest.raises(error, match=match):
+        drive(auth.flow(request()), [answer])
+    assert auth._issuer is None  # asked again next time
+
+
+def test_a_nonce_the_session_cannot_get_is_an_authentication_error() -> None:
+    auth = wp_rest.CookieAuth("admin", "pw")
+    answers = [
+        response(200, {"url": "https://site.example"}),
+        response(302, b"", Set_Cookie="wordpress_logged_in_abc=admin%7C123; path=/; HttpOnly"),
+        response(400, b"0"),
+    ]
+    with pytest.raises(wp_rest.AuthenticationError) as info:
+        drive(auth.flow(request()), answers)
+    assert (info.value.status, info.value.code) == (400, "rest_nonce_failed")
+    assert "admin-ajax.php?action=rest-nonce answered 400 '0'" in str(info.value)
+    assert "The login cookies were not accepted; the session may have expired." in str(info.value)
+    assert auth.secrets() == ("pw",)  # nothing of the failed session is kept
+
+
 @pytest.mark.parametrize(("env", "match"), [
     ({"WP_APP_PASSWORD": "x" * 24, "WP_JWT_TOKEN": "a.b.c", "WP_USERNAME": "a"}, "both set"),
     ({"WP_USERNAME": "a", "WP_PASSWORD": "pw"}, "WP_AUTH"),
@@ -418,6 +465,26 @@ def test_a_signature_method_the_servers_refuse_is_a_config_error() -> None:
         wp_rest.OAuth1("k", "s", signature_method="PLAINTEXT")
 
 
+@pytest.mark.parametrize(("key", "secret"), [("", "s"), ("k", "")])
+def test_oauth1_needs_both_consumer_credentials(key: str, secret: str) -> None:
+    with pytest.raises(wp_rest.ConfigError, match="OAuth1 needs the consumer key and the consumer secret"):
+        wp_rest.OAuth1(key, secret)
+
+
+@pytest.mark.parametrize("answer", [
+    response(200, b"<!DOCTYPE html><html>Log in</html>"),  # a login page or a firewall instead
+    response(200, b"oauth_token=abc"),  # no secret
+    response(302, b""),
+    response(403, b"<html>Forbidden</html>"),
+    response(500, b"x" * 301),
+])
+def test_a_token_endpoint_answer_that_is_not_the_plugins_is_an_invalid_response(answer: wp_rest.Response) -> None:
+    token_request = request("/oauth1/request", "POST")
+    with pytest.raises(wp_rest.InvalidResponse, match=r"getting a request token: unexpected \d+ answer from "
+                       r"https://site.example/wp-json/oauth1/request \(is the OAuth1 plugin active\?\)"):
+        wp_rest._token_answer(token_request, answer, "getting a request token")
+
+
 # --- WooCommerce REST keys: Basic over https, one-legged OAuth 1.0a over http ----------------
 
 
@@ -494,6 +561,20 @@ def test_a_file_other_users_can_read_is_refused(tmp_path: Path) -> None:
     env = _write(tmp_path / "c.json", {"shop": SHOP}, mode=0o644)
     with pytest.raises(wp_rest.ConfigError, match="chmod 600"):
         wp_rest._auth_from_file(None, env)
+
+
+@pytest.mark.parametrize("content", [[], {"sites": []}, {"site": {}}])
+def test_a_json_file_without_a_sites_object_is_refused(tmp_path: Path, content: Any) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(content))
+    path.chmod(0o600)
+    with pytest.raises(wp_rest.ConfigError, match=r"c.json is not a wp-rest credentials file \(no \"sites\" object\)"):
+        wp_rest.stored_sites({"WP_REST_CONFIG": str(path)})
+
+
+def test_an_auth_that_is_neither_an_auth_nor_callable_is_a_config_error() -> None:
+    with pytest.raises(wp_rest.ConfigError, match=r"auth must be an wp_rest\.Auth or a callable, not tuple"):
+        wp_rest.Client("https://site.example", auth=("admin", "pw"))  # type: ignore[arg-type]
 
 
 def test_default_location_follows_xdg_and_home(tmp_path: Path) -> None:

@@ -14,3 +14,11 @@ def test_exceptions_form_one_tree() -> None:
     for cls in (wp_rest.BadRequest, wp_rest.AuthenticationError, wp_rest.PermissionDenied,
                 wp_rest.NotFound, wp_rest.RateLimited, wp_rest.ServerError):
         assert issubclass(cls, wp_rest.APIError)
+
+
+def test_an_api_error_built_without_a_request_names_only_the_status_code_and_message() -> None:
+    err = wp_rest.NotFound(404, "rest_post_invalid_id", "Invalid <b>post</b> ID.", hint="Check the id.")
+    assert str(err) == "404 rest_post_invalid_id: Invalid post ID.\nCheck the id."
+    with_request = wp_rest.NotFound(404, "rest_post_invalid_id", "Invalid post ID.", method="GET",
+                                    route="/wp/v2/posts/9")
+    assert str(with_request) == "404 rest_post_invalid_id: Invalid post ID. (GET /wp/v2/posts/9)"

@@ -7,6 +7,7 @@ each property records one observation for RELIABILITY.md.
 from __future__ import annotations
 
 import posixpath
+import socket
 import urllib.parse
 from typing import Any
 
@@ -244,6 +245,11 @@ def test_a_bracket_in_the_url_is_a_config_error() -> None:
         obs.observed = f"ConfigError: {info.value}"
 
 
+def test_link_targets_without_a_rel_are_skipped_and_the_first_of_a_rel_wins() -> None:
+    values = ['<https://x/a>; title="no rel", <https://x/b>; rel="next alternate"', "<https://x/c>; rel=next"]
+    assert wp_rest._parse_link_header(values) == {"next": "https://x/b", "alternate": "https://x/b"}
+
+
 _link_count = Counter()
 
 
@@ -259,3 +265,35 @@ def test_link_observation() -> None:
     with observe("hostile input", "fuzzed Link headers", "a dict of rel to URL; never an exception") as obs:
         prop_link_header_parsing_is_total()
         obs.observed = f"{_link_count.n} examples, all held"
+
+
+def test_a_port_python_cannot_read_counts_as_the_schemes_default() -> None:
+    # A redirect's Location is not checked for its port before the same-origin comparison.
+    assert wp_rest._origin("http://Site.example:99999/x") == ("http", "site.example", 80)
+    assert wp_rest._origin("https://site.example:abc/") == ("https", "site.example", 443)
+
+
+@pytest.mark.parametrize("resolved", [OSError("no such host"), ["192.0.2.7", "127.0.0.1"], []])
+def test_localhost_that_does_not_resolve_to_loopback_only_gets_no_credentials_over_http(
+        monkeypatch: pytest.MonkeyPatch, resolved: Any) -> None:
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(resolved, OSError):
+            raise resolved
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 0)) for address in resolved]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    wp_rest._is_loopback.cache_clear()  # both cache the real answer; cleared again after
+    wp_rest._loopback_address.cache_clear()
+    try:
+        with pytest.raises(wp_rest.ConfigError, match="plain HTTP to localhost"):
+            wp_rest.Client("http://localhost:8080/", auth=AUTH)
+    finally:
+        wp_rest._is_loopback.cache_clear()
+        wp_rest._loopback_address.cache_clear()
+
+
+@pytest.mark.parametrize("name", ["dir/", "..", "a/..", 'say "hi".jpg', "tab\there.jpg"])
+def test_an_upload_name_that_is_not_a_plain_file_name_is_refused(name: str) -> None:
+    client = wp_rest.Client(ROOT, transport=wp_rest.MockTransport(lambda r: pytest.fail("sent")))
+    with pytest.raises(wp_rest.ConfigError, match=r"unusable file name .*give a plain name such as 'photo\.jpg'"):
+        client.upload_media(b"x", filename=name)

@@ -636,6 +636,25 @@ def test_peek_reads_without_verifying() -> None:
             W.jwt_peek(garbage)
 
 
+
+@pytest.mark.parametrize("token", [b"a.b.c", None, 12345], ids=repr)
+def test_a_token_that_is_not_a_str_is_malformed_not_a_type_error(token: Any) -> None:
+    for call in (lambda: decode(token), lambda: W.jwt_peek(token)):
+        with pytest.raises(W.MalformedToken, match=f"token must be a str, not {type(token).__name__}"):
+            call()
+
+
+def test_a_leeway_too_big_for_a_float_is_a_config_error() -> None:
+    with pytest.raises(W.ConfigError, match="leeway must be finite and >= 0"):
+        decode(W.jwt_encode({"a": 1}, SECRET), leeway=10**400)
+
+
+def test_a_nested_value_is_named_by_its_json_kind_in_messages() -> None:
+    with pytest.raises(W.ConfigError, match=r"not alg=<JSON object>"):
+        W.jwt_encode({}, SECRET, headers={"alg": {"name": "HS256"}})
+    exc = rejection(mint({"iss": {"url": HOME}}), issuer=HOME)
+    assert isinstance(exc, W.InvalidIssuer) and "iss=<JSON object>" in str(exc)
+
 # --- Fuzzing ---------------------------------------------------------------------
 
 FUZZ = settings(QUICK, max_examples=1000)

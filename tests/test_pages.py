@@ -39,3 +39,10 @@ def test_page_numbers_must_be_whole(name: str, value: Any) -> None:
     client = wp_rest.Client(ROOT, transport=wp_rest.MockTransport(lambda r: wp_rest.Response(200, {}, b"[]")))
     with pytest.raises(wp_rest.ConfigError, match=f"{name} must be a whole number"):
         client.list_posts(**{name: value})
+
+
+def test_a_page_iterates_and_counts_its_items_and_shows_its_totals() -> None:
+    page = wp_rest.Page([{"id": 1}, {"id": 2}], page=1, per_page=2, total=5, total_pages=3)
+    assert [post["id"] for post in page] == [1, 2] and len(page) == 2
+    assert (page.next_page, page.replace(page=3).next_page) == (2, None)
+    assert repr(page) == "Page(items=[{'id': 1}, {'id': 2}], page=1, per_page=2, total=5, total_pages=3)"

@@ -32,3 +32,25 @@ def test_repr_of_requests_and_headers_masks_credentials() -> None:
     for text in (repr(request), repr(wp_rest.Headers(request.headers))):
         assert "c2VjcmV0" not in text and "wp=1" not in text and "abc123" not in text
         assert "'Accept', 'x'" in text
+
+
+def test_repr_of_a_response_shows_its_size_not_its_body() -> None:
+    response = wp_rest.Response(200, {"Content-Type": "application/json"}, b'{"password": "s3cret"}', ROOT)
+    text = repr(response)
+    assert text.startswith(f"Response(200, {ROOT!r}, ") and text.endswith(", 22 bytes)")
+    assert "s3cret" not in text
+
+
+def test_records_refuse_missing_extra_and_unknown_fields() -> None:
+    with pytest.raises(TypeError, match=r"Response\(\) takes status, headers, body, url, history; got 6"):
+        wp_rest.Response(200, {}, b"", ROOT, (), "extra")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"Response\(\) is missing body"):
+        wp_rest.Response(200, {})  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"got unexpected or repeated bogus, status"):
+        wp_rest.Response(200, {}, b"", status=201, bogus=1)  # type: ignore[call-arg]
+
+
+def test_records_hash_like_frozen_dataclasses() -> None:
+    assert len({wp_rest.Retry(total=2), wp_rest.Retry(total=2), wp_rest.Retry(total=3)}) == 2
+    with pytest.raises(TypeError, match="unhashable type: 'dict'"):  # its headers are a dict
+        hash(wp_rest.Request("GET", ROOT, {"Accept": "x"}))
