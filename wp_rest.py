@@ -1307,7 +1307,7 @@ class JWTAuth(_LoginAuth):
 class CookieAuth(_LoginAuth):
     """Log in through ``wp-login.php`` and send the cookies with a REST nonce (``X-WP-Nonce``): any
     WordPress, no plugin or application password needed. A ``403 rest_cookie_invalid_nonce`` fetches a
-    new nonce and retries once. Two-factor and CAPTCHA login plugins break this flow; prefer
+    new nonce (logging in again if the session has ended) and retries once. Two-factor and CAPTCHA login plugins break this flow; prefer
     ``ApplicationPassword`` where it is available."""
 
     _about = "a cookie login as {0.username!r}"
@@ -1337,7 +1337,15 @@ class CookieAuth(_LoginAuth):
             value = _json_or_none(response)
             if isinstance(value, dict) and value.get("code") == "rest_cookie_invalid_nonce":
                 _log.info("REST nonce refused; fetching a new one once")
-                nonce = yield from self._fetch_nonce(request, cookies)
+                with self._login_lock:
+                    try:
+                        nonce = yield from self._fetch_nonce(request, cookies)
+                    except AuthenticationError:
+                        # wp-admin/admin-ajax.php registers rest-nonce for logged-in users only and
+                        # answers anyone else wp_die('0', 400): the session expired or was logged
+                        # out elsewhere, so log in again, once.
+                        _log.info("the login session has ended; logging in again once")
+                        cookies, nonce = yield from self._login(request)
                 response = yield self._signed(request, cookies, nonce)
         fresh = response.headers.get("X-WP-Nonce")
         if fresh:

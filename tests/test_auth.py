@@ -167,6 +167,30 @@ def test_cookie_flow_logs_in_fetches_a_nonce_and_signs() -> None:
     assert auth._nonce == "ffff000011"  # refreshed from the answer
 
 
+def test_cookie_flow_logs_in_again_once_when_the_session_has_ended() -> None:
+    auth = wp_rest.CookieAuth("admin", "pw")
+    auth._cookies, auth._nonce = {"wordpress_logged_in_abc": "old"}, "a1b2c3d4e5"
+    auth._site_url = "https://site.example"
+    refused = response(403, {"code": "rest_cookie_invalid_nonce", "message": "Cookie check failed",
+                             "data": {"status": 403}})
+    answers = [
+        refused,
+        response(400, b"0"),  # admin-ajax.php to a visitor WordPress does not know
+        response(302, b"", Set_Cookie="wordpress_logged_in_abc=admin%7Cnew; path=/; HttpOnly"),
+        response(200, b"ffff000011"),
+        response(200, {}),
+    ]
+    first, ajax, login, nonce, again = drive(auth.flow(request()), answers)
+    assert nonce.headers["Cookie"] == "wordpress_logged_in_abc=admin%7Cnew"
+    assert first.headers["Cookie"] == "wordpress_logged_in_abc=old"
+    assert ajax.url.endswith("action=rest-nonce") and login.url.endswith("/wp-login.php")
+    assert again.headers["Cookie"] == "wordpress_logged_in_abc=admin%7Cnew"
+    assert again.headers["X-WP-Nonce"] == "ffff000011"
+    # Refused again at once: one fresh nonce, then that answer stands (no loop).
+    sent = drive(auth.flow(request()), [refused, response(200, b"ffff000022"), refused])
+    assert len(sent) == 3 and sent[-1].headers["X-WP-Nonce"] == "ffff000022"
+
+
 def test_a_bare_auth_sends_the_request_unchanged_and_says_it_is_custom() -> None:
     auth = wp_rest.Auth()
     assert drive(auth.flow(request()), [response(200, {})]) == [request()]
