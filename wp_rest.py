@@ -2096,7 +2096,10 @@ class HTTPTransport:
         except (OSError, http.client.HTTPException, ValueError) as exc:
             conn.close()
             if not connected and not isinstance(exc, (OSError, http.client.HTTPException)):
-                raise  # a ValueError while connecting is not a network failure
+                # Not a network failure: a host name IDNA cannot encode ("a..b", a label over 63
+                # characters), from the URL, a redirect or a Link header.
+                raise ConfigError(f"cannot connect to {origin[1]!r}: {exc} ({request.method} "
+                                  f"{request.url}); check the host name") from None
             failure = exc
         if failure is not None:  # raised out here, so that no __context__ keeps ``failure``
             # Not sent: http.client refused it before writing (not an OSError), or an idle
