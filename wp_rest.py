@@ -2869,7 +2869,7 @@ class Client:
         for key, value in (requested.get("meta") or {}).items():
             if key not in meta:
                 out.append(f"meta {key!r} was not kept: the key is not registered for the REST API")
-            elif meta[key] != value and [meta[key]] != [value]:
+            elif meta[key] != value:
                 out.append(f"meta {key!r} was stored as {meta[key]!r}")
         for name in ("categories", "tags"):
             if missing := sorted({int(i) for i in requested.get(name) or ()}
