@@ -3016,10 +3016,11 @@ class Client:
         (``context=edit``), created now or found. Raises ``ConfigError`` for a slug WordPress does not
         keep unchanged, and the last attempt's ``WPError`` when the post could not be created and is
         not there. Also refused: feed names and ``embed`` (wp_unique_post_slug() makes them ``feed-2``
-        on publishing), and ``status='pending'`` for a user who cannot publish (wp_insert_post()
-        empties that slug). The lookup needs edit rights (``status=any``); a trashed post is not found
-        (a new one is created); a lost request still running after ``settle`` seconds can still make a
-        second copy, which is removed only if it is the later one.
+        on publishing), ``status='pending'`` for a user who cannot publish (wp_insert_post() empties
+        that slug), and a slug held by a post the user cannot read, such as another user's draft (the
+        copy WordPress renamed is deleted). The lookup needs edit rights (``status=any``); a trashed
+        post is not found (a new one is created); a lost request still running after ``settle`` seconds
+        can still make a second copy, which is removed only if it is the later one.
         """
         self._check_findable(slug, status)
         body = {"title": title, "content": content, "status": status, **fields, "slug": slug}
@@ -3040,12 +3041,18 @@ class Client:
                 tries_left -= 1
                 continue
             if post.get("slug") != slug:
-                keep = self._post_by_slug(slug)  # ours is "<slug>-N": who holds the slug?
-                if keep is not None and int(keep["id"]) != int(post["id"]):
-                    _log.warning("post %r was created twice (%s, %s); deleting the later copy",
-                                 slug, keep["id"], post["id"])
+                # Ours is "<slug>-N", so another post holds the slug (the lookup asks for it exactly).
+                keep = self._post_by_slug(slug)
+                if keep is None:  # a post this user may not read: another user's draft or private post
                     self.delete_post(int(post["id"]), force=True)
-                    post = keep
+                    raise ConfigError(
+                        f"slug {slug!r} belongs to a post this user cannot see (another user's draft or "
+                        f"private post): WordPress named the new post {post.get('slug')!r}, so it was "
+                        "deleted again. Choose another slug, or use an account that can edit others' posts.")
+                _log.warning("post %r was created twice (%s, %s); deleting the later copy",
+                             slug, keep["id"], post["id"])
+                self.delete_post(int(post["id"]), force=True)
+                post = keep
         return post
 
     def _check_findable(self, slug: str, status: str) -> None:
