@@ -634,7 +634,8 @@ def test_tls_with_a_ca_bundle_or_without_verification(tls_pem: Path, verify: Any
     ("missing.pem", "no such CA bundle file"),
     ("not-a.pem", "is not a readable PEM CA bundle"),
 ], ids=["not-a-path", "no-file", "not-pem"])
-def test_an_unusable_verify_is_refused_when_the_client_is_made(tmp_path: Path, verify: Any, words: str) -> None:
+def test_an_unusable_verify_is_refused_when_the_client_is_made(tmp_path: Path, verify: Any,
+                                                               words: str) -> None:
     (tmp_path / "not-a.pem").write_text("not a certificate\n")
     if isinstance(verify, str):
         verify = str(tmp_path / verify)
