@@ -2103,7 +2103,10 @@ class HTTPTransport:
         except (OSError, http.client.HTTPException, ValueError) as exc:
             conn.close()
             if not connected and not isinstance(exc, (OSError, http.client.HTTPException)):
-                raise  # a ValueError while connecting is not a network failure
+                # Not a network failure: a host name IDNA cannot encode ("a..b", a label over 63
+                # characters), from the URL, a redirect or a Link header.
+                raise ConfigError(f"cannot connect to {origin[1]!r}: {exc} ({request.method} "
+                                  f"{request.url}); check the host name") from None
             failure = exc
         if failure is not None:  # raised out here, so that no __context__ keeps ``failure``
             # Not sent: http.client refused it before writing (not an OSError), or an idle
@@ -2873,7 +2876,7 @@ class Client:
         for key, value in (requested.get("meta") or {}).items():
             if key not in meta:
                 out.append(f"meta {key!r} was not kept: the key is not registered for the REST API")
-            elif meta[key] != value and [meta[key]] != [value]:
+            elif meta[key] != value:
                 out.append(f"meta {key!r} was stored as {meta[key]!r}")
         for name in ("categories", "tags"):
             if missing := sorted({int(i) for i in requested.get(name) or ()}
@@ -3020,10 +3023,11 @@ class Client:
         (``context=edit``), created now or found. Raises ``ConfigError`` for a slug WordPress does not
         keep unchanged, and the last attempt's ``WPError`` when the post could not be created and is
         not there. Also refused: feed names and ``embed`` (wp_unique_post_slug() makes them ``feed-2``
-        on publishing), and ``status='pending'`` for a user who cannot publish (wp_insert_post()
-        empties that slug). The lookup needs edit rights (``status=any``); a trashed post is not found
-        (a new one is created); a lost request still running after ``settle`` seconds can still make a
-        second copy, which is removed only if it is the later one.
+        on publishing), ``status='pending'`` for a user who cannot publish (wp_insert_post() empties
+        that slug), and a slug held by a post the user cannot read, such as another user's draft (the
+        copy WordPress renamed is deleted). The lookup needs edit rights (``status=any``); a trashed
+        post is not found (a new one is created); a lost request still running after ``settle`` seconds
+        can still make a second copy, which is removed only if it is the later one.
         """
         self._check_findable(slug, status)
         body = {"title": title, "content": content, "status": status, **fields, "slug": slug}
@@ -3044,12 +3048,18 @@ class Client:
                 tries_left -= 1
                 continue
             if post.get("slug") != slug:
-                keep = self._post_by_slug(slug)  # ours is "<slug>-N": who holds the slug?
-                if keep is not None and int(keep["id"]) != int(post["id"]):
-                    _log.warning("post %r was created twice (%s, %s); deleting the later copy",
-                                 slug, keep["id"], post["id"])
+                # Ours is "<slug>-N", so another post holds the slug (the lookup asks for it exactly).
+                keep = self._post_by_slug(slug)
+                if keep is None:  # a post this user may not read: another user's draft or private post
                     self.delete_post(int(post["id"]), force=True)
-                    post = keep
+                    raise ConfigError(
+                        f"slug {slug!r} belongs to a post this user cannot see (another user's draft or "
+                        f"private post): WordPress named the new post {post.get('slug')!r}, so it was "
+                        "deleted again. Choose another slug, or use an account that can edit others' posts.")
+                _log.warning("post %r was created twice (%s, %s); deleting the later copy",
+                             slug, keep["id"], post["id"])
+                self.delete_post(int(post["id"]), force=True)
+                post = keep
         return post
 
     def _check_findable(self, slug: str, status: str) -> None:

@@ -6,12 +6,14 @@ observation for RELIABILITY.md.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import socket
 import threading
 import urllib.parse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 import wp_rest
-from faultkit import describe, leaks
+from faultkit import describe, free_port, leaks, self_signed_cert
 from fuzzkit import HEADER_VALUES, SECRETS, Counter, credentials_stayed_home, fake_client, fuzz, headers_of
 from reliability_log import observe
 from stub import Answer, Seen, json_answer, json_response, serve
@@ -320,6 +322,7 @@ def test_secrets_never_show_in_repr_or_logs(caplog: pytest.LogCaptureFixture) ->
     ({"WP_URL": "https://x", "WP_APP_PASSWORD": SECRET}, "WP_USERNAME"),
     ({"WP_URL": "https://x", "WP_USERNAME": "a", "WP_APP_PASSWORD": "my login pw"}, "WP_APP_PASSWORD"),
     ({"WP_URL": "https://x", "WP_CA_BUNDLE": "/nonexistent.pem"}, "WP_CA_BUNDLE"),
+    ({"WP_URL": "https://x", "WP_PASSWORD": "pw", "WP_AUTH": "jwt"}, "WP_PASSWORD is set but WP_USERNAME"),
 ])
 def test_from_env_names_the_bad_variable(env: dict[str, str], names: str) -> None:
     with pytest.raises(wp_rest.ConfigError, match=names):
@@ -329,6 +332,20 @@ def test_from_env_names_the_bad_variable(env: dict[str, str], names: str) -> Non
 def test_from_env_builds_an_application_password_client() -> None:
     client = wp_rest.Client.from_env({"WP_URL": "https://x.example", "WP_USERNAME": "admin", "WP_APP_PASSWORD": SECRET})
     assert isinstance(client.auth, wp_rest.ApplicationPassword) and client.auth.username == "admin"
+
+
+def test_from_env_takes_a_stored_site_and_a_ca_bundle(tmp_path: Path) -> None:
+    config = tmp_path / "credentials.json"
+    config.write_text(json.dumps({"sites": {"lab": {"url": "https://lab.example/", "username": "ed",
+                                                    "application_password": "x" * 24}}}))
+    config.chmod(0o600)
+    pem = self_signed_cert(tmp_path)
+    env = {"WP_REST_CONFIG": str(config), "WP_SITE": "lab", "WP_CA_BUNDLE": str(pem), "WP_USERNAME": "ignored",
+           "WP_APP_PASSWORD": "y" * 24}
+    client = wp_rest.Client.from_env(env)
+    assert client.url == "https://lab.example/"
+    assert isinstance(client.auth, wp_rest.ApplicationPassword) and client.auth.username == "ed"
+    assert client.transport.ssl_context.cert_store_stats()["x509_ca"] == 1  # the bundle, not the system's
 
 
 def test_a_method_override_header_is_refused() -> None:
@@ -600,3 +617,149 @@ def test_a_bracket_in_a_link_header_is_a_wperror() -> None:
         with pytest.raises(wp_rest.InvalidResponse, match="no WordPress REST API found") as info:
             client.me()
         obs.observed = describe(info.value)
+
+
+# --- discovery and answers: the odd server -------------------------------------------------
+
+
+def test_discovery_falls_back_to_rest_route_when_head_redirects_in_a_loop() -> None:
+    def handler(seen: Seen) -> Answer:
+        if seen.method == "HEAD":
+            return Answer(302, b"", {"Location": "/"})
+        return json_answer({"namespaces": ["wp/v2"]} if seen.path == "/?rest_route=/" else {})
+
+    with serve(handler) as server:
+        client = wp_rest.Client(server.url, retry=False)
+        assert client.api_root == server.url + "/?rest_route=/"
+        assert [s.method for s in server.seen] == ["HEAD", "GET"]
+
+
+def test_an_error_whose_redacted_body_is_no_longer_json_stays_typed_and_secret_free() -> None:
+    """A numeric password echoed as a JSON number: masking it breaks the JSON."""
+    pin = "31415926"
+    body = {"code": "rest_invalid_param", "message": "bad", "data": {"status": 400, "pin": int(pin)}}
+    with api(lambda s: json_answer(body, status=400)) as server:
+        client = client_for(server, auth=wp_rest.BasicAuth("ed", pin))
+        with pytest.raises(wp_rest.InvalidResponse) as info:
+            client.get_post(1)
+    assert info.value.status == 400 and leaks([pin], info.value) == []
+
+
+def test_a_string_page_number_is_read_as_a_number() -> None:
+    with api(lambda s: json_answer([{"id": 3}], X_WP_Total="3", X_WP_TotalPages="3")) as server:
+        page = client_for(server).list_posts(page=" 2", per_page="1")
+    assert (page.page, page.per_page, page.next_page) == (2, 1, 3)
+    assert "page=+2" in server.seen[0].path or "page=2" in server.seen[0].path
+
+
+def test_iter_items_refuses_a_concurrency_out_of_range() -> None:
+    for concurrency in (0, 33, 2.0):
+        with pytest.raises(wp_rest.ConfigError, match="concurrency must be an integer from 1 to 32"):
+            next(wp_rest.Client(ROOT).iter_posts(concurrency=concurrency))
+
+
+def test_a_site_timezone_python_does_not_know_falls_back_to_the_offset() -> None:
+    index = {"timezone_string": "Mars/Olympus_Mons", "gmt_offset": 5.5}
+    with api(lambda s: json_answer(index)) as server:
+        zone = client_for(server).site_timezone()
+    assert zone == datetime.timezone(datetime.timedelta(hours=5.5))
+
+
+def test_schedule_time_reads_an_offset_date_without_asking_the_site() -> None:
+    client = wp_rest.Client(f"http://127.0.0.1:{free_port()}/wp-json/", retry=False)  # nothing listens
+    assert client.schedule_time("2999-01-01T10:00:00Z") == datetime.datetime(2999, 1, 1, 10,
+                                                                              tzinfo=datetime.timezone.utc)
+    with pytest.raises(wp_rest.ConfigError, match="'next tuesday' is not an ISO 8601 date"):
+        client.schedule_time("next tuesday")
+
+
+def test_not_kept_names_meta_and_fields_stored_otherwise() -> None:
+    asked = {"meta": {"rating": "5", "same": 1}, "status": "publish", "sticky": True, "format": "standard"}
+    saved = {"meta": {"rating": 5, "same": 1}, "status": "pending", "sticky": True, "format": "standard"}
+    assert wp_rest.Client.not_kept(asked, saved) == ["meta 'rating' was stored as 5",
+                                                     "status is 'pending', not 'publish'"]
+
+
+def test_upload_media_refuses_bytes_without_a_name_and_an_unreadable_file(tmp_path: Path) -> None:
+    client = wp_rest.Client(ROOT, transport=wp_rest.MockTransport(lambda r: json_response({})))
+    with pytest.raises(wp_rest.ConfigError, match="needs filename= when given bytes"):
+        client.upload_media(b"GIF89a")
+    with pytest.raises(wp_rest.ConfigError, match=r"cannot read .*missing\.png.*No such file"):
+        client.upload_media(tmp_path / "missing.png")
+    assert client.transport.requests == []
+
+
+# --- batches and exactly-once creation -------------------------------------------------------
+
+
+def test_create_items_refuses_a_chunk_size_beyond_the_batch_limit() -> None:
+    for size in (0, 26):
+        with pytest.raises(wp_rest.ConfigError, match="chunk_size must be 1 to 25"):
+            wp_rest.Client(ROOT).create_posts([{"title": "a"}], chunk_size=size)
+
+
+def test_a_site_without_batch_v1_gets_items_one_by_one() -> None:
+    """WordPress before 5.6 has no /batch/v1 (404 rest_no_route): every chunk goes item by item."""
+    made = iter(range(1, 10))
+
+    def handler(seen: Seen) -> Answer:
+        if seen.path.endswith("/batch/v1"):
+            return json_answer({"code": "rest_no_route", "message": "No route", "data": {"status": 404}}, 404)
+        if json.loads(seen.body)["title"] == "bad":
+            return json_answer({"code": "rest_invalid_param", "message": "bad", "data": {"status": 400}}, 400)
+        return json_answer({"id": next(made)}, 201)
+
+    with api(handler) as server:
+        posts = [{"title": "a"}, {"title": "bad"}, {"title": "c"}]
+        results = client_for(server, auth=AUTH).create_posts(posts, chunk_size=1)
+    assert results[0] == {"id": 1} and results[2] == {"id": 2}
+    assert isinstance(results[1], wp_rest.BadRequest) and results[1].code == "rest_invalid_param"
+    assert [s.path for s in server.seen] == ["/wp-json/batch/v1"] + ["/wp-json/wp/v2/posts"] * 3
+
+
+def test_a_batch_answer_without_one_response_per_item_is_invalid() -> None:
+    with api(lambda s: json_answer({"responses": [{"status": 201, "body": {"id": 1}}]})) as server:
+        with pytest.raises(wp_rest.InvalidResponse, match="without one response per request"):
+            client_for(server, auth=AUTH).create_posts([{"title": "a"}, {"title": "b"}])
+
+
+def test_a_failed_batch_request_carries_the_results_before_it() -> None:
+    def handler(seen: Seen) -> Answer:
+        if len(server.seen) == 1:
+            return json_answer({"responses": [{"status": 201, "body": {"id": 1}}]})
+        return Answer(502, b"<html>bad gateway</html>", {"Content-Type": "text/html"})
+
+    with api(handler) as server:
+        with pytest.raises(wp_rest.ServerError) as info:
+            client_for(server, auth=AUTH).create_posts([{"title": "a"}, {"title": "b"}], chunk_size=1)
+    assert info.value.completed == [{"id": 1}]
+
+
+def _once_site(post: Callable[[], Answer]) -> Any:
+    """A site with no post yet: the slug lookup answers [], a create answers ``post()``."""
+    return api(lambda s: json_answer([], X_WP_Total="0") if s.method == "GET" else post())
+
+
+def test_create_once_does_not_look_again_when_the_create_never_left() -> None:
+    def refuse(request: wp_rest.Request) -> wp_rest.Response:
+        if request.method == "POST":
+            raise wp_rest.TransportError("refused", request_sent=False)
+        return wp_rest.Response(200, {"X-WP-Total": "0", "X-WP-TotalPages": "0"}, b"[]")
+
+    transport = wp_rest.MockTransport(refuse)
+    client = wp_rest.Client(ROOT, auth=AUTH, transport=transport, retry=wp_rest.Retry(total=0))
+    with pytest.raises(wp_rest.TransportError, match="refused"):
+        client.create_post_once("report-2024-06", title="t", settle=0)
+    assert [r.method for r in transport.requests] == ["GET", "POST"]
+
+
+def test_create_once_gives_up_after_its_tries_when_the_post_never_appears() -> None:
+    with _once_site(lambda: Answer(500, b"<html>fatal</html>", {"Content-Type": "text/html"})) as server:
+        client = client_for(server, auth=AUTH, retry=wp_rest.Retry(total=1, sleep=_no_sleep))
+        with pytest.raises(wp_rest.ServerError):
+            client.create_post_once("report-2024-06", title="t", settle=0)
+    assert [s.method for s in server.seen] == ["GET", "POST", "GET", "POST", "GET"]
+
+
+def _no_sleep(seconds: float) -> None:
+    pass

@@ -11,6 +11,7 @@ the client says. Every post made here is deleted for good.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import http.client
 import logging
@@ -397,6 +398,78 @@ def test_not_kept_names_dropped_meta_and_terms(admin: Any) -> None:
         assert admin.not_kept({"tags": [5, 6]}, {"tags": [5]}) == ["tags [6] were not kept"]
     finally:
         admin.delete_post(post["id"], force=True)
+
+
+def test_writable_types_of_a_user_who_may_not_list_them_is_empty(wp: WPFactory) -> None:
+    """WordPress refuses /wp/v2/types?context=edit to a subscriber (403) and to nobody (401)."""
+    subscriber, anonymous = wp("subscriber"), wp(None)
+    with pytest.raises(wp_rest.PermissionDenied):
+        subscriber.request("GET", "/wp/v2/types", params={"context": "edit"})
+    assert subscriber.writable_types(subscriber.me()["capabilities"]) == []
+    assert anonymous.writable_types({"edit_posts": True}) == []
+
+
+def test_a_term_whose_stored_name_differs_is_found_through_term_exists(admin: Any) -> None:
+    """WordPress stores "&" as "&amp;", so the name search misses it; creating it again answers
+    400 term_exists with the id, which term_id returns."""
+    name = f"R & D {uuid.uuid4().hex[:8]}"
+    made = admin.term_id("tags", name, create=True)
+    try:
+        assert admin.find_term("tags", name) is None
+        assert admin.term_id("tags", name, create=True) == made
+    finally:
+        admin.request("DELETE", f"/wp/v2/tags/{made}", params={"force": True})
+
+
+def test_iteration_ends_when_deletions_empty_the_later_pages(admin: Any) -> None:
+    """Once every match is gone WordPress answers a later page with 200 [] (no total left to exceed)."""
+    tag = uuid.uuid4().hex
+    ids = [admin.create_post(title=f"shrinking {tag} {n}")["id"] for n in range(3)]
+    try:
+        items = admin.iter_posts(search=tag, status="draft", per_page=1)
+        first = next(items)
+        for post_id in ids:
+            admin.delete_post(post_id, force=True)
+        assert first["id"] in ids and list(items) == []
+    finally:
+        for post_id in ids:
+            with contextlib.suppress(wp_rest.NotFound):
+                admin.delete_post(post_id, force=True)
+
+
+@pytest.mark.parametrize("address", ["main", "main@7.1"])
+def test_create_once_refuses_a_slug_held_by_a_draft_the_user_cannot_see(lab: dict[str, Any],
+                                                                        address: str) -> None:
+    """An author cannot read an administrator's draft: WordPress gives the author's post "<slug>-2"
+    and the lookup finds no holder. Returning that copy would make another on every call."""
+    admin, author = client_for(lab, "admin", address), client_for(lab, "author", address)
+    slug = f"held-{uuid.uuid4().hex}"
+    held = admin.create_post(title="held", slug=slug)
+    try:
+        with pytest.raises(wp_rest.ConfigError, match="belongs to a post this user cannot see"):
+            author.create_post_once(slug, title="mine", settle=0)
+        assert [p["id"] for p in admin.list_posts(search="mine", slug=f"{slug}-2", status="any").items] == []
+        assert [p["id"] for p in admin.list_posts(slug=slug, status="any").items] == [held["id"]]
+    finally:
+        admin.delete_post(held["id"], force=True)
+
+
+@pytest.mark.parametrize("address", ["main", "main@7.1"])
+def test_create_users_returns_the_refusal_of_one_user_in_place(lab: dict[str, Any], address: str) -> None:
+    """6.1 creates users one by one (no batching of users), 7.1 in a batch: the same results."""
+    admin = client_for(lab, "admin", address)
+    tag = uuid.uuid4().hex[:8]
+    new = {"username": f"one-{tag}", "email": f"one{tag}@example.com", "password": "pw-" + tag * 3}
+    taken = {**new, "username": admin.me()["username"], "email": f"dup{tag}@example.com"}
+    made = admin.create_users([taken, new])
+    try:
+        # wp_insert_user()'s error carries no status: WordPress answers it with 500.
+        assert isinstance(made[0], wp_rest.ServerError) and made[0].code == "existing_user_login"
+        assert isinstance(made[1], dict) and made[1]["username"] == new["username"]
+    finally:
+        for user in made:
+            if isinstance(user, dict):
+                admin.request("DELETE", f"/wp/v2/users/{user['id']}", params={"force": True, "reassign": 1})
 
 
 # --- A proxy that loses answers -------------------------------------------------------

@@ -9,10 +9,12 @@ runs against a loopback ``FaultServer`` (tests/faultkit.py) with retries off
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import json
 import logging
+import os
 import re
 import time
 import zlib
@@ -78,6 +80,11 @@ def test_a_transport_error_from_the_handler_reaches_the_caller() -> None:
         client.get_post(1)
 
 
+def test_a_mock_transport_closes_with_its_client() -> None:
+    with wp_rest.Client(ROOT, transport=wp_rest.MockTransport(lambda r: json_response({"id": 1}))) as client:
+        assert client.get_post(1) == {"id": 1}
+
+
 # --- Bounds: every hostile answer ends in a typed error, in bounded time ---------------------
 
 
@@ -117,6 +124,44 @@ def test_a_request_http_client_refuses_to_write_is_reported_as_not_sent() -> Non
             client.send(client.build_request("POST", server.url + "/wp-json/é"))
         assert info.value.request_sent is False and "was not sent" in str(info.value)
         assert server.seen == []
+
+
+@pytest.mark.parametrize("host", ["a..b", "a" * 64 + ".example"], ids=["empty-label", "label-over-63"])
+def test_a_host_name_that_cannot_be_looked_up_is_a_config_error(host: str) -> None:
+    with pytest.raises(wp_rest.ConfigError) as info:
+        wp_rest.Client(f"http://{host}/wp-json/").get_post(1)
+    assert f"cannot connect to {host!r}" in str(info.value) and "check the host name" in str(info.value)
+
+
+def test_a_malformed_basic_header_is_kept_out_of_a_network_error() -> None:
+    """A caller's ``Authorization: Basic`` that is not base64 is still a secret to mask."""
+    value = "Basic not*base64*" + SECRET.replace(" ", "")
+    client = wp_rest.Client(f"http://127.0.0.1:{free_port()}/wp-json/", retry=False)
+    with pytest.raises(wp_rest.TransportError, match="connection refused") as info:
+        client.request("GET", "/wp/v2/posts", headers={"Authorization": value})
+    assert leaks([value], info.value) == []
+
+
+def test_keep_alive_survives_descriptors_beyond_select_s_reach() -> None:
+    """With over 1024 descriptors open, select() refuses the idle socket (ValueError): it is taken
+    for dropped and replaced, and the request still succeeds."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("the descriptor limit is below 1200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    spare = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with serve(lambda seen: json_answer({"path": seen.path})) as server:
+            client = wp_rest.Client(server.url + "/wp-json/", retry=False)
+            assert client.request("GET", "/a") == {"path": "/wp-json/a"}
+            assert client.request("GET", "/b") == {"path": "/wp-json/b"}
+            assert client.transport.connections_opened == 2
+    finally:
+        for fd in spare:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 # --- Fault injection: a loopback server misbehaving in every way (tests/faultkit.py) ----------
@@ -583,6 +628,38 @@ def test_tls_with_a_ca_bundle_or_without_verification(tls_pem: Path, verify: Any
         client = client_for(server.url, verify=str(tls_pem) if verify == "bundle" else False)
         assert client.create_post(title="t") == {"id": 3}
         assert server.hits[0].headers["Authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize(("verify", "words"), [
+    (1, "verify must be True, False or the path of a CA bundle"),
+    ("missing.pem", "no such CA bundle file"),
+    ("not-a.pem", "is not a readable PEM CA bundle"),
+], ids=["not-a-path", "no-file", "not-pem"])
+def test_an_unusable_verify_is_refused_when_the_client_is_made(tmp_path: Path, verify: Any,
+                                                               words: str) -> None:
+    (tmp_path / "not-a.pem").write_text("not a certificate\n")
+    if isinstance(verify, str):
+        verify = str(tmp_path / verify)
+    with pytest.raises(wp_rest.ConfigError, match=words):
+        wp_rest.Client("https://example.com/wp-json/", verify=verify)
+
+
+def test_a_tunnel_that_outlasts_the_timeout_ends_before_the_request_is_sent(tls_pem: Path) -> None:
+    """A proxy trickles its CONNECT answer (each receive within the timeout, all of them beyond it),
+    then the TLS handshake succeeds: the deadline has passed, so nothing is sent."""
+    def slow_tunnel(hit: Hit, conn: Conn) -> None:
+        conn.trickle(b"HTTP/1.1 200 Connection established\r\n\r\n", every=TIMEOUT / 6, chunk=4)
+        tls = tls_server_context(tls_pem).wrap_socket(conn.sock, server_side=True)
+        with contextlib.suppress(OSError):
+            tls.recv(1)  # until the client gives up
+        tls.close()
+
+    with fault_server(slow_tunnel) as proxy:
+        client = client_for("https://127.0.0.1:9", verify=str(tls_pem), proxy=proxy.url)
+        with pytest.raises(wp_rest.ProxyError, match="timed out") as info:
+            client.get_post(1)
+        assert proxy.methods() == ["CONNECT"]
+    assert info.value.request_sent is False and "was not sent" in str(info.value)
 
 
 def test_tls_slow_headers_end_at_the_deadline(tls_pem: Path) -> None:
