@@ -475,7 +475,7 @@ def test_create_users_returns_the_refusal_of_one_user_in_place(lab: dict[str, An
 # --- A proxy that loses answers -------------------------------------------------------
 
 
-#: Once the lead adds it to wp_rest.Client, the method is what these tests exercise.
+#: The method under test.
 create_once: Callable[..., dict[str, Any]] = wp_rest.Client.create_post_once
 
 
