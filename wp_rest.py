@@ -1849,6 +1849,15 @@ class _DeadlineSocket(socket.socket):
 
     deadline = math.inf
 
+    @classmethod
+    def connect_by(cls, address: tuple[str, int], deadline: float) -> _DeadlineSocket:
+        """A TCP connection to ``address`` made, and then read, by ``deadline``."""
+        plain = socket.create_connection(address, _time_left(deadline))
+        sock = cls(fileno=plain.detach())
+        sock.deadline = deadline
+        sock.settimeout(_time_left(deadline))  # a TLS handshake's one timeout: the time left
+        return sock
+
     def recv_into(self, *args: Any, **kwargs: Any) -> int:
         self.settimeout(_time_left(self.deadline))
         return super().recv_into(*args, **kwargs)
@@ -2086,9 +2095,12 @@ class HTTPTransport:
         connected = sent = False
         try:
             if not reused:
+                # http.client makes its socket through this hook (set in HTTPConnection.__init__): a
+                # deadline socket from the start bounds connecting, a proxy's CONNECT answer and the
+                # TLS handshake by the same deadline as the rest.
+                conn._create_connection = (  # type: ignore[attr-defined]
+                    lambda address, *_: _DeadlineSocket.connect_by(address, deadline))
                 conn.connect()
-                if not isinstance(conn.sock, _DeadlineSocket):  # plain TCP: the same descriptor, adopted
-                    conn.sock = _DeadlineSocket(fileno=conn.sock.detach())
             assert isinstance(conn.sock, _DeadlineSocket)
             conn.sock.deadline = deadline
             conn.sock.settimeout(_time_left(deadline))  # sendall: one timeout for the whole body

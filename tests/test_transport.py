@@ -645,21 +645,24 @@ def test_an_unusable_verify_is_refused_when_the_client_is_made(tmp_path: Path, v
 
 
 def test_a_tunnel_that_outlasts_the_timeout_ends_before_the_request_is_sent(tls_pem: Path) -> None:
-    """A proxy trickles its CONNECT answer (each receive within the timeout, all of them beyond it),
-    then the TLS handshake succeeds: the deadline has passed, so nothing is sent."""
+    """A proxy trickles its CONNECT answer (each receive within the timeout, all of them far beyond it,
+    then a working TLS handshake): the attempt ends at the deadline, and nothing is sent."""
     def slow_tunnel(hit: Hit, conn: Conn) -> None:
-        conn.trickle(b"HTTP/1.1 200 Connection established\r\n\r\n", every=TIMEOUT / 6, chunk=4)
-        tls = tls_server_context(tls_pem).wrap_socket(conn.sock, server_side=True)
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # the client hangs up part-way
+            conn.trickle(b"HTTP/1.1 200 Connection established\r\n\r\n", every=TIMEOUT / 6, chunk=2)
+            tls = tls_server_context(tls_pem).wrap_socket(conn.sock, server_side=True)
             tls.recv(1)  # until the client gives up
-        tls.close()
+            tls.close()
 
     with fault_server(slow_tunnel) as proxy:
         client = client_for("https://127.0.0.1:9", verify=str(tls_pem), proxy=proxy.url)
+        start = time.monotonic()
         with pytest.raises(wp_rest.ProxyError, match="timed out") as info:
             client.get_post(1)
+        elapsed = time.monotonic() - start
         assert proxy.methods() == ["CONNECT"]
     assert info.value.request_sent is False and "was not sent" in str(info.value)
+    assert elapsed < TIMEOUT + SLACK  # the trickle alone takes over 3 x TIMEOUT
 
 
 def test_tls_slow_headers_end_at_the_deadline(tls_pem: Path) -> None:
