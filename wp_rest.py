@@ -1829,7 +1829,13 @@ def _ssl_context(verify: bool | str) -> ssl.SSLContext:
 def _connection_dropped(conn: http.client.HTTPConnection) -> bool:
     """An idle keep-alive socket that is readable has been closed (or broken) by the server."""
     try:
-        return conn.sock is None or bool(select.select([conn.sock], [], [], 0)[0])
+        if conn.sock is None:
+            return True
+        if hasattr(select, "poll"):  # select() refuses a descriptor above 1023 (FD_SETSIZE)
+            poller = select.poll()
+            poller.register(conn.sock, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([conn.sock], [], [], 0)[0])
     except (OSError, ValueError):
         return True
 
