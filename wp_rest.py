@@ -238,7 +238,10 @@ class TokenError(WPError):
         super().__init__(message)
         self.claim = claim
         self.value = value
-        vars(self).update(details)  # the subclasses' own attributes, declared on them
+        for name, detail in details.items():  # the subclasses' own attributes, declared on them
+            if not hasattr(type(self), name):
+                raise TypeError(f"{type(self).__name__} has no attribute {name!r}")
+            setattr(self, name, detail)
 
 
 class MalformedToken(TokenError):
