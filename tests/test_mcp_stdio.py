@@ -288,6 +288,22 @@ def _free_port() -> int:
         return port
 
 
+def _wait_for_http(url: str, proc: subprocess.Popen[Any]) -> int:
+    """Poll the MCP HTTP endpoint until it answers (with an HTTP error: no token sent); its status."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=5)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail("the MCP HTTP server did not start")
+            time.sleep(0.2)
+        else:
+            pytest.fail("the MCP HTTP server answered a request without its token")
+
+
 @wordpress
 @pytest.mark.anyio
 async def test_streamable_http_requires_the_bearer_token(lab_site: dict[str, Any], tmp_path: Path) -> None:
@@ -304,18 +320,7 @@ async def test_streamable_http_requires_the_bearer_token(lab_site: dict[str, Any
         )
         try:
             url = f"http://127.0.0.1:{port}/mcp"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=5)
-                except urllib.error.HTTPError as exc:
-                    status = exc.code
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        pytest.fail("the HTTP server did not start")
-                    time.sleep(0.2)
-            assert status == 401
+            assert _wait_for_http(url, proc) == 401
             headers = {"Authorization": f"Bearer {token}"}
             async with (
                 httpx2.AsyncClient(headers=headers) as http,
@@ -446,16 +451,7 @@ async def test_mcp_streamable_http_answers_100_concurrent_tool_calls(lab: dict[s
                                 env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         try:
             url = f"http://127.0.0.1:{port}/mcp"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=5)
-                except urllib.error.HTTPError:
-                    break  # 401: it is up
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        pytest.fail("the MCP HTTP server did not start")
-                    time.sleep(0.2)
+            assert _wait_for_http(url, proc) == 401
             results: list[Any] = [None] * calls
             start = time.monotonic()
             async with (
