@@ -43,7 +43,6 @@ import email.utils
 import functools
 import http.client
 import ipaddress
-import itertools
 import json
 import logging
 import math
@@ -2269,21 +2268,19 @@ class Client:
     """A WordPress site's REST API; thread-safe, with one pool of keep-alive connections.
 
     Args:
-        url: the site URL (subdirectory installs too) or the API root (``https://example.com/wp-json/``
-            or ``...?rest_route=/``). A site URL is resolved to its API root on first use, from the
-            ``Link: <...>; rel="https://api.w.org/"`` header, else ``?rest_route=/`` (plain permalinks).
-        auth: an ``Auth`` (``ApplicationPassword``, ``BasicAuth``...), a callable ``Request -> Request``,
-            or None for anonymous reads.
+        url: the API root (``https://example.com/wp-json/`` or ``...?rest_route=/``), or the site URL
+            (subdirectory installs too), resolved on first use from its ``Link: <...>;
+            rel="https://api.w.org/"`` header, else to ``?rest_route=/`` (plain permalinks).
+        auth: an ``Auth`` (``ApplicationPassword``...), a callable ``Request -> Request``, or None.
         timeout: seconds for one attempt (connect, send and the whole answer).
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
-        allow_insecure_http: send credentials over plain HTTP to a host other than this machine.
+        allow_insecure_http: send credentials over plain HTTP to a host other than this machine
+            (also needed through a proxy not on this machine to an http site).
         user_agent: the ``User-Agent`` header.
         retry: a ``Retry``, an int (attempts after the first) or False.
         transport: what sends the requests (``MockTransport`` in tests; default ``HTTPTransport``).
         proxy: ``http://[user:password@]host:port``, None for none, or by default ``HTTP_PROXY``/
-            ``HTTPS_PROXY``/``NO_PROXY`` as curl and requests read them. https goes through ``CONNECT``
-            (the proxy sees no credentials); credentials for an http site through a proxy not on this
-            machine need ``allow_insecure_http``.
+            ``HTTPS_PROXY``/``NO_PROXY`` as curl reads them; https goes through ``CONNECT``.
 
     Raises:
         ConfigError: a malformed URL, an unusable CA bundle, or credentials over plain HTTP
@@ -2306,8 +2303,7 @@ class Client:
             raise ConfigError("put credentials in auth=, not in the URL (URLs end up in logs)")
         _query_pairs({k: v for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"})
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
-            raise ConfigError(f"timeout must be a number of seconds above 0 and at most 86400, "
-                              f"not {timeout!r}")
+            raise ConfigError(f"timeout must be a number of seconds from above 0 to 86400, not {timeout!r}")
         self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
         self.auth = _as_auth(auth)
         self.timeout = float(timeout)
@@ -2354,14 +2350,12 @@ class Client:
                  **kwargs: Any) -> Client:
         """A client configured from environment variables; keyword arguments go on to ``Client``.
 
-        ``WP_URL`` (required) and at most one kind of credential: ``WP_USERNAME`` + ``WP_APP_PASSWORD``
-        (``ApplicationPassword``); ``WP_USERNAME`` + ``WP_PASSWORD`` (the login password) +
-        ``WP_AUTH=jwt|cookie|basic`` (``JWTAuth``, ``CookieAuth``, ``BasicAuth``); ``WP_JWT_TOKEN``
-        (``BearerToken``); ``WP_JWT_SECRET`` + ``WP_JWT_USER_ID`` (``JWTAuth.self_signed``).
-        ``WP_CA_BUNDLE`` (a PEM file) becomes ``verify``. With ``site=NAME`` or ``WP_SITE=NAME``, or
-        when ``WP_URL`` is unset, the site stored by ``wp-rest login`` is used (see ``credentials_path()``).
-        Raises ``ConfigError``, naming the variable, when one is missing or malformed or two kinds of
-        credential are set.
+        ``WP_URL`` and at most one kind of credential: ``WP_USERNAME`` with ``WP_APP_PASSWORD``, or with
+        ``WP_PASSWORD`` (the login password) and ``WP_AUTH=jwt|cookie|basic``; ``WP_JWT_TOKEN`` (a bearer
+        token); ``WP_JWT_SECRET`` with ``WP_JWT_USER_ID`` (``JWTAuth.self_signed``). ``WP_CA_BUNDLE`` (a PEM
+        file) becomes ``verify``. ``site=NAME``, ``WP_SITE=NAME`` or an unset ``WP_URL`` take the site
+        stored by ``wp-rest login`` (``credentials_path()``). Raises ``ConfigError`` naming the variable
+        that is missing or malformed, or the two kinds of credential set.
         """
         env = os.environ if environ is None else environ
         def get(name: str) -> str:
@@ -2415,19 +2409,15 @@ class Client:
             except ValueError:
                 index = None
             if resp.status != 200 or not isinstance(index, dict) or "namespaces" not in index:
-                raise InvalidResponse(
-                    f"no WordPress REST API found at {self.url}: the site sends no Link "
-                    f'rel="{API_REL}" header and {root} answered {resp.status} '
-                    f"{resp.content_type or 'without a content type'}. Check the URL; a security "
-                    "plugin or firewall may block the REST API.",
-                    status=resp.status, content_type=resp.content_type,
-                    body_start=_body_start(resp.body), method="GET", url=root)
+                answered = f"{resp.status} {resp.content_type or 'without a content type'}"
+                raise _invalid_answer(f'no WordPress REST API found at {self.url}: the site sends no Link '
+                                      f'rel="{API_REL}" header and {root} answered {answered}. Check the '
+                                      "URL; a security plugin or firewall may block the REST API.",
+                                      resp, url=root)
             root = _join_link(resp.url, resp.links.get(API_REL, "")) or root
         if self.auth is not None and _origin(root) != _origin(self.url):
-            raise ConfigError(
-                f"{self.url} says its REST API lives at {root}, another origin; "
-                f"credentials are only sent where you pointed the client. "
-                f"Use Client({root!r}) (the site's canonical address).")
+            raise ConfigError(f"{self.url} says its REST API lives at {root}, another origin; credentials go "
+                              f"only where you pointed the client: use Client({root!r}) (the canonical one)")
         _log.debug("API root of %s is %s", self.url, root)
         return root
 
@@ -2437,12 +2427,9 @@ class Client:
 
     def request(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
                 json: Any = None, headers: Mapping[str, str] | None = None) -> Any:
-        """Call any route and return its decoded JSON (None for an empty body).
-
-        ``route`` is the path below the API root (``/wp/v2/posts``, ``/my-plugin/v1/things``);
-        ``params`` the query (lists joined with commas, None values dropped); ``json`` a body to send
-        as JSON; ``headers`` extra headers. Raises ``APIError`` (a subclass per status) when WordPress
-        answers with an error, and TransportError, RedirectError, InvalidResponse, ConfigError.
+        """Call ``route`` below the API root (``/wp/v2/posts``) and return its decoded JSON (None for an
+        empty body). ``params`` is the query (lists joined with commas, None values dropped). Raises
+        ``APIError`` (a subclass per status), TransportError, RedirectError, InvalidResponse, ConfigError.
         """
         return self._call(method, route, params=params, json=json, headers=headers)[0]
 
@@ -2482,27 +2469,24 @@ class Client:
     def _call(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
               json: Any = None, headers: Mapping[str, str] | None = None,
               body: bytes | None = None) -> tuple[Any, Response]:
-        req = self.build_request(method, route, params=params, json=json, headers=headers, body=body)
-        resp = self._send_with_retries(req)
-        return self._decode(req, resp), resp
-
-    def _send_with_retries(self, request: Request) -> Response:
+        """Build, send with retries, decode: (the decoded answer, the response)."""
+        request = self.build_request(method, route, params=params, json=json, headers=headers, body=body)
         retry: Retry | None = self.retry
         while True:
+            resp: Response | None = None
             try:
                 resp = self._send_with_auth(request)
             except TransportError as exc:
                 retry = retry.increment(request.method, error=exc) if retry else None
                 if retry is None:
                     raise
-                _log.warning("%s; retry %d of %d", exc, retry.attempts, retry.total)
-                retry.sleep(retry.delay())
-                continue
-            retry = retry.increment(request.method, response=resp) if retry else None
-            if retry is None:
-                return resp
-            _log.warning("%s %s answered %d; retry %d of %d", request.method, request.route,
-                         resp.status, retry.attempts, retry.total)
+                failure = str(exc)
+            else:
+                retry = retry.increment(request.method, response=resp) if retry else None
+                if retry is None:
+                    return self._decode(request, resp), resp
+                failure = f"{request.method} {request.route} answered {resp.status}"
+            _log.warning("%s; retry %d of %d", failure, retry.attempts, retry.total)
             retry.sleep(retry.delay(resp))
 
     def _send_with_auth(self, request: Request) -> Response:
@@ -2586,20 +2570,18 @@ class Client:
     def _decode(self, request: Request, resp: Response) -> Any:
         if resp.status in _REDIRECT_STATUSES:
             location = str(resp.headers.get("Location", ""))
-            raise RedirectError(f"{resp.status} redirect to {location!r} ({request.method} "
-                                f"{request.route})", status=resp.status, location=location,
-                                method=request.method, url=request.url)
+            raise RedirectError(f"{resp.status} redirect to {location!r} ({request.method} {request.route})",
+                                status=resp.status, location=location, method=request.method, url=request.url)
         if not resp.body.strip() and resp.status < 400:
             return None
         # Each object or array takes at least 2 bytes: a shorter body cannot pass the limit.
         if len(resp.body) > 2 * MAX_JSON_CONTAINERS and (
                 resp.body.count(b"{") + resp.body.count(b"[") > MAX_JSON_CONTAINERS):
-            raise InvalidResponse(
+            raise _invalid_answer(
                 f"{resp.status} answer to {request.method} {request.route or request.url} holds more "
                 f"than {MAX_JSON_CONTAINERS} JSON objects and arrays (MAX_JSON_CONTAINERS): not decoded, "
                 "to bound memory; ask for smaller pages (per_page) or fewer fields (_fields)",
-                status=resp.status, content_type=resp.content_type, body_start=_body_start(resp.body),
-                method=request.method, url=request.url)
+                resp, request.method, request.url)
         parsed = True
         try:
             value, cleaned = _decode_json(resp.body)
@@ -2666,13 +2648,11 @@ class Client:
     def run_ability(self, name: str, input: Any = None) -> Any:
         """Run an ability and return its result (WordPress sends it without an envelope).
 
-        The method is the one WordPress requires from the ability's annotations
-        (WP_REST_Abilities_V1_Run_Controller): readonly runs as GET, destructive and idempotent as
-        DELETE, anything else as POST. GET and DELETE carry ``input`` in the query (PHP-style
-        brackets), POST as ``{"input": ...}``; no input is sent when ``input`` is None. Raises
-        ``NotFound`` (``rest_ability_not_found``, or no Abilities API), ``BadRequest``
-        (``ability_invalid_input``, naming the field), ``AuthenticationError`` or ``PermissionDenied``
-        (``rest_ability_cannot_execute``).
+        WP_REST_Abilities_V1_Run_Controller requires the method the ability's annotations name:
+        readonly runs as GET, destructive and idempotent as DELETE (both with ``input`` in the query,
+        PHP-style), anything else as POST (``{"input": ...}``); None sends no input. Raises ``NotFound``
+        (``rest_ability_not_found``, or no Abilities API), ``BadRequest`` (``ability_invalid_input``,
+        naming the field), ``AuthenticationError`` or ``PermissionDenied`` (``rest_ability_cannot_execute``).
         """
         annotations = (self.ability(name).get("meta") or {}).get("annotations") or {}
         method = ("GET" if annotations.get("readonly") else
@@ -2698,11 +2678,11 @@ class Client:
     def diagnose(self, *, login_password: str | None = None, login_username: str | None = None) -> Report:
         """Check the site and these credentials, and say what stops writes and how to fix it.
 
-        Reads only; bounded by ``timeout`` per request. ``login_password`` (an administrator's,
-        optional) tells apart the 401 WordPress gives both for wrong credentials and for a stripped
-        Authorization header, by WordPress's own site-health test after one cookie login (never over
-        Basic); ``login_username`` is that login's user (default: the credentials'). Returns a ``Report``
-        (``render()``, ``to_dict()``, ``writes_possible``) that never contains a secret.
+        Reads only, each bounded by ``timeout``. ``login_password`` (optional, an administrator's, of
+        ``login_username``, by default the credentials' user) runs WordPress's own site-health test after
+        one cookie login (never Basic), which tells a wrong credential from a stripped Authorization
+        header (both answer 401). Returns a ``Report`` (``render()``, ``to_dict()``, ``writes_possible``)
+        that never contains a secret.
         """
         return _diagnose(self, login_password=login_password, login_username=login_username)
 
@@ -2711,9 +2691,7 @@ class Client:
         page, per_page = _count(params, "page", 1), _count(params, "per_page", 10)
         value, resp = self._call("GET", route, params=params)
         if not isinstance(value, list):
-            raise InvalidResponse(f"GET {route} did not return a list", status=resp.status,
-                                  content_type=resp.content_type,
-                                  body_start=_body_start(resp.body), method="GET", url=resp.url)
+            raise _invalid_answer(f"GET {route} did not return a list", resp)
         return Page(items=value, page=page, per_page=per_page,
                     total=_int_header(resp, "X-WP-Total", len(value)),
                     total_pages=_int_header(resp, "X-WP-TotalPages", 1 if value else 0))
@@ -2729,8 +2707,9 @@ class Client:
         if not (isinstance(concurrency, int) and 1 <= concurrency <= 32):
             raise ConfigError("concurrency must be an integer from 1 to 32")
         params.setdefault("per_page", MAX_PER_PAGE)
-        first = self.list_items(route, page=_count(params, "page", 1), **params)
-        params.pop("page", None)
+        params["page"] = _count(params, "page", 1)
+        first = self.list_items(route, **params)
+        del params["page"]
         numbers = range(first.page + 1, first.total_pages + 1) if first.items else range(0)
         previous = first.items
         yield from first.items
@@ -2753,18 +2732,15 @@ class Client:
     def _pages_in_parallel(self, route: str, numbers: range, concurrency: int,
                            params: dict[str, Any]) -> Iterator[Page]:
         import concurrent.futures
-        remaining = iter(numbers)
+        window: collections.deque[concurrent.futures.Future[Page]] = collections.deque()
         with concurrent.futures.ThreadPoolExecutor(concurrency, "wp_rest-page") as pool:
-            window: collections.deque[concurrent.futures.Future[Page]] = collections.deque(
-                pool.submit(self.list_items, route, page=n, **params)
-                for n in itertools.islice(remaining, concurrency))
             try:
+                for n in numbers:
+                    window.append(pool.submit(self.list_items, route, page=n, **params))
+                    if len(window) == concurrency:
+                        yield window.popleft().result()
                 while window:
-                    page = window.popleft().result()
-                    for n in itertools.islice(remaining, 1):
-                        window.append(pool.submit(self.list_items, route, page=n, **params))
-                    yield page
-                    del page
+                    yield window.popleft().result()
             finally:
                 for future in window:
                     future.cancel()
@@ -2858,19 +2834,14 @@ class Client:
         import zoneinfo  # only for scheduling: it costs import time
         index = self.index()
         if index.get("timezone_string"):
-            try:
+            with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):  # else the offset
                 return zoneinfo.ZoneInfo(str(index["timezone_string"]))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                pass
         return datetime.timezone(datetime.timedelta(hours=float(index.get("gmt_offset") or 0)))
 
     def schedule_time(self, date: str | None, *, now: datetime.datetime | None = None) -> datetime.datetime:
         """The moment a ``future`` post goes live; ConfigError unless a valid date strictly after now.
-
-        A date without an offset is the site's local time, as WordPress reads ``date``
-        (``rest_get_date_with_gmt`` in rest-api.php). WordPress publishes at once a ``future`` post
-        whose date is past (``wp_insert_post``).
-        """
+        A date without an offset is the site's local time, as WordPress reads ``date`` (rest-api.php,
+        ``rest_get_date_with_gmt``); a past one would publish at once (``wp_insert_post``)."""
         if not date:
             raise ConfigError("status future needs a date in the future (none was given)")
         try:
@@ -2881,10 +2852,9 @@ class Client:
             when = when.replace(tzinfo=self.site_timezone())
         now = now or datetime.datetime.now(datetime.timezone.utc)
         if when <= now:
-            raise ConfigError(
-                f"date {date!r} is not in the future (it is {when.isoformat()}, now is "
-                f"{now.astimezone(when.tzinfo).isoformat(timespec='seconds')}); "
-                "WordPress would publish at once")
+            raise ConfigError(f"date {date!r} is not in the future (it is {when.isoformat()}, now is "
+                              f"{now.astimezone(when.tzinfo).isoformat(timespec='seconds')}); "
+                              "WordPress would publish at once")
         return when
 
     @staticmethod
@@ -2921,12 +2891,10 @@ class Client:
                      **fields: Any) -> dict[str, Any]:
         """Upload a file to the media library in one request and return the attachment.
 
-        ``file`` is a path, or the file's bytes (then ``filename``, the name WordPress stores, is
-        required); ``content_type`` defaults to a guess from the name. The file is public as soon as it
-        lands (the web server serves ``source_url`` to anyone, for drafts' images too): ``status=
-        "private"`` hides only the attachment's page and REST entry (WordPress's default: ``inherit``).
-        ``fields``: attachment fields such as ``alt_text``, ``caption``, ``title`` or ``post`` (the id
-        of the post it belongs to).
+        ``file`` is a path or the file's bytes (then ``filename``, the name WordPress stores, is
+        required); ``content_type`` defaults to a guess from the name. The file is public at once (the
+        web server serves ``source_url`` to anyone, for drafts' images too): ``status="private"`` hides
+        only its page and REST entry. ``fields``: such as ``alt_text``, ``caption``, ``title``, ``post``.
         """
         if status is not None:
             fields["status"] = status
@@ -2965,11 +2933,10 @@ class Client:
     def create_items(self, route: str, items: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
         """Create many items of a collection through ``/batch/v1`` (25 a request), one by one where the
-        site does not batch that route (WordPress < 5.6, or a route registered without ``allow_batch``,
-        such as users before WordPress 6.8). Returns one entry per item, in order: the created item, or
-        the ``APIError`` WordPress gave for it (other items still run: batches are not transactional).
-        Raises ``WPError`` when a request fails as a whole; its ``completed`` holds the results of the
-        items handled before it, and the items of the failed request may or may not exist.
+        site does not batch that route (WordPress < 5.6, or a route without ``allow_batch``, such as
+        users before 6.8). Returns one entry per item, in order: the created item or the ``APIError``
+        WordPress gave for it (batches are not transactional). Raises ``WPError`` when a request fails
+        as a whole: its ``completed`` holds the results before it; its own items may or may not exist.
         """
         if not (isinstance(chunk_size, int) and 1 <= chunk_size <= 25):
             raise ConfigError("chunk_size must be 1 to 25 (WordPress's batch limit)")
@@ -2996,13 +2963,11 @@ class Client:
             return self._batch_create(route, chunk)
         answers = value.get("responses") if isinstance(value, dict) else None
         if not isinstance(answers, list) or len(answers) != len(chunk):
-            raise InvalidResponse("POST /batch/v1 answered without one response per request",
-                                  status=resp.status, content_type=resp.content_type,
-                                  body_start=_body_start(resp.body), method="POST", url=resp.url)
+            raise _invalid_answer("POST /batch/v1 answered without one response per request", resp, "POST")
         out: list[dict[str, Any] | APIError] = []
         for item, answer in zip(chunk, answers, strict=True):
-            status = answer.get("status", 500) if isinstance(answer, dict) else 500
-            payload = answer.get("body") if isinstance(answer, dict) else None
+            answer = answer if isinstance(answer, dict) else {}
+            status, payload = answer.get("status", 500), answer.get("body")
             if isinstance(payload, dict) and payload.get("code") == "rest_batch_not_allowed":
                 self._unbatched.add(route)  # not executed, so creating it alone cannot duplicate it
                 out.append(self._create_or_error(route, item))
@@ -3029,26 +2994,22 @@ class Client:
                          settle: float = 2.0, **fields: Any) -> dict[str, Any]:
         """Create the post identified by ``slug`` unless it exists; a lost answer never makes two.
 
-        WordPress keeps post slugs unique (a second post asking for a taken slug gets ``<slug>-2``), so
-        a slug the caller chooses (``f"import-{uuid4().hex}"``, a natural key such as ``"report-2024-06"``)
-        is a marker the server guards, for drafts too, that the REST API can find. The post is looked up
-        (``GET /wp/v2/posts?slug=<slug>&status=any``) and, if absent, created with that slug. When the
-        answer is lost after the request was sent (``TransportError`` with ``request_sent``, a 5xx, an
-        unreadable body), it waits ``settle`` seconds (for a request still running on the server) and
-        looks again: it returns what is there, or POSTs again (at most ``self.retry.total`` more times;
-        never when retrying is off). When WordPress answers ``<slug>-N``, a lost earlier attempt holds
-        the slug: the new copy is deleted for good and the one holding the slug returned.
+        WordPress keeps post slugs unique (a taken slug becomes ``<slug>-2``), so a slug the caller
+        chooses (``f"import-{uuid4().hex}"``, a natural key such as ``"report-2024-06"``) is a marker the
+        server guards, for drafts too. The post is looked up (``status=any``: it needs edit rights) and
+        created if absent. When the answer is lost after the request was sent (``TransportError`` with
+        ``request_sent``, a 5xx, an unreadable body), it waits ``settle`` seconds and looks again: it
+        returns what is there, or POSTs again (at most ``self.retry.total`` more times). When WordPress
+        answers ``<slug>-N``, a lost earlier attempt holds the slug: the new copy is deleted for good.
 
-        ``slug``: lowercase letters, digits and single hyphens, with a letter, at most 190 characters
-        (WordPress stores it unchanged); other arguments as for ``create_post``. Returns the post
-        (``context=edit``), created now or found. Raises ``ConfigError`` for a slug WordPress does not
-        keep unchanged, and the last attempt's ``WPError`` when the post could not be created and is
-        not there. Also refused: feed names and ``embed`` (wp_unique_post_slug() makes them ``feed-2``
-        on publishing), ``status='pending'`` for a user who cannot publish (wp_insert_post() empties
-        that slug), and a slug held by a post the user cannot read, such as another user's draft (the
-        copy WordPress renamed is deleted). The lookup needs edit rights (``status=any``); a trashed
-        post is not found (a new one is created); a lost request still running after ``settle`` seconds
-        can still make a second copy, which is removed only if it is the later one.
+        ``slug``: lowercase letters, digits and single hyphens, with a letter, at most 190 characters;
+        other arguments as for ``create_post``. Returns the post (``context=edit``), created or found.
+        Raises the last attempt's ``WPError`` when the post could not be created and is not there, and
+        ``ConfigError`` for a slug WordPress would change (also feed names and ``embed``, which
+        wp_unique_post_slug() renames on publishing), for ``status='pending'`` by a user who cannot
+        publish (wp_insert_post() empties that slug), and for a slug held by a post the user cannot
+        read (the renamed copy is deleted). A trashed post is not found; a request still running after
+        ``settle`` seconds can make a second copy, removed only if it is the later one.
         """
         self._check_findable(slug, status)
         body = {"title": title, "content": content, "status": status, **fields, "slug": slug}
@@ -3067,20 +3028,18 @@ class Client:
                 if post is None and not tries_left:
                     raise
                 tries_left -= 1
-                continue
-            if post.get("slug") != slug:
-                # Ours is "<slug>-N", so another post holds the slug (the lookup asks for it exactly).
-                keep = self._post_by_slug(slug)
-                if keep is None:  # a post this user may not read: another user's draft or private post
-                    self.delete_post(int(post["id"]), force=True)
-                    raise ConfigError(
-                        f"slug {slug!r} belongs to a post this user cannot see (another user's draft or "
-                        f"private post): WordPress named the new post {post.get('slug')!r}, so it was "
-                        "deleted again. Choose another slug, or use an account that can edit others' posts.")
-                _log.warning("post %r was created twice (%s, %s); deleting the later copy",
-                             slug, keep["id"], post["id"])
-                self.delete_post(int(post["id"]), force=True)
-                post = keep
+        if post.get("slug") != slug:
+            # Ours is "<slug>-N" (a post found by the lookup has the slug itself): another post holds it.
+            self.delete_post(int(post["id"]), force=True)
+            keep = self._post_by_slug(slug)
+            if keep is None:  # a post this user may not read: another user's draft or private post
+                raise ConfigError(
+                    f"slug {slug!r} belongs to a post this user cannot see (another user's draft or private "
+                    f"post): WordPress named the new post {post.get('slug')!r}, so it was deleted again. "
+                    "Choose another slug, or use an account that can edit others' posts.")
+            _log.warning("post %r was created twice (%s, %s); deleted the later copy",
+                         slug, keep["id"], post["id"])
+            post = keep
         return post
 
     def _check_findable(self, slug: str, status: str) -> None:
@@ -3122,6 +3081,12 @@ class Client:
         """Move a post to the trash, or delete it for good with ``force=True``."""
         return self._request_object("DELETE", f"/wp/v2/posts/{_check_id(id)}",
                                     params={"force": True} if force else None)
+
+
+def _invalid_answer(message: str, resp: Response, method: str = "GET", url: str = "") -> InvalidResponse:
+    """``InvalidResponse`` for an answer to ``method`` (sent to ``url``, by default ``resp.url``)."""
+    return InvalidResponse(message, status=resp.status, content_type=resp.content_type,
+                           body_start=_body_start(resp.body), method=method, url=url or resp.url)
 
 
 def _count(params: Mapping[str, Any], name: str, default: int) -> int:

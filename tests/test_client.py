@@ -652,6 +652,12 @@ def test_a_string_page_number_is_read_as_a_number() -> None:
     assert "page=+2" in server.seen[0].path or "page=2" in server.seen[0].path
 
 
+def test_iter_items_starts_at_the_page_asked_for() -> None:
+    with api(lambda s: json_answer([{"id": 3}], X_WP_Total="3", X_WP_TotalPages="3")) as server:
+        assert list(client_for(server).iter_posts(page="3")) == [{"id": 3}]
+    assert len(server.seen) == 1 and "page=3" in server.seen[0].path
+
+
 def test_iter_items_refuses_a_concurrency_out_of_range() -> None:
     for concurrency in (0, 33, 2.0):
         with pytest.raises(wp_rest.ConfigError, match="concurrency must be an integer from 1 to 32"):
