@@ -2563,9 +2563,8 @@ class Client:
                 if len(headers) < len(request.headers):
                     _log.warning("redirect to another origin %s: credentials not forwarded", location)
             request = request.replace(url=location, headers=headers)
-        raise RedirectError(f"more than {MAX_REDIRECTS} redirects from {request.url}",
-                            status=resp.status, location=request.url, method=request.method,
-                            url=request.url)
+        raise RedirectError(f"more than {MAX_REDIRECTS} redirects from {request.url}", status=resp.status,
+                            location=request.url, method=request.method, url=request.url)
 
     def _decode(self, request: Request, resp: Response) -> Any:
         if resp.status in _REDIRECT_STATUSES:
