@@ -2303,7 +2303,7 @@ class Client:
             raise ConfigError("put credentials in auth=, not in the URL (URLs end up in logs)")
         _query_pairs({k: v for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"})
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 86400:
-            raise ConfigError(f"timeout must be a number of seconds from above 0 to 86400, not {timeout!r}")
+            raise ConfigError(f"timeout must be seconds, a number above 0 and at most 86400, not {timeout!r}")
         self.url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
         self.auth = _as_auth(auth)
         self.timeout = float(timeout)
@@ -2417,7 +2417,7 @@ class Client:
             root = _join_link(resp.url, resp.links.get(API_REL, "")) or root
         if self.auth is not None and _origin(root) != _origin(self.url):
             raise ConfigError(f"{self.url} says its REST API lives at {root}, another origin; credentials go "
-                              f"only where you pointed the client: use Client({root!r}) (the canonical one)")
+                              f"only where you pointed the client: use Client({root!r}) (its canonical URL)")
         _log.debug("API root of %s is %s", self.url, root)
         return root
 
