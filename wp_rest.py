@@ -687,8 +687,7 @@ def _site_of(url: str) -> str:
 # HS256 only (RFC 7518 §3.2), compact serialisation only (RFC 7515 §7.1).
 # The algorithm is fixed here and never taken from a token (RFC 8725 §2.1, §3.1).
 
-#: HMAC key length below which jwt_encode warns (RFC 7518 §3.2: no shorter than the hash output).
-_JWT_MIN_KEY_BYTES = 32
+_JWT_MIN_KEY_BYTES = 32  # below this jwt_encode warns: see WeakSecretWarning
 #: Longest integer accepted in token JSON (parsing is quadratic): CPython's default
 #: int_max_str_digits, enforced even if a program raised the global limit.
 _JWT_MAX_INT_DIGITS = 4300
@@ -872,8 +871,7 @@ def _jwt_payload(token: str, key: bytes | None) -> dict[str, Any]:
     if alg != "HS256":
         raise InvalidSignature(f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg",
                                value=alg)
-    # We implement no extension, so any crit is unknown and must fail (§4.1.11);
-    # this also refuses RFC 7797 unencoded payloads, which require crit.
+    # No extension is implemented, so any crit must fail (§4.1.11), RFC 7797 unencoded payloads too.
     if "crit" in header:
         raise MalformedToken("header has 'crit'; no critical extension is supported", claim="crit",
                              value=header["crit"])
