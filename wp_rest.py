@@ -686,24 +686,19 @@ def _site_of(url: str) -> str:
 # HS256 only (RFC 7518 §3.2), compact serialisation only (RFC 7515 §7.1).
 # The algorithm is fixed here and never taken from a token (RFC 8725 §2.1, §3.1).
 
-#: HMAC key length below which jwt_encode warns ("a key of the same size as the
-#: hash output ... or larger MUST be used", RFC 7518 §3.2).
-_JWT_MIN_KEY_BYTES = 32
-#: Longest integer accepted in token JSON; CPython's default int_max_str_digits,
-#: enforced here even if a program raised the global limit (quadratic parsing).
+_JWT_MIN_KEY_BYTES = 32  # below this jwt_encode warns: see WeakSecretWarning
+#: Longest integer accepted in token JSON (parsing is quadratic): CPython's default
+#: int_max_str_digits, enforced even if a program raised the global limit.
 _JWT_MAX_INT_DIGITS = 4300
-#: One base64url segment: RFC 4648 §5 alphabet, no padding (RFC 7515 §2).
-_JWT_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def jwt_encode(payload: Mapping[str, Any], secret: str | bytes, *,
                headers: Mapping[str, Any] | None = None) -> str:
     """Sign ``payload`` as a compact HS256 JWT, ``header.payload.signature``.
 
-    The header is ``{"alg":"HS256","typ":"JWT"}`` followed by ``headers`` (such as ``kid``; ``alg``
-    may only be "HS256", ``crit`` is refused). JSON is compact UTF-8, segments unpadded base64url, and
-    a str secret is used as its UTF-8 bytes, as PHP does. Nothing is added to the payload: WordPress
-    plugins want ``iss``, ``iat``, ``nbf``, ``exp`` and ``data.user.id`` (back-date ``iat``/``nbf`` ~30 s).
+    The header is ``{"alg":"HS256","typ":"JWT"}`` plus ``headers`` (such as ``kid``); a str secret is
+    used as its UTF-8 bytes, as PHP does. Nothing is added to the payload: WordPress plugins want
+    ``iss``, ``iat``, ``nbf``, ``exp`` and ``data.user.id`` (back-date ``iat``/``nbf`` ~30 s).
 
     Raises ConfigError (empty secret, another ``alg``, ``crit``, NaN/infinite numbers, unpaired
     surrogates, circular references) or TypeError (``secret`` not str/bytes, ``payload`` not a Mapping,
@@ -720,13 +715,12 @@ def jwt_encode(payload: Mapping[str, Any], secret: str | bytes, *,
         raise ConfigError(f"jwt_encode signs HS256 only, not alg={_jwt_show(header['alg'])}")
     if "crit" in header:
         raise ConfigError("jwt_encode does not support the 'crit' header parameter")
-    try:  # ensure_ascii=False: UTF-8 is shorter and refuses unpaired surrogates (RFC 8259 §8.1);
-        # allow_nan=False: NaN/Infinity are not JSON.
+    try:  # UTF-8 refuses unpaired surrogates (RFC 8259 §8.1); NaN and Infinity are not JSON
         texts = [json.dumps(dict(part), separators=(",", ":"), ensure_ascii=False,
                             allow_nan=False).encode("utf-8") for part in (header, payload)]
     except ValueError as exc:
         raise ConfigError(f"cannot serialise JWT content as JSON: {exc}") from None
-    signing_input = f"{_jwt_b64encode(texts[0])}.{_jwt_b64encode(texts[1])}"
+    signing_input = ".".join(map(_jwt_b64encode, texts))
     return f"{signing_input}.{_jwt_b64encode(_jwt_mac(key, signing_input))}"
 
 
@@ -735,40 +729,31 @@ def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.time
                verify_exp: bool = True, clock: Callable[[], float] = time.time) -> dict[str, Any]:
     """Verify an HS256 JWT and return its claims as a new dict.
 
-    Checks, in order: three strict base64url segments; a JSON-object header whose ``alg`` is exactly
-    "HS256" and that has no ``crit``; the HMAC over the received segments (constant time); a
-    JSON-object payload; ``nbf``, ``iat`` and ``exp``; then ``iss`` and ``aud`` when asked. Time rules
-    follow php-jwt (Tmeister) and PyJWT: expired when ``now - leeway >= exp`` (so ``exp == now`` is
-    expired); not yet valid when ``nbf`` or ``iat`` is ``> now + leeway``. Each time claim is optional
-    but must be a finite JSON number (not a boolean). ``typ`` is not checked. JSON objects with a
-    duplicate member name are rejected at any depth (RFC 7515 §4 allows it; PHP keeps the last and other
-    parsers the first, so two verifiers could see different claims), as are NaN/Infinity and integers
-    over 4300 digits.
+    Checks, in order: three strict base64url segments; a JSON-object header with ``alg`` exactly "HS256"
+    and no ``crit``; the HMAC (constant time); a JSON-object payload; ``nbf``, ``iat``, ``exp``; then
+    ``iss`` and ``aud`` when asked. As in php-jwt and PyJWT, expired means ``now - leeway >= exp`` and not
+    yet valid means ``nbf`` or ``iat`` ``> now + leeway``; each time claim is optional but must be a finite
+    number (not a boolean); ``typ`` is not checked. JSON with a duplicate member name at any depth is
+    rejected (PHP keeps the last, other parsers the first), as are NaN/Infinity and integers over 4300 digits.
 
-    ``secret`` is the HMAC key (a str is used as its UTF-8 bytes); ``leeway`` the clock skew allowed
-    for all time claims (seconds or a timedelta); ``issuer``, if given, must equal ``iss`` exactly (the
-    WordPress plugins compare case-sensitively); ``audience``, if given, must be in ``aud`` (a string or
-    a list of strings, RFC 7519 §4.1.3); if not given, a token with ``aud`` is accepted unchecked (RFC
-    7519 and PyJWT would reject it; WordPress plugins never set ``aud`` and a client has no audience of
-    its own). ``verify_exp=False`` skips the ``exp`` comparison (to renew an expired token) but still
-    checks its type. ``clock`` returns the current time as seconds since the epoch.
+    ``leeway`` (seconds or a timedelta) applies to every time claim. ``issuer`` must equal ``iss`` exactly
+    (case-sensitive, as the plugins compare). ``audience`` (one string or several) must be in ``aud``; when
+    None, ``aud`` goes unchecked (PyJWT would reject it, but WordPress plugins never set it).
+    ``verify_exp=False`` skips only the ``exp`` comparison, to renew an expired token. ``clock`` returns
+    seconds since the epoch.
 
-    Whatever the token holds, only TokenError subclasses come out of it: MalformedToken (bad shape,
-    base64url or JSON, no ``alg``, a ``crit``, a malformed registered claim), InvalidSignature (``alg``
-    not HS256, HMAC mismatch), ExpiredToken, ImmatureToken (``nbf`` or ``iat`` in the future),
-    InvalidIssuer and InvalidAudience (claim missing or different). Bad arguments raise ConfigError
-    (empty secret, negative or non-finite leeway, empty audience) or TypeError (wrong type).
+    A bad token raises only TokenError subclasses: MalformedToken (shape, base64url, JSON, no ``alg``, a
+    ``crit``, a malformed claim), InvalidSignature (``alg`` not HS256, HMAC mismatch), ExpiredToken,
+    ImmatureToken, InvalidIssuer and InvalidAudience (claim missing or different). Bad arguments raise
+    ConfigError (empty secret, negative or non-finite leeway, empty audience) or TypeError.
     """
     key = _jwt_key(secret)
-    if isinstance(leeway, datetime.timedelta):
-        slack = leeway.total_seconds()
-    elif isinstance(leeway, (int, float)) and not isinstance(leeway, bool):
-        try:
-            slack = float(leeway)
-        except OverflowError:
-            slack = math.inf
-    else:
+    if isinstance(leeway, bool) or not isinstance(leeway, (int, float, datetime.timedelta)):
         raise TypeError(f"leeway must be seconds or a timedelta, not {type(leeway).__name__}")
+    try:
+        slack = leeway.total_seconds() if isinstance(leeway, datetime.timedelta) else float(leeway)
+    except OverflowError:  # an int too big for a float
+        slack = math.inf
     if not 0 <= slack < math.inf:
         raise ConfigError(f"leeway must be finite and >= 0, not {leeway!r}")
     wanted = None if audience is None else frozenset((audience,) if isinstance(audience, str) else audience)
@@ -784,12 +769,10 @@ def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.time
 
 
 def jwt_peek(token: str) -> dict[str, Any]:
-    """Return a JWT's payload as a new dict WITHOUT verifying it.
+    """Return a JWT's payload as a new dict WITHOUT verifying it: anyone can forge what this returns.
 
-    UNVERIFIED: anyone can forge what this returns. Use it only to read claims of a token someone else
-    signed and you cannot check, such as the ``exp`` of a token the server issued, to decide when to
-    renew it. Never base an access decision on it. Raises MalformedToken when the token is not three
-    strict base64url segments with JSON-object header and payload (same rules as jwt_decode).
+    Only to read a token you cannot check, such as the ``exp`` of one the server issued, to decide when
+    to renew it; never for an access decision. Raises MalformedToken as jwt_decode does for the shape.
     """
     return _jwt_payload(token, None)
 
@@ -816,13 +799,12 @@ def _jwt_b64encode(raw: bytes) -> str:
 
 def _jwt_b64decode(segment: str, what: str) -> bytes:
     """Decode one segment strictly (RFC 7515 §2 and Appendix C)."""
-    # urlsafe_b64decode alone silently drops characters outside the alphabet and
+    # urlsafe_b64decode alone drops characters outside the RFC 4648 §5 alphabet and
     # accepts padding; a length of 4n+1 can never come from an encoder.
-    if len(segment) % 4 == 1 or not _JWT_SEGMENT.fullmatch(segment):
+    if len(segment) % 4 == 1 or not re.fullmatch(r"[A-Za-z0-9_-]*", segment):
         raise MalformedToken(f"{what} is not unpadded base64url")
     raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))  # cannot fail after these checks
-    # RFC 4648 §3.5: the unused bits of the last character must be zero; other
-    # spellings of the same bytes are non-canonical, so re-encode and compare.
+    # RFC 4648 §3.5: the unused bits of the last character must be zero, so re-encode and compare.
     if _jwt_b64encode(raw) != segment:
         raise MalformedToken(f"{what} is non-canonical base64url (non-zero trailing bits)")
     return raw
@@ -888,8 +870,7 @@ def _jwt_payload(token: str, key: bytes | None) -> dict[str, Any]:
     if alg != "HS256":
         raise InvalidSignature(f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg",
                                value=alg)
-    # We implement no extension, so any crit is unknown and must fail (§4.1.11);
-    # this also refuses RFC 7797 unencoded payloads, which require crit.
+    # No extension is implemented, so any crit must fail (§4.1.11), RFC 7797 unencoded payloads too.
     if "crit" in header:
         raise MalformedToken("header has 'crit'; no critical extension is supported", claim="crit",
                              value=header["crit"])
@@ -933,11 +914,10 @@ def _jwt_check_claims(claims: dict[str, Any], now: float, leeway: float, verify_
         ago = now - exp
         raise ExpiredToken(f"token expired {_jwt_secs(ago)} s ago (exp={_jwt_secs(exp)}, {context})",
                            claim="exp", value=claims["exp"], now=now, leeway=leeway, by_seconds=ago)
-    if issuer is not None and "iss" not in claims:
-        raise InvalidIssuer(f"token has no 'iss' claim, expected {issuer!r}", claim="iss", expected=issuer)
-    if issuer is not None and claims["iss"] != issuer:
-        raise InvalidIssuer(f"issuer mismatch: iss={_jwt_show(claims['iss'])}, expected {issuer!r}",
-                            claim="iss", value=claims["iss"], expected=issuer)
+    if issuer is not None and claims.get("iss") != issuer:
+        found = f"iss={_jwt_show(claims['iss'])}" if "iss" in claims else "no 'iss' claim"
+        raise InvalidIssuer(f"issuer mismatch: {found}, expected {issuer!r}", claim="iss",
+                            value=claims.get("iss"), expected=issuer)
     if wanted is None:
         return
     expected = ", ".join(repr(a) for a in sorted(wanted))
@@ -972,9 +952,7 @@ def _jwt_show(value: Any) -> str:
 
 def _jwt_secs(seconds: float) -> str:
     """Format seconds for messages: 42, 0.5, 1700000000.123."""
-    if abs(seconds) >= 1e15:
-        return f"{seconds:.6g}"
-    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+    return f"{seconds:.6g}" if abs(seconds) >= 1e15 else f"{seconds:.3f}".rstrip("0").rstrip(".")
 
 
 # --- Requests and responses ---------------------------------------------------
