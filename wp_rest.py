@@ -2944,7 +2944,9 @@ class Client:
         out: list[dict[str, Any] | APIError] = []
         for item, answer in zip(chunk, answers, strict=True):
             answer = answer if isinstance(answer, dict) else {}
-            status, payload = answer.get("status", 500), answer.get("body")
+            status, payload = answer.get("status"), answer.get("body")
+            if isinstance(status, bool) or not isinstance(status, int):
+                status = 500  # an answer without a readable status is a failure of that item
             if isinstance(payload, dict) and payload.get("code") == "rest_batch_not_allowed":
                 self._unbatched.add(route)  # not executed, so creating it alone cannot duplicate it
                 out.append(self._create_or_error(route, item))

@@ -729,6 +729,15 @@ def test_a_batch_answer_without_one_response_per_item_is_invalid() -> None:
             client_for(server, auth=AUTH).create_posts([{"title": "a"}, {"title": "b"}])
 
 
+def test_a_batch_item_without_a_numeric_status_is_that_item_s_error() -> None:
+    """A garbled sub-answer ("status": "201", or none) is reported for its item, not a TypeError."""
+    answers = [{"status": "201", "body": {"id": 1}}, {"body": {"id": 2}}, {"status": 201, "body": {"id": 3}}]
+    with api(lambda s: json_answer({"responses": answers})) as server:
+        results = client_for(server, auth=AUTH).create_posts([{"title": t} for t in "abc"])
+    assert [type(r) for r in results] == [wp_rest.ServerError, wp_rest.ServerError, dict]
+    assert results[0].status == 500 and "(in /batch/v1)" in str(results[0]) and results[2] == {"id": 3}
+
+
 def test_a_failed_batch_request_carries_the_results_before_it() -> None:
     def handler(seen: Seen) -> Answer:
         if len(server.seen) == 1:
