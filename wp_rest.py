@@ -1,9 +1,7 @@
 """wp_rest: a WordPress REST API client in one file, standard library only (Python >= 3.10).
 
-Copy this file into your project, or ``pip install`` the project that ships it (its README says
-more). Authenticated writes work with Application Passwords; when they cannot, the errors say why.
-
-Quick start::
+Copy this file into your project, or ``pip install`` the project that ships it. Authenticated writes
+work with Application Passwords; when they cannot, the errors say why::
 
     import wp_rest
     wp = wp_rest.Client("https://example.com",
@@ -12,11 +10,10 @@ Quick start::
     print(wp.list_posts(status="draft").total)
 
 Other auth: BasicAuth, WooCommerceKeys, JWTAuth, BearerToken, CookieAuth, OAuth1 (OAuth1Flow).
-Command line: ``python wp_rest.py --help`` (``wp-rest --help`` once installed); ``wp-rest doctor URL``
-explains why writes fail and how to fix the site. ``Client.from_env`` reads ``WP_URL``,
-``WP_USERNAME``, ``WP_APP_PASSWORD``, ``WP_CA_BUNDLE`` and the JWT/cookie variants.
-
-Licence: MIT. Version: see ``__version__``; that line alone identifies a vendored copy, so keep it.
+``wp-rest --help`` (``python wp_rest.py --help`` uninstalled) lists the commands; ``wp-rest doctor URL``
+explains why writes fail. ``Client.from_env`` reads ``WP_URL``, ``WP_USERNAME``, ``WP_APP_PASSWORD``,
+``WP_CA_BUNDLE`` and the JWT/cookie variants. Licence: MIT. Keep the ``__version__`` line: it alone
+identifies a vendored copy.
 """
 
 from __future__ import annotations
@@ -61,9 +58,8 @@ import warnings
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
-# Imported where used, so `import wp_rest` stays cheap: argparse (CLI only),
-# concurrent.futures (iter_items with concurrency), hashlib/hmac (JWT),
-# mimetypes (upload_media). typing is for the type checker only.
+# argparse (CLI), concurrent.futures (iter_items with concurrency), hashlib/hmac (JWT) and mimetypes
+# (upload_media) are imported where used, and typing only by the type checker: `import wp_rest` stays cheap.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
@@ -73,7 +69,7 @@ if TYPE_CHECKING:
     from typing_extensions import dataclass_transform as _dataclass_transform
 
     _T = TypeVar("_T")
-else:  # typing costs import time; the type checker alone needs these
+else:
     Protocol = object
 
     def _dataclass_transform(**kwargs: object) -> Callable[[_T], _T]:
@@ -85,8 +81,7 @@ else:  # typing costs import time; the type checker alone needs these
 API_REL = "https://api.w.org/"
 #: Largest response body the client reads (after decompression), in bytes.
 MAX_BODY_BYTES = 64 * 1024 * 1024
-#: Most JSON objects and arrays (counted as ``{`` and ``[``) a body may hold to be decoded:
-#: 64 MiB of ``[{},{},...]`` would take about 1.6 GiB as Python objects.
+#: Most ``{`` and ``[`` a body may hold to be decoded: 64 MiB of ``[{},...]`` is 1.6 GiB in Python.
 MAX_JSON_CONTAINERS = 1_000_000
 #: The statuses that redirect (with a ``Location``).
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -94,15 +89,14 @@ _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 5
 #: WordPress caps ``per_page`` at 100 on core collections.
 MAX_PER_PAGE = 100
-#: A slug WordPress stores unchanged (``create_post_once``): lowercase words of
-#: letters and digits joined by single hyphens, with a letter (all-digit slugs get a suffix).
+#: A slug WordPress stores unchanged (``create_post_once``): lowercase words of letters and digits
+#: joined by single hyphens, with a letter (all-digit slugs get a suffix).
 _ONCE_SLUG = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*")
 #: Core registers these with fixed REST bases (create_initial_post_types in post.php): no lookup needed.
 _CORE_ROUTES = {"post": "/wp/v2/posts", "page": "/wp/v2/pages"}
 #: The Abilities API's namespace (WordPress 6.9+).
 _ABILITIES = "/wp-abilities/v1"
-#: Slugs wp_unique_post_slug() changes on publishing: the default feeds of
-#: WP_Rewrite::$feeds, and "embed".
+#: Slugs wp_unique_post_slug() changes on publishing: the default feeds of WP_Rewrite::$feeds, and "embed".
 _REWRITTEN_SLUGS = frozenset({"feed", "rdf", "rss", "rss2", "atom", "embed"})
 #: Idle keep-alive connections kept per origin.
 POOL_SIZE = 10
@@ -135,9 +129,7 @@ class TransportError(WPError):
     def __init__(self, message: str, *, method: str = "", url: str = "",
                  request_sent: bool = True) -> None:
         super().__init__(message)
-        self.method = method
-        self.url = url
-        self.request_sent = request_sent
+        self.method, self.url, self.request_sent = method, url, request_sent
 
 
 class ProxyError(TransportError):
@@ -153,10 +145,7 @@ class RedirectError(WPError):
 
     def __init__(self, message: str, *, status: int, location: str, method: str, url: str) -> None:
         super().__init__(message)
-        self.status = status
-        self.location = location
-        self.method = method
-        self.url = url
+        self.status, self.location, self.method, self.url = status, location, method, url
 
 
 class InvalidResponse(WPError):
@@ -165,11 +154,8 @@ class InvalidResponse(WPError):
     def __init__(self, message: str, *, status: int, content_type: str, body_start: str,
                  method: str, url: str) -> None:
         super().__init__(message)
-        self.status = status
-        self.content_type = content_type
-        self.body_start = body_start
-        self.method = method
-        self.url = url
+        self.status, self.content_type, self.body_start = status, content_type, body_start
+        self.method, self.url = method, url
 
 
 class APIError(WPError):
@@ -177,14 +163,8 @@ class APIError(WPError):
 
     def __init__(self, status: int, code: str, message: str, data: Any = None, *,
                  method: str = "", url: str = "", route: str = "", hint: str = "") -> None:
-        self.status = status
-        self.code = code
-        self.message = message
-        self.data = data
-        self.method = method
-        self.url = url
-        self.route = route
-        self.hint = hint
+        self.status, self.code, self.message, self.data = status, code, message, data
+        self.method, self.url, self.route, self.hint = method, url, route, hint
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -282,18 +262,6 @@ class InvalidAudience(TokenError):
 
 _STATUS_ERRORS: dict[int, type[APIError]] = {
     400: BadRequest, 401: AuthenticationError, 403: PermissionDenied, 404: NotFound, 429: RateLimited}
-
-#: Why a 401 happens although the credentials look right: WordPress answers a wrong, unusable
-#: or stripped credential alike (wp_validate_application_password(), wp-includes/user.php).
-_HINT_401 = (
-    "Likely causes: WordPress 6.x answers a wrong application password, a login password "
-    "sent instead of an application password, application passwords being unavailable "
-    "(they need HTTPS or WP_ENVIRONMENT_TYPE=local) and an Authorization header stripped "
-    "by the web server all in the same way, as if no credentials were sent. "
-    "Run `wp-rest doctor URL` to tell which.")
-_HINT_401_ANONYMOUS = (
-    "No credentials were sent: pass auth=ApplicationPassword(username, application_password) "
-    "or set WP_USERNAME and WP_APP_PASSWORD.")
 
 # --- Helpers ------------------------------------------------------------------
 
@@ -550,21 +518,26 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
         code, message, data = "http_error", f"HTTP {status}", value
     cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
     hint = ""
-    if status == 401 and code == "incorrect_password":
-        hint = ("WordPress rejected the application password of this user (it says so where a plugin such "
-                "as WooCommerce re-runs authentication): create a new application password (Users > Profile > "
+    if status == 401 and code == "incorrect_password":  # a plugin such as WooCommerce re-ran authentication
+        hint = ("WordPress rejected this user's application password: create a new one (Users > Profile > "
                 "Application Passwords) and use it with the login name; letter case matters, spaces do not. "
                 "`wp-rest doctor URL` checks the rest.")
-    elif status == 401:
-        hint = _HINT_401 if authenticated else _HINT_401_ANONYMOUS
+    elif status == 401 and not authenticated:
+        hint = ("No credentials were sent: pass auth=ApplicationPassword(username, application_password) "
+                "or set WP_USERNAME and WP_APP_PASSWORD.")
+    elif status == 401:  # wp_validate_application_password() (wp-includes/user.php) answers all alike
+        hint = ("Likely causes, which WordPress 6.x answers alike, as if no credentials were sent: a wrong "
+                "application password, a login password instead of one, application passwords unavailable "
+                "(they need HTTPS or WP_ENVIRONMENT_TYPE=local), an Authorization header stripped by the "
+                "web server. Run `wp-rest doctor URL` to tell which.")
     elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
         hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to a wrong login "
                 "password; it also rejects application passwords. Use BasicAuth with the login password, "
                 "or remove that plugin and use ApplicationPassword.")
     elif code.startswith("jwt_auth_"):
-        hint = ("The JWT plugin refused the token. JWTAuth renews tokens by itself; for "
-                "self-signed tokens the secret must be the site's JWT_AUTH_SECRET_KEY and "
-                "iss exactly the site's home URL (see `wp-rest doctor`).")
+        hint = ("The JWT plugin refused the token. JWTAuth renews tokens by itself; for self-signed tokens "
+                "the secret must be the site's JWT_AUTH_SECRET_KEY and iss exactly the site's home URL "
+                "(see `wp-rest doctor`).")
     return cls(status, code, message, data, method=request.method, url=request.url,
                route=request.route, hint=hint)
 
