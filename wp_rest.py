@@ -107,8 +107,7 @@ _log = logging.getLogger("wp_rest")
 
 # --- Exceptions ---------------------------------------------------------------
 # WPError > ConfigError (also ValueError), TransportError > ProxyError, RedirectError, InvalidResponse,
-# APIError > its status subclasses, EditConflict, TokenError > the jwt_decode/jwt_peek errors.
-# WeakSecretWarning (a UserWarning) is the only warning.
+# APIError > a class per status, EditConflict, TokenError > the jwt_decode/jwt_peek errors; one warning.
 
 
 class WPError(Exception):
@@ -126,8 +125,7 @@ class TransportError(WPError):
     """No HTTP answer was received (DNS, connection refused or reset, TLS, timeout). ``request_sent``
     is False only when the request provably never reached the server, so a write may be retried."""
 
-    def __init__(self, message: str, *, method: str = "", url: str = "",
-                 request_sent: bool = True) -> None:
+    def __init__(self, message: str, *, method: str = "", url: str = "", request_sent: bool = True) -> None:
         super().__init__(message)
         self.method, self.url, self.request_sent = method, url, request_sent
 
@@ -168,12 +166,9 @@ class APIError(WPError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        text = f"{self.status} {self.code}: {_strip_tags(self.message)}"
-        if self.method:
-            text += f" ({self.method} {self.route or self.url})"
-        if self.hint:
-            text += "\n" + self.hint
-        return text
+        where = f" ({self.method} {self.route or self.url})" if self.method else ""
+        hint = "\n" + self.hint if self.hint else ""
+        return f"{self.status} {self.code}: {_strip_tags(self.message)}{where}{hint}"
 
 
 class BadRequest(APIError):
@@ -460,19 +455,17 @@ def _query_pairs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
 
     def add(key: str, value: Any) -> None:
-        if value is None:
-            return
+        if isinstance(value, (set, frozenset)):
+            value = sorted(value, key=str)
+        if isinstance(value, (list, tuple)):
+            value = dict(enumerate(value))
         if isinstance(value, Mapping):
-            items: Iterable[tuple[Any, Any]] = value.items()
-        elif isinstance(value, (list, tuple, set, frozenset)):
-            items = enumerate(sorted(value, key=str) if isinstance(value, (set, frozenset)) else value)
-        else:
+            for sub, item in value.items():
+                if re.search(r"[\[\]\0]", str(sub)):
+                    raise ConfigError(f"query key {sub!r} inside {key!r} cannot contain brackets")
+                add(f"{key}[{sub}]", item)
+        elif value is not None:
             pairs.append((key, ("true" if value else "false") if isinstance(value, bool) else str(value)))
-            return
-        for sub, item in items:
-            if re.search(r"[\[\]\0]", str(sub)):
-                raise ConfigError(f"query key {sub!r} inside {key!r} cannot contain brackets")
-            add(f"{key}[{sub}]", item)
 
     for key, value in params.items():
         name = _php_name(str(key))
@@ -568,13 +561,10 @@ def _build_query(url: str, params: Mapping[str, Any]) -> str:
 
 
 def _root_from_url(url: str) -> str | None:
-    """The API root when ``url`` already is one (``/wp-json/`` or ``?rest_route=``)."""
+    """The API root when ``url`` already is one: ``/wp-json/``, or ``?rest_route=`` as _build_url reads it."""
     parts = urllib.parse.urlsplit(url)
-    query = urllib.parse.parse_qs(parts.query)
-    if "rest_route" in query:
-        kept = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
-        kept_query = urllib.parse.urlencode([*kept, ("rest_route", "/")], safe="/")
-        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, kept_query, ""))
+    if "rest_route=" in parts.query:
+        return _build_url(url, "/")
     if parts.path.rstrip("/").endswith("/wp-json"):
         return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", "", ""))
     return None
@@ -628,8 +618,7 @@ def _json_dumps(value: Any) -> bytes:
 
 
 def _body_start(body: bytes, limit: int = 300) -> str:
-    text = body[:limit].decode("utf-8", "replace")
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", body[:limit].decode("utf-8", "replace")).strip()
 
 
 def _invalid_response(request: Request, resp: Response) -> InvalidResponse:
@@ -648,11 +637,9 @@ def _invalid_response(request: Request, resp: Response) -> InvalidResponse:
 
 
 def _site_of(url: str) -> str:
+    """The site an address belongs to: its path up to ``/wp-json`` or ``/index.php``, no query."""
     parts = urllib.parse.urlsplit(url)
-    path = parts.path
-    for marker in ("/wp-json", "/index.php"):
-        if marker in path:
-            path = path[: path.index(marker)]
+    path: str = re.split(r"/wp-json|/index\.php", parts.path)[0]
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path or "/", "", ""))
 
 
