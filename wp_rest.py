@@ -211,8 +211,7 @@ class TokenError(WPError):
 
     def __init__(self, message: str, *, claim: str | None = None, value: Any = None, **details: Any) -> None:
         super().__init__(message)
-        self.claim = claim
-        self.value = value
+        self.claim, self.value = claim, value
         for name, detail in details.items():  # the subclasses' own attributes, declared on them
             if not hasattr(type(self), name):
                 raise TypeError(f"{type(self).__name__} has no attribute {name!r}")
@@ -335,9 +334,8 @@ def _origin(url: str) -> tuple[str, str, int]:
 
 @functools.lru_cache(maxsize=128)
 def _netloc_origin(scheme: str, netloc: str) -> tuple[str, str, int]:
-    """_origin's work, once per (scheme, netloc): a client talks to one or two origins."""
+    """_origin's work per (scheme, netloc) from urlsplit: cached, as a client talks to one or two origins."""
     parts = urllib.parse.SplitResult(scheme, netloc, "", "", "")
-    scheme = parts.scheme.lower()
     try:
         port = parts.port
     except ValueError:
