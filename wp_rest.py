@@ -533,15 +533,11 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
                route=request.route, hint=hint)
 
 
-#: ``urlsplit`` once per API root (it is the same for every request of a client).
-_split_url = functools.lru_cache(maxsize=64)(urllib.parse.urlsplit)
-
-
 def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -> str:
     """``route`` below the API ``root``, path-style (``/wp-json/``) or query-style (``?rest_route=``)."""
     route = _check_route(route)
     query = _query_pairs(params) if params else []
-    parts = _split_url(root)
+    parts = urllib.parse.urlsplit(root)  # cached by urllib: the same for every request of a client
     if "rest_route=" in parts.query:
         base = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
         encoded = urllib.parse.urlencode([*base, ("rest_route", route), *query], safe=_QUERY_SAFE)
