@@ -107,7 +107,7 @@ _log = logging.getLogger("wp_rest")
 
 # --- Exceptions ---------------------------------------------------------------
 # WPError > ConfigError (also ValueError), TransportError > ProxyError, RedirectError, InvalidResponse,
-# APIError > a class per status, EditConflict, TokenError > the jwt_decode/jwt_peek errors; one warning.
+# APIError > a class per status, EditConflict, TokenError > the JWT errors. One warning: WeakSecretWarning.
 
 
 class WPError(Exception):
@@ -509,7 +509,8 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
         code, message, data = "http_error", f"HTTP {status}", value
     cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
     hint = ""
-    if status == 401 and code == "incorrect_password":  # a plugin such as WooCommerce re-ran authentication
+    if status == 401 and code == "incorrect_password":
+        # A 401 says why only where a plugin such as WooCommerce re-runs authentication.
         hint = ("WordPress rejected this user's application password: create a new one (Users > Profile > "
                 "Application Passwords) and use it with the login name; letter case matters, spaces do not. "
                 "`wp-rest doctor URL` checks the rest.")
@@ -519,7 +520,7 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
     elif status == 401:  # wp_validate_application_password() (wp-includes/user.php) answers all alike
         hint = ("Likely causes, which WordPress 6.x answers alike, as if no credentials were sent: a wrong "
                 "application password, a login password instead of one, application passwords unavailable "
-                "(they need HTTPS or WP_ENVIRONMENT_TYPE=local), an Authorization header stripped by the "
+                "(they need HTTPS or WP_ENVIRONMENT_TYPE=local) or an Authorization header stripped by the "
                 "web server. Run `wp-rest doctor URL` to tell which.")
     elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
         hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to a wrong login "
