@@ -395,12 +395,11 @@ def _parse_link_header(values: list[str]) -> dict[str, str]:
     return links
 
 
+#: PHP notices and warnings that ``display_errors`` printed before the JSON, as text or HTML.
 _PHP_NOTICE = re.compile(
     r"\A(?:\s*(?:<br\s*/?>\s*)?(?:<b>)?(?:PHP )?"
     r"(?:Notice|Warning|Deprecated|Strict Standards|Fatal error|Parse error)(?:</b>)?:"
-    r".*?on line (?:<b>)?\d+(?:</b>)?(?:<br\s*/?>)?)+\s*",
-    re.DOTALL,
-)
+    r".*?on line (?:<b>)?\d+(?:</b>)?(?:<br\s*/?>)?)+\s*", re.DOTALL)
 
 
 def _decode_json(body: bytes) -> tuple[Any, str]:
