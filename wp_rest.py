@@ -1,9 +1,7 @@
 """wp_rest: a WordPress REST API client in one file, standard library only (Python >= 3.10).
 
-Copy this file into your project, or ``pip install`` the project that ships it (its README says
-more). Authenticated writes work with Application Passwords; when they cannot, the errors say why.
-
-Quick start::
+Copy this file into your project, or ``pip install`` the project that ships it. Authenticated writes
+work with Application Passwords; when they cannot, the errors say why::
 
     import wp_rest
     wp = wp_rest.Client("https://example.com",
@@ -12,11 +10,10 @@ Quick start::
     print(wp.list_posts(status="draft").total)
 
 Other auth: BasicAuth, WooCommerceKeys, JWTAuth, BearerToken, CookieAuth, OAuth1 (OAuth1Flow).
-Command line: ``python wp_rest.py --help`` (``wp-rest --help`` once installed); ``wp-rest doctor URL``
-explains why writes fail and how to fix the site. ``Client.from_env`` reads ``WP_URL``,
-``WP_USERNAME``, ``WP_APP_PASSWORD``, ``WP_CA_BUNDLE`` and the JWT/cookie variants.
-
-Licence: MIT. Version: see ``__version__``; that line alone identifies a vendored copy, so keep it.
+``wp-rest --help`` (``python wp_rest.py --help`` uninstalled) lists the commands; ``wp-rest doctor URL``
+explains why writes fail. ``Client.from_env`` reads ``WP_URL``, ``WP_USERNAME``, ``WP_APP_PASSWORD``,
+``WP_CA_BUNDLE`` and the JWT/cookie variants. Licence: MIT. Keep the ``__version__`` line: it alone
+identifies a vendored copy.
 """
 
 from __future__ import annotations
@@ -60,9 +57,8 @@ import warnings
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
-# Imported where used, so `import wp_rest` stays cheap: argparse (CLI only),
-# concurrent.futures (iter_items with concurrency), hashlib/hmac (JWT),
-# mimetypes (upload_media). typing is for the type checker only.
+# argparse (CLI), concurrent.futures (iter_items with concurrency), hashlib/hmac (JWT) and mimetypes
+# (upload_media) are imported where used, and typing only by the type checker: `import wp_rest` stays cheap.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
@@ -72,7 +68,7 @@ if TYPE_CHECKING:
     from typing_extensions import dataclass_transform as _dataclass_transform
 
     _T = TypeVar("_T")
-else:  # typing costs import time; the type checker alone needs these
+else:
     Protocol = object
 
     def _dataclass_transform(**kwargs: object) -> Callable[[_T], _T]:
@@ -84,8 +80,7 @@ else:  # typing costs import time; the type checker alone needs these
 API_REL = "https://api.w.org/"
 #: Largest response body the client reads (after decompression), in bytes.
 MAX_BODY_BYTES = 64 * 1024 * 1024
-#: Most JSON objects and arrays (counted as ``{`` and ``[``) a body may hold to be decoded:
-#: 64 MiB of ``[{},{},...]`` would take about 1.6 GiB as Python objects.
+#: Most ``{`` and ``[`` a body may hold to be decoded: 64 MiB of ``[{},...]`` is 1.6 GiB in Python.
 MAX_JSON_CONTAINERS = 1_000_000
 #: The statuses that redirect (with a ``Location``).
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -93,15 +88,14 @@ _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 5
 #: WordPress caps ``per_page`` at 100 on core collections.
 MAX_PER_PAGE = 100
-#: A slug WordPress stores unchanged (``create_post_once``): lowercase words of
-#: letters and digits joined by single hyphens, with a letter (all-digit slugs get a suffix).
+#: A slug WordPress stores unchanged (``create_post_once``): lowercase words of letters and digits
+#: joined by single hyphens, with a letter (all-digit slugs get a suffix).
 _ONCE_SLUG = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*")
 #: Core registers these with fixed REST bases (create_initial_post_types in post.php): no lookup needed.
 _CORE_ROUTES = {"post": "/wp/v2/posts", "page": "/wp/v2/pages"}
 #: The Abilities API's namespace (WordPress 6.9+).
 _ABILITIES = "/wp-abilities/v1"
-#: Slugs wp_unique_post_slug() changes on publishing: the default feeds of
-#: WP_Rewrite::$feeds, and "embed".
+#: Slugs wp_unique_post_slug() changes on publishing: the default feeds of WP_Rewrite::$feeds, and "embed".
 _REWRITTEN_SLUGS = frozenset({"feed", "rdf", "rss", "rss2", "atom", "embed"})
 #: Idle keep-alive connections kept per origin.
 POOL_SIZE = 10
@@ -112,8 +106,7 @@ _log = logging.getLogger("wp_rest")
 
 # --- Exceptions ---------------------------------------------------------------
 # WPError > ConfigError (also ValueError), TransportError > ProxyError, RedirectError, InvalidResponse,
-# APIError > its status subclasses, EditConflict, TokenError > the jwt_decode/jwt_peek errors.
-# WeakSecretWarning (a UserWarning) is the only warning.
+# APIError > a class per status, EditConflict, TokenError > the JWT errors. One warning: WeakSecretWarning.
 
 
 class WPError(Exception):
@@ -131,12 +124,9 @@ class TransportError(WPError):
     """No HTTP answer was received (DNS, connection refused or reset, TLS, timeout). ``request_sent``
     is False only when the request provably never reached the server, so a write may be retried."""
 
-    def __init__(self, message: str, *, method: str = "", url: str = "",
-                 request_sent: bool = True) -> None:
+    def __init__(self, message: str, *, method: str = "", url: str = "", request_sent: bool = True) -> None:
         super().__init__(message)
-        self.method = method
-        self.url = url
-        self.request_sent = request_sent
+        self.method, self.url, self.request_sent = method, url, request_sent
 
 
 class ProxyError(TransportError):
@@ -152,10 +142,7 @@ class RedirectError(WPError):
 
     def __init__(self, message: str, *, status: int, location: str, method: str, url: str) -> None:
         super().__init__(message)
-        self.status = status
-        self.location = location
-        self.method = method
-        self.url = url
+        self.status, self.location, self.method, self.url = status, location, method, url
 
 
 class InvalidResponse(WPError):
@@ -164,11 +151,8 @@ class InvalidResponse(WPError):
     def __init__(self, message: str, *, status: int, content_type: str, body_start: str,
                  method: str, url: str) -> None:
         super().__init__(message)
-        self.status = status
-        self.content_type = content_type
-        self.body_start = body_start
-        self.method = method
-        self.url = url
+        self.status, self.content_type, self.body_start = status, content_type, body_start
+        self.method, self.url = method, url
 
 
 class APIError(WPError):
@@ -176,23 +160,14 @@ class APIError(WPError):
 
     def __init__(self, status: int, code: str, message: str, data: Any = None, *,
                  method: str = "", url: str = "", route: str = "", hint: str = "") -> None:
-        self.status = status
-        self.code = code
-        self.message = message
-        self.data = data
-        self.method = method
-        self.url = url
-        self.route = route
-        self.hint = hint
+        self.status, self.code, self.message, self.data = status, code, message, data
+        self.method, self.url, self.route, self.hint = method, url, route, hint
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        text = f"{self.status} {self.code}: {_strip_tags(self.message)}"
-        if self.method:
-            text += f" ({self.method} {self.route or self.url})"
-        if self.hint:
-            text += "\n" + self.hint
-        return text
+        where = f" ({self.method} {self.route or self.url})" if self.method else ""
+        hint = "\n" + self.hint if self.hint else ""
+        return f"{self.status} {self.code}: {_strip_tags(self.message)}{where}{hint}"
 
 
 class BadRequest(APIError):
@@ -235,8 +210,7 @@ class TokenError(WPError):
 
     def __init__(self, message: str, *, claim: str | None = None, value: Any = None, **details: Any) -> None:
         super().__init__(message)
-        self.claim = claim
-        self.value = value
+        self.claim, self.value = claim, value
         for name, detail in details.items():  # the subclasses' own attributes, declared on them
             if not hasattr(type(self), name):
                 raise TypeError(f"{type(self).__name__} has no attribute {name!r}")
@@ -282,26 +256,13 @@ class InvalidAudience(TokenError):
 _STATUS_ERRORS: dict[int, type[APIError]] = {
     400: BadRequest, 401: AuthenticationError, 403: PermissionDenied, 404: NotFound, 429: RateLimited}
 
-#: Why a 401 happens although the credentials look right: WordPress answers a wrong, unusable
-#: or stripped credential alike (wp_validate_application_password(), wp-includes/user.php).
-_HINT_401 = (
-    "Likely causes: WordPress 6.x answers a wrong application password, a login password "
-    "sent instead of an application password, application passwords being unavailable "
-    "(they need HTTPS or WP_ENVIRONMENT_TYPE=local) and an Authorization header stripped "
-    "by the web server all in the same way, as if no credentials were sent. "
-    "Run `wp-rest doctor URL` to tell which.")
-_HINT_401_ANONYMOUS = (
-    "No credentials were sent: pass auth=ApplicationPassword(username, application_password) "
-    "or set WP_USERNAME and WP_APP_PASSWORD.")
-
 # --- Helpers ------------------------------------------------------------------
 
 
 @_dataclass_transform(frozen_default=True)
 class _Record:
-    """Base of frozen value classes, built from their annotations: ``__init__`` (defaults, then
-    ``__post_init__``), ``__eq__``, ``__repr__`` and ``replace(**changes)``. dataclasses does the
-    same but imports inspect, which made ``import wp_rest`` a third slower."""
+    """Base of frozen value classes built from their annotations, like frozen dataclasses plus
+    ``replace(**changes)``; dataclasses imports inspect, which made ``import wp_rest`` a third slower."""
 
     _fields: tuple[str, ...] = ()
     _defaults: dict[str, Any] = {}  # noqa: RUF012 (replaced per class, never mutated)
@@ -371,9 +332,8 @@ def _origin(url: str) -> tuple[str, str, int]:
 
 @functools.lru_cache(maxsize=128)
 def _netloc_origin(scheme: str, netloc: str) -> tuple[str, str, int]:
-    """_origin's work, once per (scheme, netloc): a client talks to one or two origins."""
+    """_origin's work per (scheme, netloc) from urlsplit: cached, as a client talks to one or two origins."""
     parts = urllib.parse.SplitResult(scheme, netloc, "", "", "")
-    scheme = parts.scheme.lower()
     try:
         port = parts.port
     except ValueError:
@@ -434,12 +394,11 @@ def _parse_link_header(values: list[str]) -> dict[str, str]:
     return links
 
 
+#: PHP notices and warnings that ``display_errors`` printed before the JSON, as text or HTML.
 _PHP_NOTICE = re.compile(
     r"\A(?:\s*(?:<br\s*/?>\s*)?(?:<b>)?(?:PHP )?"
     r"(?:Notice|Warning|Deprecated|Strict Standards|Fatal error|Parse error)(?:</b>)?:"
-    r".*?on line (?:<b>)?\d+(?:</b>)?(?:<br\s*/?>)?)+\s*",
-    re.DOTALL,
-)
+    r".*?on line (?:<b>)?\d+(?:</b>)?(?:<br\s*/?>)?)+\s*", re.DOTALL)
 
 
 def _decode_json(body: bytes) -> tuple[Any, str]:
@@ -485,25 +444,22 @@ def _php_name(key: str) -> str:
 
 
 def _query_pairs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Query pairs that PHP parses back into the same values: ``a[b]=1&a[c][0]=x``. Dicts and lists
-    nest with brackets (the only way a query carries them); None is left out; booleans are
-    ``true``/``false``, which rest_sanitize_boolean() reads."""
+    """Query pairs PHP parses back into the same values: dicts and lists nest with brackets
+    (``a[b]=1&a[c][0]=x``), None is left out, booleans are ``true``/``false`` (rest_sanitize_boolean())."""
     pairs: list[tuple[str, str]] = []
 
     def add(key: str, value: Any) -> None:
-        if value is None:
-            return
+        if isinstance(value, (set, frozenset)):
+            value = sorted(value, key=str)
+        if isinstance(value, (list, tuple)):
+            value = dict(enumerate(value))
         if isinstance(value, Mapping):
-            items: Iterable[tuple[Any, Any]] = value.items()
-        elif isinstance(value, (list, tuple, set, frozenset)):
-            items = enumerate(sorted(value, key=str) if isinstance(value, (set, frozenset)) else value)
-        else:
+            for sub, item in value.items():
+                if re.search(r"[\[\]\0]", str(sub)):
+                    raise ConfigError(f"query key {sub!r} inside {key!r} cannot contain brackets")
+                add(f"{key}[{sub}]", item)
+        elif value is not None:
             pairs.append((key, ("true" if value else "false") if isinstance(value, bool) else str(value)))
-            return
-        for sub, item in items:
-            if re.search(r"[\[\]\0]", str(sub)):
-                raise ConfigError(f"query key {sub!r} inside {key!r} cannot contain brackets")
-            add(f"{key}[{sub}]", item)
 
     for key, value in params.items():
         name = _php_name(str(key))
@@ -524,11 +480,9 @@ def _check_route(route: str) -> str:
     """A route is a path below the API root; it may never leave it or change the host."""
     if not route.startswith("/"):
         route = "/" + route
-    segments = route.split("/")
-    lowered = route.lower()
     # Encoded '/', '.' and '\\' too: some servers decode them before routing (IIS reads '\\' as '/').
-    if (not _ROUTE_OK.match(route) or any(e in lowered for e in ("%2f", "%2e", "%5c"))
-            or any(s in (".", "..") for s in segments) or "//" in route):
+    if (not _ROUTE_OK.match(route) or re.search(r"%2[ef]|%5c", route, re.IGNORECASE)
+            or {".", ".."} & set(route.split("/")) or "//" in route):
         raise ConfigError(f"invalid route {route!r}: a route is a path such as '/wp/v2/posts/5' "
                           "(no '..', '?', '#', '//' or encoded slashes); pass query values in params=")
     return route
@@ -550,33 +504,35 @@ def _error_for_status(request: Request, status: int, value: Any, *, authenticate
     cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else APIError)
     hint = ""
     if status == 401 and code == "incorrect_password":
-        hint = ("WordPress rejected the application password of this user (it says so where a plugin such "
-                "as WooCommerce re-runs authentication): create a new application password (Users > Profile > "
+        # A 401 says why only where a plugin such as WooCommerce re-runs authentication.
+        hint = ("WordPress rejected this user's application password: create a new one (Users > Profile > "
                 "Application Passwords) and use it with the login name; letter case matters, spaces do not. "
                 "`wp-rest doctor URL` checks the rest.")
-    elif status == 401:
-        hint = _HINT_401 if authenticated else _HINT_401_ANONYMOUS
+    elif status == 401 and not authenticated:
+        hint = ("No credentials were sent: pass auth=ApplicationPassword(username, application_password) "
+                "or set WP_USERNAME and WP_APP_PASSWORD.")
+    elif status == 401:  # wp_validate_application_password() (wp-includes/user.php) answers all alike
+        hint = ("Likely causes, which WordPress 6.x answers alike, as if no credentials were sent: a wrong "
+                "application password, a login password instead of one, application passwords unavailable "
+                "(they need HTTPS or WP_ENVIRONMENT_TYPE=local) or an Authorization header stripped by the "
+                "web server. Run `wp-rest doctor URL` to tell which.")
     elif status == 500 and data is None and code in ("incorrect_password", "invalid_username"):
         hint = ("This 500 with data null is the JSON Basic Authentication plugin's answer to a wrong login "
                 "password; it also rejects application passwords. Use BasicAuth with the login password, "
                 "or remove that plugin and use ApplicationPassword.")
     elif code.startswith("jwt_auth_"):
-        hint = ("The JWT plugin refused the token. JWTAuth renews tokens by itself; for "
-                "self-signed tokens the secret must be the site's JWT_AUTH_SECRET_KEY and "
-                "iss exactly the site's home URL (see `wp-rest doctor`).")
+        hint = ("The JWT plugin refused the token. JWTAuth renews tokens by itself; for self-signed tokens "
+                "the secret must be the site's JWT_AUTH_SECRET_KEY and iss exactly the site's home URL "
+                "(see `wp-rest doctor`).")
     return cls(status, code, message, data, method=request.method, url=request.url,
                route=request.route, hint=hint)
-
-
-#: ``urlsplit`` once per API root (it is the same for every request of a client).
-_split_url = functools.lru_cache(maxsize=64)(urllib.parse.urlsplit)
 
 
 def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -> str:
     """``route`` below the API ``root``, path-style (``/wp-json/``) or query-style (``?rest_route=``)."""
     route = _check_route(route)
     query = _query_pairs(params) if params else []
-    parts = _split_url(root)
+    parts = urllib.parse.urlsplit(root)  # cached by urllib: the same for every request of a client
     if "rest_route=" in parts.query:
         base = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
         encoded = urllib.parse.urlencode([*base, ("rest_route", route), *query], safe=_QUERY_SAFE)
@@ -594,13 +550,10 @@ def _build_query(url: str, params: Mapping[str, Any]) -> str:
 
 
 def _root_from_url(url: str) -> str | None:
-    """The API root when ``url`` already is one (``/wp-json/`` or ``?rest_route=``)."""
+    """The API root when ``url`` already is one: ``/wp-json/``, or ``?rest_route=`` as _build_url reads it."""
     parts = urllib.parse.urlsplit(url)
-    query = urllib.parse.parse_qs(parts.query)
-    if "rest_route" in query:
-        kept = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
-        kept_query = urllib.parse.urlencode([*kept, ("rest_route", "/")], safe="/")
-        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, kept_query, ""))
+    if "rest_route=" in parts.query:
+        return _build_url(url, "/")
     if parts.path.rstrip("/").endswith("/wp-json"):
         return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", "", ""))
     return None
@@ -654,8 +607,7 @@ def _json_dumps(value: Any) -> bytes:
 
 
 def _body_start(body: bytes, limit: int = 300) -> str:
-    text = body[:limit].decode("utf-8", "replace")
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", body[:limit].decode("utf-8", "replace")).strip()
 
 
 def _invalid_response(request: Request, resp: Response) -> InvalidResponse:
@@ -674,11 +626,9 @@ def _invalid_response(request: Request, resp: Response) -> InvalidResponse:
 
 
 def _site_of(url: str) -> str:
+    """The site an address belongs to: its path up to ``/wp-json`` or ``/index.php``, no query."""
     parts = urllib.parse.urlsplit(url)
-    path = parts.path
-    for marker in ("/wp-json", "/index.php"):
-        if marker in path:
-            path = path[: path.index(marker)]
+    path: str = re.split(r"/wp-json|/index\.php", parts.path)[0]
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path or "/", "", ""))
 
 

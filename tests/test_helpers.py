@@ -80,6 +80,14 @@ def test_param_values_are_encoded_and_cannot_add_params() -> None:
     assert url == "https://x/?rest_route=/wp/v2/posts&search=a%26rest_route%3D/b%23c"
 
 
+@pytest.mark.parametrize("url", ["https://x/?rest_route=/", "https://x/blog/index.php?l=fr&rest_route=/wp"])
+def test_a_rest_route_url_is_its_own_api_root(url: str) -> None:
+    client = wp_rest.Client(url, transport=wp_rest.MockTransport(lambda r: pytest.fail("discovery sent")))
+    base = url.split("rest_route=")[0]
+    assert client.api_root == base + "rest_route=/"
+    assert client.url_for("/wp/v2/posts", {"page": 2}) == base + "rest_route=/wp/v2/posts&page=2"
+
+
 @pytest.mark.parametrize("bad", [0, -1, True, "5", 1.5, 2**63])
 def test_ids_must_be_positive_integers(bad: Any) -> None:
     with pytest.raises(wp_rest.ConfigError, match="positive integer"):
