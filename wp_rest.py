@@ -1810,8 +1810,7 @@ class Retry(_Record):
 
 
 def _ssl_context(verify: bool | str) -> ssl.SSLContext:
-    """The client's own TLS context; the system CAs are loaded on the first https request, because
-    ``ssl.create_default_context()`` reads them at once (0.1 s for every client of a plain-http site)."""
+    """The client's own TLS context, without the system CAs yet (HTTPTransport loads them when needed)."""
     if isinstance(verify, bool):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
         if not verify:
@@ -1852,15 +1851,13 @@ def _time_left(deadline: float) -> float:
 
 
 class _DeadlineSocket(socket.socket):
-    """A TCP socket whose receives all end by one ``deadline``, not one timeout each: http.client reads a
-    status line, a header or a chunk size with as many receives as it takes, so a server trickling a byte
-    at a time could otherwise hold a request for far longer than ``timeout``."""
+    """A TCP socket whose receives all end by one ``deadline``: http.client reads a status line, a header
+    or a chunk size in as many receives as it takes, so one timeout each would not bound a trickle."""
 
     deadline = math.inf
 
     @classmethod
     def connect_by(cls, address: tuple[str, int], deadline: float) -> _DeadlineSocket:
-        """A TCP connection to ``address`` made, and then read, by ``deadline``."""
         plain = socket.create_connection(address, _time_left(deadline))
         sock = cls(fileno=plain.detach())
         sock.deadline = deadline
@@ -1883,8 +1880,8 @@ _BAD_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
 
 
 def _check_sendable(request: Request) -> None:
-    """Refuse what http.client would refuse half-way, without quoting a header's value as its own errors
-    do (``Invalid header value 'Bearer ...'``): it may be a credential."""
+    """Refuse what http.client would refuse half-way, and unlike its errors, never quote a header's
+    value (``Invalid header value 'Bearer ...'``): it may be a credential."""
     if not _TOKEN.fullmatch(request.method):
         raise ConfigError(f"{request.method[:20]!r} is not an HTTP method")
     for name, value in request.headers.items():
@@ -1893,34 +1890,33 @@ def _check_sendable(request: Request) -> None:
         text = value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
         if _BAD_HEADER_VALUE.search(text):
             raise ConfigError(f"header {name!r} has a value HTTP cannot carry (a line break, another control "
-                              "character or a character beyond Latin-1); the value is not shown here "
-                              "because it may be a credential")
+                              "character or one beyond Latin-1); not shown, as it may be a credential")
 
 
 def _secret_forms(values: Iterable[str]) -> list[str]:
-    """The spellings in which a server could echo these credentials back, longest first: each as is,
-    JSON-escaped (``\\u00e9``, PHP's ``\\/``) and URL-encoded; for an ``Authorization`` value also its
-    token and, for Basic, the decoded pair."""
-    forms: set[str] = set()
+    """The spellings in which a server could echo these credentials, longest first: each as is,
+    JSON-escaped (``\\u00e9``, PHP's ``\\/``) and URL-encoded; also a Basic or Bearer value's token,
+    a Basic pair decoded and a cookie's value."""
+    parts: list[str] = []
     for value in values:
         scheme, _, token = value.partition(" ")
         scheme, token = scheme.lower(), token.strip()
-        parts = [value, token] if scheme in ("basic", "bearer") else [value]
+        parts += [value, token] if scheme in ("basic", "bearer") else [value]
         if scheme == "basic":
             try:
                 pair = base64.b64decode(token, validate=True).decode("utf-8")
             except (binascii.Error, ValueError):
                 pair = ""
             password = pair.partition(":")[2]
-            # WordPress shows an application password in groups of four
-            # (WP_Application_Passwords::chunk_password()).
+            # WordPress shows an application password in fours (WP_Application_Passwords::chunk_password()).
             parts += [pair, password, " ".join(re.findall(".{1,4}", password))]
-        elif "=" in value and scheme != "bearer":  # a Cookie header: each value
+        elif "=" in value and scheme != "bearer":  # a Cookie header
             parts += [v.partition("=")[2] for v in value.split(";")]
-        for part in filter(None, (p.strip() for p in parts)):
-            escaped = json.dumps(part)[1:-1]
-            forms.update((part, escaped, part.replace("/", "\\/"), escaped.replace("/", "\\/"),
-                          urllib.parse.quote(part, safe=""), urllib.parse.quote_plus(part, safe="")))
+    forms: set[str] = set()
+    for part in filter(None, (p.strip() for p in parts)):
+        escaped = json.dumps(part)[1:-1]
+        forms.update((part, escaped, part.replace("/", "\\/"), escaped.replace("/", "\\/"),
+                      urllib.parse.quote(part, safe=""), urllib.parse.quote_plus(part, safe="")))
     return sorted(forms, key=len, reverse=True)
 
 
@@ -1972,10 +1968,10 @@ def _proxy_for(url: str, proxy: object) -> str | None:
     import urllib.request  # only where a proxy is set: it costs import time
 
     parts = urllib.parse.urlsplit(url)
-    if urllib.request.proxy_bypass_environment(parts.netloc):  # type: ignore[attr-defined]
-        return None
     found = urllib.request.getproxies_environment().get(parts.scheme)
-    return str(_check_proxy(found if "://" in (found or "://") else f"http://{found}")) if found else None
+    if not found or urllib.request.proxy_bypass_environment(parts.netloc):  # type: ignore[attr-defined]
+        return None
+    return str(_check_proxy(found if "://" in found else f"http://{found}"))
 
 
 def _proxy_authorization(proxy: str) -> dict[str, str]:
@@ -2019,20 +2015,19 @@ class MockTransport:
 
 
 class HTTPTransport:
-    """Sends one request over a pooled keep-alive connection; the only code that does I/O.
+    """Sends each request over a keep-alive connection, pooled per origin and lent to one thread at a time.
 
-    Connections are kept per origin and lent to one thread at a time (a client may be shared by threads).
-    Errors of socket, ssl and http.client leave as ``TransportError``, an undecodable body as
-    ``InvalidResponse``. One attempt never takes longer than ``timeout``, from connecting to the body's
-    last byte (DNS resolution aside). Through a proxy, an http target goes as an absolute-URI request and
-    an https target through ``CONNECT`` (the proxy never sees what goes to WordPress); the proxy URL's
-    credentials travel as ``Proxy-Authorization`` on the request or the ``CONNECT``, never in the tunnel.
+    Socket, TLS and HTTP failures raise ``TransportError`` (``ProxyError`` for the proxy's), an unusable
+    body ``InvalidResponse``. An attempt ends within ``timeout``, from connecting to the body's last byte
+    (DNS resolution aside). Through a proxy, http goes as absolute-URI requests and https through
+    ``CONNECT``: the proxy sees nothing sent to WordPress, and its own credentials (from its URL) go only
+    to it, never into the tunnel.
 
     Args:
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
-        proxy: an ``http://[user:password@]host:port`` proxy, None for none, or by default what
-            ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` say (read as curl, requests and urllib do;
-            none when no proxy variable is set as the transport is made).
+        proxy: ``http://[user:password@]host:port``, None for none, or by default what ``HTTP_PROXY``,
+            ``HTTPS_PROXY`` and ``NO_PROXY`` say (as curl and requests read them) if either proxy
+            variable is set when the transport is made.
     """
 
     def __init__(self, verify: bool | str = True, *, proxy: str | object | None = ENV_PROXY) -> None:
@@ -2041,7 +2036,8 @@ class HTTPTransport:
         self.proxy = _check_proxy(proxy)
         self.ssl_context = _ssl_context(verify)
         self.ssl_context.sslsocket_class = _DeadlineSSLSocket
-        #: Verifying, but no CA loaded yet (not a CA bundle): load the system's on first use.
+        #: Verifying without a CA bundle: the system's CAs are loaded on the first https request, as
+        #: reading them costs 0.1 s, which every client of a plain-http site would pay.
         self._default_cas_pending = (self.ssl_context.verify_mode != ssl.CERT_NONE
                                      and not self.ssl_context.cert_store_stats()["x509_ca"])
         self._idle: dict[tuple[tuple[str, str, int], str], list[http.client.HTTPConnection]] = {}
@@ -2049,8 +2045,8 @@ class HTTPTransport:
         #: Connections opened so far (for tests and benchmarks).
         self.connections_opened = 0
 
-    def _checkout(self, key: tuple[tuple[str, str, int], str], timeout: float) -> http.client.HTTPConnection:
-        """An idle connection to ``key`` that the server has not closed (it has a socket), or a new one."""
+    def _checkout(self, key: tuple[tuple[str, str, int], str], deadline: float) -> http.client.HTTPConnection:
+        """An idle connection to ``key`` that the server has not closed, or a new one, unconnected."""
         (scheme, host, port), proxy = key
         with self._lock:
             idle = self._idle.get(key, [])
@@ -2071,10 +2067,15 @@ class HTTPTransport:
             # Plain http to localhost goes to the address _is_loopback() checked, not a new lookup.
             address = (_loopback_address(host) or host, port)
         if scheme == "http":
-            return http.client.HTTPConnection(*address, timeout=timeout)
-        conn = http.client.HTTPSConnection(*address, timeout=timeout, context=self.ssl_context)
-        if proxy:
-            conn.set_tunnel(host, port, headers=_proxy_authorization(proxy))
+            conn = http.client.HTTPConnection(*address)
+        else:
+            conn = http.client.HTTPSConnection(*address, context=self.ssl_context)
+            if proxy:
+                conn.set_tunnel(host, port, headers=_proxy_authorization(proxy))
+        # http.client makes its socket through this hook: a deadline socket from the start bounds
+        # connecting, a proxy's CONNECT answer and the TLS handshake by the request's deadline.
+        conn._create_connection = (  # type: ignore[attr-defined]
+            lambda address, *_: _DeadlineSocket.connect_by(address, deadline))
         return conn
 
     def close(self) -> None:
@@ -2086,29 +2087,24 @@ class HTTPTransport:
 
     def send(self, request: Request, *, timeout: float) -> Response:
         _check_sendable(request)
+        deadline = time.monotonic() + timeout
         origin = _origin(request.url)
         proxy = _proxy_for(request.url, self.proxy) or ""
         forwarded = bool(proxy) and origin[0] == "http"
         parts = urllib.parse.urlsplit(request.url)
         target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
         headers = request.headers
-        deadline = time.monotonic() + timeout
-        conn = self._checkout((origin, proxy), timeout)
-        reused = conn.sock is not None
         if forwarded:  # the absolute URI; http.client takes Host from it
             target = f"http://{parts.netloc}{target}"
             headers = {**headers, **_proxy_authorization(proxy)}
-        elif conn.host != origin[1] and not proxy:  # pinned: the Host header still names the site
+        conn = self._checkout((origin, proxy), deadline)
+        if conn.host != origin[1] and not proxy:  # pinned: the Host header still names the site
             headers = {**headers, "Host": parts.netloc}
+        reused = conn.sock is not None
         failure: BaseException | None = None
         connected = sent = False
         try:
             if not reused:
-                # http.client makes its socket through this hook (set in HTTPConnection.__init__): a
-                # deadline socket from the start bounds connecting, a proxy's CONNECT answer and the
-                # TLS handshake by the same deadline as the rest.
-                conn._create_connection = (  # type: ignore[attr-defined]
-                    lambda address, *_: _DeadlineSocket.connect_by(address, deadline))
                 conn.connect()
             assert isinstance(conn.sock, _DeadlineSocket)
             conn.sock.deadline = deadline
@@ -2124,8 +2120,7 @@ class HTTPTransport:
         except (OSError, http.client.HTTPException, ValueError) as exc:
             conn.close()
             if not connected and not isinstance(exc, (OSError, http.client.HTTPException)):
-                # Not a network failure: a host name IDNA cannot encode ("a..b", a label over 63
-                # characters), from the URL, a redirect or a Link header.
+                # A host name IDNA cannot encode ("a..b", a label over 63 characters): not a network failure.
                 raise ConfigError(f"cannot connect to {origin[1]!r}: {exc} ({request.method} "
                                   f"{request.url}); check the host name") from None
             failure = exc
@@ -2152,28 +2147,30 @@ class HTTPTransport:
     @staticmethod
     def _no_answer(request: Request, origin: tuple[str, str, int], proxy: str, failure: BaseException,
                    connected: bool, sent: bool) -> TransportError:
-        """The error for a request without a complete answer, free of echoed credentials."""
-        # http.client quotes what the server sent (BadStatusLine): it may echo our credentials.
+        """The error for a request without a complete answer, free of the credentials http.client may
+        quote from what the server sent (BadStatusLine)."""
         secrets = _secret_forms(v for k, v in request.headers.items() if k.lower() in _SECRET_HEADERS)
         why = f"{_redact(_describe_os_error(failure), secrets)} ({request.method} {request.url})"
-        maybe = ("; the request was not sent" if not sent else
-                 "; the server may have processed it" if request.method not in ("GET", "HEAD") else "")
+        if not sent:
+            why += "; the request was not sent"
+        elif request.method not in ("GET", "HEAD"):
+            why += "; the server may have processed it"
         host = f"{origin[1]}:{origin[2]}"
         kwargs: dict[str, Any] = {"method": request.method, "url": request.url, "request_sent": sent}
         if connected:
-            error = TransportError(f"no complete answer from {host}: {why}{maybe}", **kwargs)
+            error = TransportError(f"no complete answer from {host}: {why}", **kwargs)
         elif proxy:  # http.client reports a refused CONNECT as OSError("Tunnel connection failed: 407 ...")
-            error = ProxyError(f"through the proxy {_show_proxy(proxy)} to {host}: {why}{maybe}",
-                               proxy=proxy, **kwargs)
+            error = ProxyError(f"through the proxy {_show_proxy(proxy)} to {host}: {why}", proxy=proxy,
+                               **kwargs)
         else:
-            error = TransportError(f"could not connect to {host}: {why}{maybe}", **kwargs)
+            error = TransportError(f"could not connect to {host}: {why}", **kwargs)
         if _redact(repr(failure.args), secrets) == repr(failure.args):
             error.__cause__ = failure
         return error
 
     @staticmethod
     def _read_body(request: Request, resp: http.client.HTTPResponse, deadline: float) -> bytes:
-        """The whole body, gunzipped; each receive is bounded by the deadline (``_DeadlineSocket``)."""
+        """The whole body, gunzipped, at most MAX_BODY_BYTES; read by the deadline (``_DeadlineSocket``)."""
         def unusable(why: str) -> InvalidResponse:
             return InvalidResponse(f"{resp.status} answer with an unusable body: {why} ({request.method} "
                                    f"{request.url})", status=resp.status, body_start="",
@@ -2205,14 +2202,11 @@ class HTTPTransport:
 
 
 def _ascii_location(value: str) -> str:
-    """A ``Location`` with raw non-ASCII bytes percent-encoded, as browsers send it on (RFC 3986 2.1).
-    http.client decodes header bytes as Latin-1 (UTF-8 ``é`` arrives as ``Ã©``): the bytes are re-encoded."""
+    """A ``Location`` with non-ASCII percent-encoded, as browsers send it on (RFC 3986 2.1). http.client
+    decodes header bytes as Latin-1 (UTF-8 ``é`` arrives as ``Ã©``): those bytes are what is encoded."""
     def quote(match: re.Match[str]) -> str:
-        try:
-            raw = match.group().encode("latin-1")
-        except UnicodeEncodeError:
-            raw = match.group().encode("utf-8")
-        return urllib.parse.quote(raw)
+        text = match.group()  # beyond Latin-1, it did not come from http.client: UTF-8
+        return urllib.parse.quote(text.encode("utf-8" if max(text) > "\xff" else "latin-1"))
 
     return re.sub(r"[^\x00-\x7f]+", quote, value)
 
