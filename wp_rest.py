@@ -2036,8 +2036,7 @@ class HTTPTransport:
         self.proxy = _check_proxy(proxy)
         self.ssl_context = _ssl_context(verify)
         self.ssl_context.sslsocket_class = _DeadlineSSLSocket
-        #: Verifying without a CA bundle: the system's CAs are loaded on the first https request, as
-        #: reading them costs 0.1 s, which every client of a plain-http site would pay.
+        #: Verifying without a CA bundle: the system's CAs (0.1 s to read) load on the first https request.
         self._default_cas_pending = (self.ssl_context.verify_mode != ssl.CERT_NONE
                                      and not self.ssl_context.cert_store_stats()["x509_ca"])
         self._idle: dict[tuple[tuple[str, str, int], str], list[http.client.HTTPConnection]] = {}
@@ -2147,8 +2146,7 @@ class HTTPTransport:
     @staticmethod
     def _no_answer(request: Request, origin: tuple[str, str, int], proxy: str, failure: BaseException,
                    connected: bool, sent: bool) -> TransportError:
-        """The error for a request without a complete answer, free of the credentials http.client may
-        quote from what the server sent (BadStatusLine)."""
+        """The error for a request without a complete answer, free of credentials the server echoed."""
         secrets = _secret_forms(v for k, v in request.headers.items() if k.lower() in _SECRET_HEADERS)
         why = f"{_redact(_describe_os_error(failure), secrets)} ({request.method} {request.url})"
         if not sent:
@@ -2159,7 +2157,7 @@ class HTTPTransport:
         kwargs: dict[str, Any] = {"method": request.method, "url": request.url, "request_sent": sent}
         if connected:
             error = TransportError(f"no complete answer from {host}: {why}", **kwargs)
-        elif proxy:  # http.client reports a refused CONNECT as OSError("Tunnel connection failed: 407 ...")
+        elif proxy:  # a refused CONNECT: OSError("Tunnel connection failed: 407 ...")
             error = ProxyError(f"through the proxy {_show_proxy(proxy)} to {host}: {why}", proxy=proxy,
                                **kwargs)
         else:
