@@ -1851,8 +1851,8 @@ def _time_left(deadline: float) -> float:
 
 
 class _DeadlineSocket(socket.socket):
-    """A TCP socket whose receives all end by one ``deadline``: http.client reads a status line, a header
-    or a chunk size in as many receives as it takes, so one timeout each would not bound a trickle."""
+    """A TCP socket whose receives all end by one ``deadline``: http.client reads a line in as many
+    receives as it takes, so a timeout for each would let a server trickling bytes outlast ``timeout``."""
 
     deadline = math.inf
 
@@ -1880,8 +1880,7 @@ _BAD_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
 
 
 def _check_sendable(request: Request) -> None:
-    """Refuse what http.client would refuse half-way, and unlike its errors, never quote a header's
-    value (``Invalid header value 'Bearer ...'``): it may be a credential."""
+    """Refuse what http.client would refuse half-way, not quoting a header's value: it may be a secret."""
     if not _TOKEN.fullmatch(request.method):
         raise ConfigError(f"{request.method[:20]!r} is not an HTTP method")
     for name, value in request.headers.items():
@@ -1926,8 +1925,7 @@ def _auth_secrets(auth: Auth | None) -> list[str]:
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced by ``****``; one under 8 characters only where it
-    stands alone, so that a short password does not blank out ordinary words."""
+    """``text`` with each secret as ``****``; one under 8 characters only as a whole word, not in others."""
     for secret in secrets:
         if len(secret) >= 8:
             text = text.replace(secret, "****")
