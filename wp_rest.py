@@ -2017,9 +2017,8 @@ class HTTPTransport:
 
     Socket, TLS and HTTP failures raise ``TransportError`` (``ProxyError`` for the proxy's), an unusable
     body ``InvalidResponse``. An attempt ends within ``timeout``, from connecting to the body's last byte
-    (DNS resolution aside). Through a proxy, http goes as absolute-URI requests and https through
-    ``CONNECT``: the proxy sees nothing sent to WordPress, and its own credentials (from its URL) go only
-    to it, never into the tunnel.
+    (DNS resolution aside). Through a proxy, https goes in a ``CONNECT`` tunnel the proxy cannot read; the
+    credentials in the proxy URL go to the proxy only, never into the tunnel.
 
     Args:
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
