@@ -1820,11 +1820,9 @@ def _ssl_context(verify: bool | str) -> ssl.SSLContext:
     if not isinstance(verify, (str, os.PathLike)):
         raise ConfigError("verify must be True, False or the path of a CA bundle (PEM)")
     path = os.fspath(verify)
-    if not os.path.isfile(path):
-        raise ConfigError(f"verify={path!r}: no such CA bundle file")
     try:
         return ssl.create_default_context(cafile=path)
-    except ssl.SSLError as exc:
+    except OSError as exc:  # no such file, not readable, or not PEM (ssl.SSLError)
         raise ConfigError(f"verify={path!r} is not a readable PEM CA bundle: {exc}") from exc
 
 

@@ -632,7 +632,7 @@ def test_tls_with_a_ca_bundle_or_without_verification(tls_pem: Path, verify: Any
 
 @pytest.mark.parametrize(("verify", "words"), [
     (1, "verify must be True, False or the path of a CA bundle"),
-    ("missing.pem", "no such CA bundle file"),
+    ("missing.pem", "is not a readable PEM CA bundle: .*No such file"),
     ("not-a.pem", "is not a readable PEM CA bundle"),
 ], ids=["not-a-path", "no-file", "not-pem"])
 def test_an_unusable_verify_is_refused_when_the_client_is_made(tmp_path: Path, verify: Any,
