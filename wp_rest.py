@@ -1951,10 +1951,14 @@ ENV_PROXY: Any = type("EnvProxy", (), {"__repr__": lambda self: "ENV_PROXY"})()
 def _check_proxy(proxy: object) -> str | object | None:
     if proxy is ENV_PROXY or proxy is None:
         return proxy
-    parts = urllib.parse.urlsplit(proxy) if isinstance(proxy, str) else None
-    if parts is None or parts.scheme != "http" or not parts.hostname:
-        raise ConfigError(f"proxy must be an http://host:port URL (or None), not {_show_proxy(str(proxy))!r}")
-    return proxy
+    try:
+        parts = urllib.parse.urlsplit(proxy) if isinstance(proxy, str) else None
+        if parts and parts.scheme == "http" and parts.hostname and parts.port != 0:
+            return proxy
+        shown = _show_proxy(str(proxy))
+    except ValueError as exc:  # from urlsplit: a broken [IPv6] address; from .port: not a port number
+        shown = f"(unusable URL: {exc})"
+    raise ConfigError(f"proxy must be an http://host:port URL (or None), not {shown!r}")
 
 
 def _proxy_for(url: str, proxy: object) -> str | None:
@@ -1981,7 +1985,7 @@ def _proxy_authorization(proxy: str) -> dict[str, str]:
 def _show_proxy(proxy: str) -> str:
     """The proxy URL without its password."""
     parts = urllib.parse.urlsplit(proxy)
-    return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.hostname else "(unusable URL)"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.hostname else "(unusable URL)"
 
 
 class Transport(Protocol):

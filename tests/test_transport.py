@@ -644,6 +644,19 @@ def test_an_unusable_verify_is_refused_when_the_client_is_made(tmp_path: Path, v
         wp_rest.Client("https://example.com/wp-json/", verify=verify)
 
 
+@pytest.mark.parametrize(("proxy", "shown"), [
+    ("http://u:secret@127.0.0.1:99999", "Port out of range"),
+    ("http://u:secret@127.0.0.1:abc", "Port could not be cast"),
+    ("http://u:secret@[::1", "Invalid IPv6 URL"),
+    ("http://u:secret@127.0.0.1:0", "http://127.0.0.1:0"),
+    ("socks5://u:secret@[::1]:1080", "socks5://[::1]:1080"),
+], ids=["port-out-of-range", "port-not-a-number", "broken-ipv6", "port-0", "socks"])
+def test_an_unusable_proxy_url_is_refused_when_the_client_is_made(proxy: str, shown: str) -> None:
+    with pytest.raises(wp_rest.ConfigError, match="proxy must be an http://host:port URL") as info:
+        wp_rest.Client("https://example.com/wp-json/", proxy=proxy)
+    assert shown in str(info.value) and "secret" not in str(info.value)
+
+
 def test_a_tunnel_that_outlasts_the_timeout_ends_before_the_request_is_sent(tls_pem: Path) -> None:
     """A proxy trickles its CONNECT answer (each receive within the timeout, all of them far beyond it,
     then a working TLS handshake): the attempt ends at the deadline, and nothing is sent."""
