@@ -2148,19 +2148,17 @@ class HTTPTransport:
         """The error for a request without a complete answer, free of credentials the server echoed."""
         secrets = _secret_forms(v for k, v in request.headers.items() if k.lower() in _SECRET_HEADERS)
         why = f"{_redact(_describe_os_error(failure), secrets)} ({request.method} {request.url})"
-        if not sent:
-            why += "; the request was not sent"
-        elif request.method not in ("GET", "HEAD"):
-            why += "; the server may have processed it"
+        maybe = ("; the request was not sent" if not sent else
+                 "; the server may have processed it" if request.method not in ("GET", "HEAD") else "")
         host = f"{origin[1]}:{origin[2]}"
         kwargs: dict[str, Any] = {"method": request.method, "url": request.url, "request_sent": sent}
         if connected:
-            error = TransportError(f"no complete answer from {host}: {why}", **kwargs)
+            error = TransportError(f"no complete answer from {host}: {why}{maybe}", **kwargs)
         elif proxy:  # a refused CONNECT: OSError("Tunnel connection failed: 407 ...")
-            error = ProxyError(f"through the proxy {_show_proxy(proxy)} to {host}: {why}", proxy=proxy,
-                               **kwargs)
+            error = ProxyError(f"through the proxy {_show_proxy(proxy)} to {host}: {why}{maybe}",
+                               proxy=proxy, **kwargs)
         else:
-            error = TransportError(f"could not connect to {host}: {why}", **kwargs)
+            error = TransportError(f"could not connect to {host}: {why}{maybe}", **kwargs)
         if _redact(repr(failure.args), secrets) == repr(failure.args):
             error.__cause__ = failure
         return error
