@@ -1983,7 +1983,7 @@ def _proxy_authorization(proxy: str) -> dict[str, str]:
 
 
 def _show_proxy(proxy: str) -> str:
-    """The proxy URL without its password."""
+    """The proxy URL without its user and password."""
     parts = urllib.parse.urlsplit(proxy)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.hostname else "(unusable URL)"
 
