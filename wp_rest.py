@@ -1737,8 +1737,7 @@ class Retry(_Record):
 
 
 def _ssl_context(verify: bool | str) -> ssl.SSLContext:
-    """The client's own TLS context; the system CAs are loaded on the first https request, because
-    ``ssl.create_default_context()`` reads them at once (0.1 s for every client of a plain-http site)."""
+    """The client's own TLS context, without the system CAs yet (HTTPTransport loads them when needed)."""
     if isinstance(verify, bool):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
         if not verify:
@@ -1748,11 +1747,9 @@ def _ssl_context(verify: bool | str) -> ssl.SSLContext:
     if not isinstance(verify, (str, os.PathLike)):
         raise ConfigError("verify must be True, False or the path of a CA bundle (PEM)")
     path = os.fspath(verify)
-    if not os.path.isfile(path):
-        raise ConfigError(f"verify={path!r}: no such CA bundle file")
     try:
         return ssl.create_default_context(cafile=path)
-    except ssl.SSLError as exc:
+    except OSError as exc:  # no such file, not readable, or not PEM (ssl.SSLError)
         raise ConfigError(f"verify={path!r} is not a readable PEM CA bundle: {exc}") from exc
 
 
@@ -1779,15 +1776,13 @@ def _time_left(deadline: float) -> float:
 
 
 class _DeadlineSocket(socket.socket):
-    """A TCP socket whose receives all end by one ``deadline``, not one timeout each: http.client reads a
-    status line, a header or a chunk size with as many receives as it takes, so a server trickling a byte
-    at a time could otherwise hold a request for far longer than ``timeout``."""
+    """A TCP socket whose receives all end by one ``deadline``: http.client reads a line in as many
+    receives as it takes, so a timeout for each would let a server trickling bytes outlast ``timeout``."""
 
     deadline = math.inf
 
     @classmethod
     def connect_by(cls, address: tuple[str, int], deadline: float) -> _DeadlineSocket:
-        """A TCP connection to ``address`` made, and then read, by ``deadline``."""
         plain = socket.create_connection(address, _time_left(deadline))
         sock = cls(fileno=plain.detach())
         sock.deadline = deadline
@@ -1810,8 +1805,7 @@ _BAD_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
 
 
 def _check_sendable(request: Request) -> None:
-    """Refuse what http.client would refuse half-way, without quoting a header's value as its own errors
-    do (``Invalid header value 'Bearer ...'``): it may be a credential."""
+    """Refuse what http.client would refuse half-way, not quoting a header's value: it may be a secret."""
     if not _TOKEN.fullmatch(request.method):
         raise ConfigError(f"{request.method[:20]!r} is not an HTTP method")
     for name, value in request.headers.items():
@@ -1820,34 +1814,33 @@ def _check_sendable(request: Request) -> None:
         text = value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
         if _BAD_HEADER_VALUE.search(text):
             raise ConfigError(f"header {name!r} has a value HTTP cannot carry (a line break, another control "
-                              "character or a character beyond Latin-1); the value is not shown here "
-                              "because it may be a credential")
+                              "character or one beyond Latin-1); not shown, as it may be a credential")
 
 
 def _secret_forms(values: Iterable[str]) -> list[str]:
-    """The spellings in which a server could echo these credentials back, longest first: each as is,
-    JSON-escaped (``\\u00e9``, PHP's ``\\/``) and URL-encoded; for an ``Authorization`` value also its
-    token and, for Basic, the decoded pair."""
-    forms: set[str] = set()
+    """The spellings in which a server could echo these credentials, longest first: each as is,
+    JSON-escaped (``\\u00e9``, PHP's ``\\/``) and URL-encoded; also a Basic or Bearer value's token,
+    a Basic pair decoded and a cookie's value."""
+    parts: list[str] = []
     for value in values:
         scheme, _, token = value.partition(" ")
         scheme, token = scheme.lower(), token.strip()
-        parts = [value, token] if scheme in ("basic", "bearer") else [value]
+        parts += [value, token] if scheme in ("basic", "bearer") else [value]
         if scheme == "basic":
             try:
                 pair = base64.b64decode(token, validate=True).decode("utf-8")
             except (binascii.Error, ValueError):
                 pair = ""
             password = pair.partition(":")[2]
-            # WordPress shows an application password in groups of four
-            # (WP_Application_Passwords::chunk_password()).
+            # WordPress shows an application password in fours (WP_Application_Passwords::chunk_password()).
             parts += [pair, password, " ".join(re.findall(".{1,4}", password))]
-        elif "=" in value and scheme != "bearer":  # a Cookie header: each value
+        elif "=" in value and scheme != "bearer":  # a Cookie header
             parts += [v.partition("=")[2] for v in value.split(";")]
-        for part in filter(None, (p.strip() for p in parts)):
-            escaped = json.dumps(part)[1:-1]
-            forms.update((part, escaped, part.replace("/", "\\/"), escaped.replace("/", "\\/"),
-                          urllib.parse.quote(part, safe=""), urllib.parse.quote_plus(part, safe="")))
+    forms: set[str] = set()
+    for part in filter(None, (p.strip() for p in parts)):
+        escaped = json.dumps(part)[1:-1]
+        forms.update((part, escaped, part.replace("/", "\\/"), escaped.replace("/", "\\/"),
+                      urllib.parse.quote(part, safe=""), urllib.parse.quote_plus(part, safe="")))
     return sorted(forms, key=len, reverse=True)
 
 
@@ -1857,8 +1850,7 @@ def _auth_secrets(auth: Auth | None) -> list[str]:
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced by ``****``; one under 8 characters only where it
-    stands alone, so that a short password does not blank out ordinary words."""
+    """``text`` with each secret as ``****``; one under 8 characters only as a whole word, not in others."""
     for secret in secrets:
         if len(secret) >= 8:
             text = text.replace(secret, "****")
@@ -1886,10 +1878,14 @@ ENV_PROXY: Any = type("EnvProxy", (), {"__repr__": lambda self: "ENV_PROXY"})()
 def _check_proxy(proxy: object) -> str | object | None:
     if proxy is ENV_PROXY or proxy is None:
         return proxy
-    parts = urllib.parse.urlsplit(proxy) if isinstance(proxy, str) else None
-    if parts is None or parts.scheme != "http" or not parts.hostname:
-        raise ConfigError(f"proxy must be an http://host:port URL (or None), not {_show_proxy(str(proxy))!r}")
-    return proxy
+    try:
+        parts = urllib.parse.urlsplit(proxy) if isinstance(proxy, str) else None
+        if parts and parts.scheme == "http" and parts.hostname and parts.port != 0:
+            return proxy
+        shown = _show_proxy(str(proxy))
+    except ValueError as exc:  # from urlsplit: a broken [IPv6] address; from .port: not a port number
+        shown = f"(unusable URL: {exc})"
+    raise ConfigError(f"proxy must be an http://host:port URL (or None), not {shown!r}")
 
 
 def _proxy_for(url: str, proxy: object) -> str | None:
@@ -1899,10 +1895,10 @@ def _proxy_for(url: str, proxy: object) -> str | None:
     import urllib.request  # only where a proxy is set: it costs import time
 
     parts = urllib.parse.urlsplit(url)
-    if urllib.request.proxy_bypass_environment(parts.netloc):  # type: ignore[attr-defined]
-        return None
     found = urllib.request.getproxies_environment().get(parts.scheme)
-    return str(_check_proxy(found if "://" in (found or "://") else f"http://{found}")) if found else None
+    if not found or urllib.request.proxy_bypass_environment(parts.netloc):  # type: ignore[attr-defined]
+        return None
+    return str(_check_proxy(found if "://" in found else f"http://{found}"))
 
 
 def _proxy_authorization(proxy: str) -> dict[str, str]:
@@ -1914,9 +1910,9 @@ def _proxy_authorization(proxy: str) -> dict[str, str]:
 
 
 def _show_proxy(proxy: str) -> str:
-    """The proxy URL without its password."""
+    """The proxy URL without its user and password."""
     parts = urllib.parse.urlsplit(proxy)
-    return f"{parts.scheme}://{parts.hostname}:{parts.port}" if parts.hostname else "(unusable URL)"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.hostname else "(unusable URL)"
 
 
 class Transport(Protocol):
@@ -1946,20 +1942,18 @@ class MockTransport:
 
 
 class HTTPTransport:
-    """Sends one request over a pooled keep-alive connection; the only code that does I/O.
+    """Sends each request over a keep-alive connection, pooled per origin and lent to one thread at a time.
 
-    Connections are kept per origin and lent to one thread at a time (a client may be shared by threads).
-    Errors of socket, ssl and http.client leave as ``TransportError``, an undecodable body as
-    ``InvalidResponse``. One attempt never takes longer than ``timeout``, from connecting to the body's
-    last byte (DNS resolution aside). Through a proxy, an http target goes as an absolute-URI request and
-    an https target through ``CONNECT`` (the proxy never sees what goes to WordPress); the proxy URL's
-    credentials travel as ``Proxy-Authorization`` on the request or the ``CONNECT``, never in the tunnel.
+    Socket, TLS and HTTP failures raise ``TransportError`` (``ProxyError`` for the proxy's), an unusable
+    body ``InvalidResponse``. An attempt ends within ``timeout``, from connecting to the body's last byte
+    (DNS resolution aside). Through a proxy, https goes in a ``CONNECT`` tunnel the proxy cannot read; the
+    credentials in the proxy URL go to the proxy only, never into the tunnel.
 
     Args:
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
-        proxy: an ``http://[user:password@]host:port`` proxy, None for none, or by default what
-            ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` say (read as curl, requests and urllib do;
-            none when no proxy variable is set as the transport is made).
+        proxy: ``http://[user:password@]host:port``, None for none, or by default what ``HTTP_PROXY``,
+            ``HTTPS_PROXY`` and ``NO_PROXY`` say (as curl and requests read them) if either proxy
+            variable is set when the transport is made.
     """
 
     def __init__(self, verify: bool | str = True, *, proxy: str | object | None = ENV_PROXY) -> None:
@@ -1968,7 +1962,7 @@ class HTTPTransport:
         self.proxy = _check_proxy(proxy)
         self.ssl_context = _ssl_context(verify)
         self.ssl_context.sslsocket_class = _DeadlineSSLSocket
-        #: Verifying, but no CA loaded yet (not a CA bundle): load the system's on first use.
+        #: Verifying without a CA bundle: the system's CAs (0.1 s to read) load on the first https request.
         self._default_cas_pending = (self.ssl_context.verify_mode != ssl.CERT_NONE
                                      and not self.ssl_context.cert_store_stats()["x509_ca"])
         self._idle: dict[tuple[tuple[str, str, int], str], list[http.client.HTTPConnection]] = {}
@@ -1976,8 +1970,8 @@ class HTTPTransport:
         #: Connections opened so far (for tests and benchmarks).
         self.connections_opened = 0
 
-    def _checkout(self, key: tuple[tuple[str, str, int], str], timeout: float) -> http.client.HTTPConnection:
-        """An idle connection to ``key`` that the server has not closed (it has a socket), or a new one."""
+    def _checkout(self, key: tuple[tuple[str, str, int], str], deadline: float) -> http.client.HTTPConnection:
+        """An idle connection to ``key`` that the server has not closed, or a new one, unconnected."""
         (scheme, host, port), proxy = key
         with self._lock:
             idle = self._idle.get(key, [])
@@ -1998,10 +1992,15 @@ class HTTPTransport:
             # Plain http to localhost goes to the address _is_loopback() checked, not a new lookup.
             address = (_loopback_address(host) or host, port)
         if scheme == "http":
-            return http.client.HTTPConnection(*address, timeout=timeout)
-        conn = http.client.HTTPSConnection(*address, timeout=timeout, context=self.ssl_context)
-        if proxy:
-            conn.set_tunnel(host, port, headers=_proxy_authorization(proxy))
+            conn = http.client.HTTPConnection(*address)
+        else:
+            conn = http.client.HTTPSConnection(*address, context=self.ssl_context)
+            if proxy:
+                conn.set_tunnel(host, port, headers=_proxy_authorization(proxy))
+        # http.client makes its socket through this hook: a deadline socket from the start bounds
+        # connecting, a proxy's CONNECT answer and the TLS handshake by the request's deadline.
+        conn._create_connection = (  # type: ignore[attr-defined]
+            lambda address, *_: _DeadlineSocket.connect_by(address, deadline))
         return conn
 
     def close(self) -> None:
@@ -2013,29 +2012,24 @@ class HTTPTransport:
 
     def send(self, request: Request, *, timeout: float) -> Response:
         _check_sendable(request)
+        deadline = time.monotonic() + timeout
         origin = _origin(request.url)
         proxy = _proxy_for(request.url, self.proxy) or ""
         forwarded = bool(proxy) and origin[0] == "http"
         parts = urllib.parse.urlsplit(request.url)
         target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
         headers = request.headers
-        deadline = time.monotonic() + timeout
-        conn = self._checkout((origin, proxy), timeout)
-        reused = conn.sock is not None
         if forwarded:  # the absolute URI; http.client takes Host from it
             target = f"http://{parts.netloc}{target}"
             headers = {**headers, **_proxy_authorization(proxy)}
-        elif conn.host != origin[1] and not proxy:  # pinned: the Host header still names the site
+        conn = self._checkout((origin, proxy), deadline)
+        if conn.host != origin[1] and not proxy:  # pinned: the Host header still names the site
             headers = {**headers, "Host": parts.netloc}
+        reused = conn.sock is not None
         failure: BaseException | None = None
         connected = sent = False
         try:
             if not reused:
-                # http.client makes its socket through this hook (set in HTTPConnection.__init__): a
-                # deadline socket from the start bounds connecting, a proxy's CONNECT answer and the
-                # TLS handshake by the same deadline as the rest.
-                conn._create_connection = (  # type: ignore[attr-defined]
-                    lambda address, *_: _DeadlineSocket.connect_by(address, deadline))
                 conn.connect()
             assert isinstance(conn.sock, _DeadlineSocket)
             conn.sock.deadline = deadline
@@ -2051,8 +2045,7 @@ class HTTPTransport:
         except (OSError, http.client.HTTPException, ValueError) as exc:
             conn.close()
             if not connected and not isinstance(exc, (OSError, http.client.HTTPException)):
-                # Not a network failure: a host name IDNA cannot encode ("a..b", a label over 63
-                # characters), from the URL, a redirect or a Link header.
+                # A host name IDNA cannot encode ("a..b", a label over 63 characters): not a network failure.
                 raise ConfigError(f"cannot connect to {origin[1]!r}: {exc} ({request.method} "
                                   f"{request.url}); check the host name") from None
             failure = exc
@@ -2079,8 +2072,7 @@ class HTTPTransport:
     @staticmethod
     def _no_answer(request: Request, origin: tuple[str, str, int], proxy: str, failure: BaseException,
                    connected: bool, sent: bool) -> TransportError:
-        """The error for a request without a complete answer, free of echoed credentials."""
-        # http.client quotes what the server sent (BadStatusLine): it may echo our credentials.
+        """The error for a request without a complete answer, free of credentials the server echoed."""
         secrets = _secret_forms(v for k, v in request.headers.items() if k.lower() in _SECRET_HEADERS)
         why = f"{_redact(_describe_os_error(failure), secrets)} ({request.method} {request.url})"
         maybe = ("; the request was not sent" if not sent else
@@ -2089,7 +2081,7 @@ class HTTPTransport:
         kwargs: dict[str, Any] = {"method": request.method, "url": request.url, "request_sent": sent}
         if connected:
             error = TransportError(f"no complete answer from {host}: {why}{maybe}", **kwargs)
-        elif proxy:  # http.client reports a refused CONNECT as OSError("Tunnel connection failed: 407 ...")
+        elif proxy:  # a refused CONNECT: OSError("Tunnel connection failed: 407 ...")
             error = ProxyError(f"through the proxy {_show_proxy(proxy)} to {host}: {why}{maybe}",
                                proxy=proxy, **kwargs)
         else:
@@ -2100,7 +2092,7 @@ class HTTPTransport:
 
     @staticmethod
     def _read_body(request: Request, resp: http.client.HTTPResponse, deadline: float) -> bytes:
-        """The whole body, gunzipped; each receive is bounded by the deadline (``_DeadlineSocket``)."""
+        """The whole body, gunzipped, at most MAX_BODY_BYTES; read by the deadline (``_DeadlineSocket``)."""
         def unusable(why: str) -> InvalidResponse:
             return InvalidResponse(f"{resp.status} answer with an unusable body: {why} ({request.method} "
                                    f"{request.url})", status=resp.status, body_start="",
@@ -2132,14 +2124,11 @@ class HTTPTransport:
 
 
 def _ascii_location(value: str) -> str:
-    """A ``Location`` with raw non-ASCII bytes percent-encoded, as browsers send it on (RFC 3986 2.1).
-    http.client decodes header bytes as Latin-1 (UTF-8 ``é`` arrives as ``Ã©``): the bytes are re-encoded."""
+    """A ``Location`` with non-ASCII percent-encoded, as browsers send it on (RFC 3986 2.1). http.client
+    decodes header bytes as Latin-1 (UTF-8 ``é`` arrives as ``Ã©``): those bytes are what is encoded."""
     def quote(match: re.Match[str]) -> str:
-        try:
-            raw = match.group().encode("latin-1")
-        except UnicodeEncodeError:
-            raw = match.group().encode("utf-8")
-        return urllib.parse.quote(raw)
+        text = match.group()  # beyond Latin-1, it did not come from http.client: UTF-8
+        return urllib.parse.quote(text.encode("utf-8" if max(text) > "\xff" else "latin-1"))
 
     return re.sub(r"[^\x00-\x7f]+", quote, value)
 

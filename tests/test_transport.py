@@ -632,7 +632,7 @@ def test_tls_with_a_ca_bundle_or_without_verification(tls_pem: Path, verify: Any
 
 @pytest.mark.parametrize(("verify", "words"), [
     (1, "verify must be True, False or the path of a CA bundle"),
-    ("missing.pem", "no such CA bundle file"),
+    ("missing.pem", "is not a readable PEM CA bundle: .*No such file"),
     ("not-a.pem", "is not a readable PEM CA bundle"),
 ], ids=["not-a-path", "no-file", "not-pem"])
 def test_an_unusable_verify_is_refused_when_the_client_is_made(tmp_path: Path, verify: Any,
@@ -642,6 +642,19 @@ def test_an_unusable_verify_is_refused_when_the_client_is_made(tmp_path: Path, v
         verify = str(tmp_path / verify)
     with pytest.raises(wp_rest.ConfigError, match=words):
         wp_rest.Client("https://example.com/wp-json/", verify=verify)
+
+
+@pytest.mark.parametrize(("proxy", "shown"), [
+    ("http://u:secret@127.0.0.1:99999", "Port out of range"),
+    ("http://u:secret@127.0.0.1:abc", "Port could not be cast"),
+    ("http://u:secret@[::1", "Invalid IPv6 URL"),
+    ("http://u:secret@127.0.0.1:0", "http://127.0.0.1:0"),
+    ("socks5://u:secret@[::1]:1080", "socks5://[::1]:1080"),
+], ids=["port-out-of-range", "port-not-a-number", "broken-ipv6", "port-0", "socks"])
+def test_an_unusable_proxy_url_is_refused_when_the_client_is_made(proxy: str, shown: str) -> None:
+    with pytest.raises(wp_rest.ConfigError, match="proxy must be an http://host:port URL") as info:
+        wp_rest.Client("https://example.com/wp-json/", proxy=proxy)
+    assert shown in str(info.value) and "secret" not in str(info.value)
 
 
 def test_a_tunnel_that_outlasts_the_timeout_ends_before_the_request_is_sent(tls_pem: Path) -> None:
