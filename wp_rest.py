@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 import base64
-import binascii
 import collections
 import contextlib
 import datetime
@@ -610,6 +609,12 @@ def _body_start(body: bytes, limit: int = 300) -> str:
     return re.sub(r"\s+", " ", body[:limit].decode("utf-8", "replace")).strip()
 
 
+def _invalid_answer(message: str, resp: Response, method: str = "GET", url: str = "") -> InvalidResponse:
+    """``InvalidResponse`` for an answer to ``method`` (sent to ``url``, by default ``resp.url``)."""
+    return InvalidResponse(message, status=resp.status, content_type=resp.content_type,
+                           body_start=_body_start(resp.body), method=method, url=url or resp.url)
+
+
 def _invalid_response(request: Request, resp: Response) -> InvalidResponse:
     ctype = resp.content_type or "no content type"
     start = _body_start(resp.body)
@@ -618,11 +623,9 @@ def _invalid_response(request: Request, resp: Response) -> InvalidResponse:
     if resp.status == 401 and resp.headers.get("WWW-Authenticate"):
         advice = ("the web server asks for its own Basic auth (WWW-Authenticate: "
                   f"{resp.headers['WWW-Authenticate']}) before WordPress runs")
-    return InvalidResponse(
-        f"{resp.status} {why} ({ctype}) from {request.method} {request.route or request.url}; "
-        f"likely {advice}. Body starts: {start[:200]!r}",
-        status=resp.status, content_type=resp.content_type, body_start=start,
-        method=request.method, url=request.url)
+    where = f"{request.method} {request.route or request.url}"
+    return _invalid_answer(f"{resp.status} {why} ({ctype}) from {where}; likely {advice}. "
+                           f"Body starts: {start[:200]!r}", resp, request.method, request.url)
 
 
 def _site_of(url: str) -> str:
@@ -1829,7 +1832,7 @@ def _secret_forms(values: Iterable[str]) -> list[str]:
         if scheme == "basic":
             try:
                 pair = base64.b64decode(token, validate=True).decode("utf-8")
-            except (binascii.Error, ValueError):
+            except ValueError:  # binascii.Error is one
                 pair = ""
             password = pair.partition(":")[2]
             # WordPress shows an application password in fours (WP_Application_Passwords::chunk_password()).
@@ -2999,12 +3002,6 @@ class Client:
         """Move a post to the trash, or delete it for good with ``force=True``."""
         return self._request_object("DELETE", f"/wp/v2/posts/{_check_id(id)}",
                                     params={"force": True} if force else None)
-
-
-def _invalid_answer(message: str, resp: Response, method: str = "GET", url: str = "") -> InvalidResponse:
-    """``InvalidResponse`` for an answer to ``method`` (sent to ``url``, by default ``resp.url``)."""
-    return InvalidResponse(message, status=resp.status, content_type=resp.content_type,
-                           body_start=_body_start(resp.body), method=method, url=url or resp.url)
 
 
 def _count(params: Mapping[str, Any], name: str, default: int) -> int:
