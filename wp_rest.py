@@ -1067,9 +1067,8 @@ class Response(_Record):
 
 
 class Auth:
-    """Base of all auth methods: ``flow`` yields requests and receives their responses (httpx's
-    ``auth_flow`` contract). The simplest flow adds a header and yields once; a token flow may yield
-    a renewed request after a 401. ``Client`` accepts a plain ``Request -> Request`` callable too."""
+    """Base of all auth methods: ``flow`` yields the requests to send and receives their responses
+    (httpx's ``auth_flow`` contract). ``Client`` accepts a plain ``Request -> Request`` callable too."""
 
     #: The attributes ``__repr__`` shows; a ``*name`` is a secret, shown as ``name='****'``.
     _repr: tuple[str, ...] = ()
@@ -1093,8 +1092,7 @@ class Auth:
 
 
 class _HeaderAuth(Auth):
-    """One ``Authorization`` value computed once, no other copy of the secret kept: HTTP Basic here
-    (``username`` and password), a token in ``BearerToken``."""
+    """One ``Authorization`` value, computed once and the only copy of the secret kept."""
 
     _repr: tuple[str, ...] = ("username", "*password")
 
@@ -1316,12 +1314,11 @@ class JWTAuth(_LoginAuth):
         token = value.get("token") or _dig(value, "data", "token")
         if not isinstance(token, str):
             _raise_for(login, resp, "the JWT token route answered without a token")
-        try:
+        with contextlib.suppress(TokenError, OverflowError):  # an exp of 10**400 fits no float
             exp = jwt_peek(token).get("exp")
-            expires = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else math.nan
-        except (TokenError, OverflowError):  # OverflowError: an exp of 10**400 fits no float
-            expires = math.nan
-        return token, (expires if math.isfinite(expires) else self._clock() + 300)
+            if isinstance(exp, (int, float)) and not isinstance(exp, bool) and math.isfinite(exp):
+                return token, float(exp)
+        return token, self._clock() + 300
 
     def _mint(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
         if self._issuer is None:
@@ -1385,7 +1382,9 @@ class CookieAuth(_LoginAuth):
         login = _auth_route_request(request, "POST", self._site_url + "/wp-login.php", form,
                                     "application/x-www-form-urlencoded")
         resp = yield login
-        cookies = _set_cookies(resp)
+        set_cookies = (h.split(";", 1)[0].partition("=") for h in resp.headers.get_all("Set-Cookie"))
+        cookies = {n.strip(): v.strip() for n, _, v in set_cookies
+                   if n.strip() and v.strip() not in ("", "deleted")}  # not the deleted ones
         if resp.status not in (302, 303) or not any(k.startswith("wordpress_logged_in_") for k in cookies):
             text = resp.body.decode("utf-8", "replace")
             error = re.search(r'id="login_error"[^>]*>(.*?)</div>', text, re.DOTALL)
@@ -1415,12 +1414,6 @@ class CookieAuth(_LoginAuth):
         with self._lock:
             self._cookies, self._nonce = dict(cookies), nonce
         return {"Cookie": cookie, "X-WP-Nonce": nonce}
-
-
-def _set_cookies(resp: Response) -> dict[str, str]:
-    """name -> value of the cookies a response sets (deleted ones left out)."""
-    pairs = (h.split(";", 1)[0].partition("=") for h in resp.headers.get_all("Set-Cookie"))
-    return {n.strip(): v.strip() for n, _, v in pairs if n.strip() and v.strip() not in ("", "deleted")}
 
 
 # OAuth 1.0a (RFC 5849): the WP-API OAuth1 plugin, and WooCommerce keys over plain http.
@@ -1501,8 +1494,8 @@ class OAuth1(Auth):
         content_type = Headers(request.headers).get("Content-Type") or ""
         if request.body and content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
             pairs += urllib.parse.parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
-        key = f"{_pct(self._secret)}&{_pct(self._token_secret)}"
         pairs += params.items()
+        key = f"{_pct(self._secret)}&{_pct(self._token_secret)}"
         params["oauth_signature"] = _oauth_signature(request.method, request.url, pairs, key,
                                                      self.signature_method, php_order=php_order)
         return params
@@ -1672,14 +1665,12 @@ def _auth_from_file(site: str | None, environ: Mapping[str, str] | None = None) 
     env = os.environ if environ is None else environ
     path = credentials_path(env)
     sites: dict[str, Any] = _read_credentials(path)["sites"]
-    name = site or env.get("WP_SITE", "").strip()
+    name = site or env.get("WP_SITE", "").strip() or (next(iter(sites)) if len(sites) == 1 else "")
+    if not name and not sites:
+        return None
     if not name:
-        if len(sites) > 1:
-            raise ConfigError(f"{path} holds several sites ({', '.join(sorted(sites))}): choose one "
-                              "with WP_SITE=NAME (or Client.from_env(site=NAME))")
-        if not sites:
-            return None
-        name = next(iter(sites))
+        raise ConfigError(f"{path} holds several sites ({', '.join(sorted(sites))}): choose one "
+                          "with WP_SITE=NAME (or Client.from_env(site=NAME))")
     entry = sites.get(name)
     fields = ("url", "username", "application_password")
     if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in fields):
