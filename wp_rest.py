@@ -1243,10 +1243,9 @@ class _LoginAuth(Auth):
 
 
 class JWTAuth(_LoginAuth):
-    """JSON Web Tokens from a JWT plugin's token route (``/jwt-auth/v1/token``). Logs in with the
-    login password once, caches the token, renews it ahead of its ``exp`` (read without the secret),
-    and on a 401/403 with a ``jwt_auth_*`` invalid-token code renews once and retries once. Reads both
-    answer shapes: Tmeister ``{"token": ...}``, Useful Team ``{"success": true, "data": {"token": ...}}``.
+    """JSON Web Tokens from a JWT plugin's token route, got with the login password and cached; renewed
+    ahead of ``exp`` (read without the secret), and once, retrying once, on a 401/403 with a ``jwt_auth_*``
+    invalid-token code. Reads Tmeister's ``{"token": ...}`` and Useful Team's ``{"data": {"token": ...}}``.
     ``JWTAuth.self_signed(secret, user_id)`` needs no password, only the site's ``JWT_AUTH_SECRET_KEY``."""
 
     #: Renew a token this many seconds before its ``exp``.
@@ -1335,9 +1334,8 @@ class JWTAuth(_LoginAuth):
 
 class CookieAuth(_LoginAuth):
     """Log in through ``wp-login.php`` and send the cookies with a REST nonce (``X-WP-Nonce``): any
-    WordPress, no plugin or application password needed. A ``403 rest_cookie_invalid_nonce`` fetches
-    a new nonce (logging in again if the session has ended) and retries once. Two-factor and CAPTCHA
-    login plugins break this flow; prefer ``ApplicationPassword`` where it is available."""
+    WordPress, no plugin needed. A ``403 rest_cookie_invalid_nonce`` fetches a new nonce (logging in
+    again if the session has ended) and retries once. Two-factor and CAPTCHA login plugins break this."""
 
     _about = "a cookie login as {0.username!r}"
     _renew_codes = ("rest_cookie_invalid_nonce",)
@@ -1582,11 +1580,10 @@ class OAuth1Flow:
 
 
 class WooCommerceKeys(Auth):
-    """WooCommerce REST API keys (``ck_...``/``cs_...``), for ``wc/`` routes only. Over https: HTTP
-    Basic, or with ``query_string=True`` the ``consumer_key`` and ``consumer_secret`` query parameters
-    (for hosts that strip the header; access logs then hold the secret). Over http the secret never
-    leaves: one-legged OAuth 1.0a (HMAC-SHA256, key ``consumer_secret&``) in the query, as
-    ``WC_REST_Authentication::perform_oauth_authentication()`` verifies it."""
+    """WooCommerce REST API keys (``ck_...``/``cs_...``), for ``wc/`` routes only. Over https: HTTP Basic,
+    or with ``query_string=True`` the keys as query parameters (for hosts that strip the header; access
+    logs then hold the secret). Over http the secret never leaves: one-legged OAuth 1.0a, HMAC-SHA256,
+    in the query (``WC_REST_Authentication::perform_oauth_authentication()``)."""
 
     _repr = ("consumer_key", "*consumer_secret")
     _about = "the WooCommerce key {0.consumer_key:.7}..."
