@@ -1215,7 +1215,7 @@ class _LoginAuth(Auth):
         response = yield request.with_headers(**headers)
         code = _dig(_json_or_none(response), "code") if response.status in (401, 403) else None
         if code in self._renew_codes:
-            _log.info("%s refused (%s); logging in again once", type(self).__name__, code)
+            _log.info("%s refused (%s); renewing once", type(self).__name__, code)
             headers = yield from self._renew(request, headers)
             response = yield request.with_headers(**headers)
         self._answered(response)
