@@ -1109,8 +1109,10 @@ class _HeaderAuth(Auth):
         yield request.with_headers(Authorization=self._header)
 
     def secrets(self) -> tuple[str, ...]:
-        password = base64.b64decode(self._header[6:]).decode().partition(":")[2]
-        return password, self._header
+        scheme, _, credential = self._header.partition(" ")
+        if scheme == "Basic":  # the password is the part after the first ':'
+            credential = base64.b64decode(credential).decode().partition(":")[2]
+        return credential, self._header
 
 
 class ApplicationPassword(_HeaderAuth):
@@ -1141,9 +1143,6 @@ class BearerToken(_HeaderAuth):
         if not token or any(c.isspace() for c in token):
             raise ConfigError("BearerToken needs a token without spaces (just the token, no 'Bearer ')")
         self._header = "Bearer " + token
-
-    def secrets(self) -> tuple[str, ...]:
-        return self._header[7:], self._header
 
 
 def _json_or_none(resp: Response) -> Any:
