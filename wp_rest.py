@@ -1244,8 +1244,8 @@ class _LoginAuth(Auth):
 class JWTAuth(_LoginAuth):
     """JSON Web Tokens from a JWT plugin's token route, got with the login password and cached; renewed
     ahead of ``exp`` (read without the secret), and on a 401/403 ``jwt_auth_*`` invalid-token code (the
-    request is then retried once). Reads Tmeister's ``{"token": ...}`` and Useful Team's ``{"data": ...}``.
-    ``JWTAuth.self_signed(secret, user_id)`` needs no password, only the site's ``JWT_AUTH_SECRET_KEY``."""
+    request is then retried once). Reads Tmeister's ``{"token": ...}`` and Useful Team's
+    ``{"data": {"token": ...}}``. ``self_signed()`` needs no password, only the site's JWT secret."""
 
     #: Renew a token this many seconds before its ``exp``.
     renew_margin = 60.0
