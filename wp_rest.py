@@ -997,9 +997,8 @@ class Response(_Record):
 
 
 class Auth:
-    """Base of all auth methods: ``flow`` yields requests and receives their responses. The simplest
-    flow adds a header and yields once; a token flow may yield a renewed request after a 401 (the httpx
-    ``auth_flow`` contract). ``Client`` accepts a plain ``Request -> Request`` callable too."""
+    """Base of all auth methods: ``flow`` yields the requests to send and receives their responses
+    (httpx's ``auth_flow`` contract). ``Client`` accepts a plain ``Request -> Request`` callable too."""
 
     #: The attributes ``__repr__`` shows; a ``*name`` is a secret, shown as ``name='****'``.
     _repr: tuple[str, ...] = ()
@@ -1023,8 +1022,7 @@ class Auth:
 
 
 class _HeaderAuth(Auth):
-    """One ``Authorization`` value computed once, no other copy of the secret kept: HTTP Basic here
-    (``username`` and password), a token in ``BearerToken``."""
+    """One ``Authorization`` value, computed once and the only copy of the secret kept."""
 
     _repr: tuple[str, ...] = ("username", "*password")
 
@@ -1041,8 +1039,10 @@ class _HeaderAuth(Auth):
         yield request.with_headers(Authorization=self._header)
 
     def secrets(self) -> tuple[str, ...]:
-        password = base64.b64decode(self._header[6:]).decode().partition(":")[2]
-        return password, self._header
+        scheme, _, credential = self._header.partition(" ")
+        if scheme == "Basic":  # the password is the part after the first ':'
+            credential = base64.b64decode(credential).decode().partition(":")[2]
+        return credential, self._header
 
 
 class ApplicationPassword(_HeaderAuth):
@@ -1074,15 +1074,19 @@ class BearerToken(_HeaderAuth):
             raise ConfigError("BearerToken needs a token without spaces (just the token, no 'Bearer ')")
         self._header = "Bearer " + token
 
-    def secrets(self) -> tuple[str, ...]:
-        return self._header[7:], self._header
-
 
 def _json_or_none(resp: Response) -> Any:
     try:
         return _decode_json(resp.body)[0]
     except ValueError:
         return None
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    """``value[k1][k2]...`` through JSON objects only (WordPress sends an empty one as ``[]``)."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _auth_route_request(request: Request, method: str, route: str, body: bytes | None = None,
@@ -1109,10 +1113,23 @@ def _raise_for(request: Request, resp: Response, what: str) -> NoReturn:
     raise _api_error(request, resp, value, authenticated=True)
 
 
+def _index_value(request: Request, key: str, what: str) -> Generator[Request, Response, str]:
+    """The string ``key`` of the REST index (``home``, ``url``), read without credentials."""
+    index_request = _auth_route_request(request, "GET", "/")
+    resp = yield index_request
+    value = _dig(_json_or_none(resp), key)
+    if resp.status != 200 or not isinstance(value, str):
+        _raise_for(index_request, resp, what)
+    return value
+
+
 class _LoginAuth(Auth):
-    """Credentials that log in with the user's login password (``JWTAuth``, ``CookieAuth``)."""
+    """Credentials that log in with the user's login password (``JWTAuth``, ``CookieAuth``) and keep
+    the headers the login gives until they are missing, about to expire or refused."""
 
     _repr: tuple[str, ...] = ("username", "*password")
+    #: Error codes of a 401/403 that mean the kept headers were refused: log in again, retry once.
+    _renew_codes: tuple[str, ...] = ()
 
     def __init__(self, username: str, password: str) -> None:
         if not username or not password:
@@ -1120,18 +1137,56 @@ class _LoginAuth(Auth):
         self.username, self._password = username, password
         self._lock, self._login_lock = threading.Lock(), threading.Lock()
 
+    def flow(self, request: Request) -> Generator[Request, Response, None]:
+        headers = self._held()
+        if headers is None:
+            headers = yield from self._renew(request, None)
+        response = yield request.with_headers(**headers)
+        code = _dig(_json_or_none(response), "code") if response.status in (401, 403) else None
+        if code in self._renew_codes:
+            _log.info("%s refused (%s); renewing once", type(self).__name__, code)
+            headers = yield from self._renew(request, headers)
+            response = yield request.with_headers(**headers)
+        self._answered(response)
+
+    def _renew(self, request: Request,
+               refused: dict[str, str] | None) -> Generator[Request, Response, dict[str, str]]:
+        # One login at a time: threads waiting here reuse its headers. The lock is held across the
+        # yields; the thread that drives this flow took it, and Client closes the flow on any error.
+        with self._login_lock:
+            headers = self._held()  # only this lock's holder logs in
+            if headers is None or headers == refused:
+                headers = yield from self._login(request, refused is not None)
+            return headers
+
+    def _held(self) -> dict[str, str] | None:
+        """The headers kept from the last login; None if there are none to use."""
+        raise NotImplementedError
+
+    def _login(self, request: Request, refused: bool) -> Generator[Request, Response, dict[str, str]]:
+        """Log in, keep what the login gives and return its headers (``refused``: the kept ones were)."""
+        raise NotImplementedError
+
+    def _answered(self, response: Response) -> None:
+        """The final answer to a request, for what it renews (``CookieAuth``'s nonce)."""
+
 
 class JWTAuth(_LoginAuth):
-    """JSON Web Tokens from a JWT plugin's token route (``/jwt-auth/v1/token``). Logs in with the
-    login password once, caches the token, renews it ahead of its ``exp`` (read without the secret),
-    and on a 401/403 with a ``jwt_auth_*`` invalid-token code renews once and retries once. Reads both
-    answer shapes: Tmeister ``{"token": ...}``, Useful Team ``{"success": true, "data": {"token": ...}}``.
-    ``JWTAuth.self_signed(secret, user_id)`` needs no password, only the site's ``JWT_AUTH_SECRET_KEY``."""
+    """JSON Web Tokens from a JWT plugin's token route, got with the login password and cached; renewed
+    ahead of ``exp`` (read without the secret), and on a 401/403 ``jwt_auth_*`` invalid-token code (the
+    request is then retried once). Reads Tmeister's ``{"token": ...}`` and Useful Team's
+    ``{"data": {"token": ...}}``. ``self_signed()`` needs no password, only the site's JWT secret."""
 
     #: Renew a token this many seconds before its ``exp``.
     renew_margin = 60.0
     _renew_codes = ("jwt_auth_invalid_token", "jwt_auth_obsolete_token", "jwt_auth_bad_iss",
                     "jwt_auth_expired_token")
+    _about = "a JWT for {0.username!r} from {0.token_route}"
+    # self_signed() only: the site's secret, the user to act as, the iss claim, each token's lifetime.
+    _secret: bytes | None = None
+    _user_id = ""
+    _issuer: str | None = None
+    _ttl = 300.0
 
     def __init__(self, username: str, password: str, *,
                  token_route: str = "/jwt-auth/v1/token",  # noqa: S107 (a route)
@@ -1139,10 +1194,6 @@ class JWTAuth(_LoginAuth):
         super().__init__(username, password)
         self.token_route: str | None = _check_route(token_route)
         self._clock = clock
-        self._secret: bytes | None = None
-        self._user_id = ""
-        self._issuer: str | None = None
-        self._ttl = 300.0
         self._token: str | None = None
         self._expires = 0.0
 
@@ -1157,49 +1208,28 @@ class JWTAuth(_LoginAuth):
         if not str(user_id).isdigit() or int(user_id) <= 0:
             raise ConfigError(f"user_id must be a positive integer, not {user_id!r}")
         auth = cls(f"user {user_id}", "unused", clock=clock)
-        auth._password, auth.token_route, auth._repr = "", None, ("username", "*self_signed")
+        auth._password, auth.token_route = "", None
+        auth._repr, auth._about = ("username", "*self_signed"), "a self-signed JWT for user {0._user_id}"
         auth._secret = secret.encode() if isinstance(secret, str) else bytes(secret)
         auth._user_id, auth._issuer, auth._ttl = str(user_id), issuer, float(ttl)
         return auth
-
-    def describe(self) -> str:
-        if self._secret is not None:
-            return f"a self-signed JWT for user {self._user_id}"
-        return f"a JWT for {self.username!r} from {self.token_route}"
 
     def secrets(self) -> tuple[str, ...]:
         held = (self._password, (self._secret or b"").decode("utf-8", "replace"), self._token or "")
         return tuple(s for s in held if s)
 
-    def _current(self) -> str | None:
+    def _held(self) -> dict[str, str] | None:
         with self._lock:
-            return self._token if self._clock() < self._expires - self.renew_margin else None
+            if self._token is None or self._clock() >= self._expires - self.renew_margin:
+                return None
+            return {"Authorization": "Bearer " + self._token}
 
-    def flow(self, request: Request) -> Generator[Request, Response, None]:
-        token = self._current()
-        if token is None:
-            token = yield from self._renew(request, None)
-        response = yield request.with_headers(Authorization="Bearer " + token)
-        if response.status in (401, 403):
-            value = _json_or_none(response)
-            code = str(value.get("code", "")) if isinstance(value, dict) else ""
-            if code in self._renew_codes:
-                _log.info("JWT refused (%s); renewing the token once", code)
-                token = yield from self._renew(request, token)
-                yield request.with_headers(Authorization="Bearer " + token)
-
-    def _renew(self, request: Request, refused: str | None) -> Generator[Request, Response, str]:
-        # One login at a time: threads waiting here reuse its token. The lock is held across the
-        # yields; the thread that drives this flow took it, and Client closes the flow on any error.
-        with self._login_lock:
-            token = self._current()  # only this lock's holder changes the token
-            if token is not None and token != refused:
-                return token
-            fresh = self._mint(request) if self._secret is not None else self._fetch(request)
-            token, expires = yield from fresh
-            with self._lock:
-                self._token, self._expires = token, expires
-            return token
+    def _login(self, request: Request, refused: bool) -> Generator[Request, Response, dict[str, str]]:
+        get_token = self._mint if self._secret is not None else self._fetch
+        token, expires = yield from get_token(request)
+        with self._lock:
+            self._token, self._expires = token, expires
+        return {"Authorization": "Bearer " + token}
 
     def _fetch(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
         login = _auth_route_request(request, "POST", self.token_route or "/jwt-auth/v1/token",
@@ -1209,25 +1239,19 @@ class JWTAuth(_LoginAuth):
         value = _json_or_none(resp)
         if resp.status != 200 or not isinstance(value, dict):
             _raise_for(login, resp, "JWT login failed")
-        data = value.get("data")
-        token = value.get("token") or (data.get("token") if isinstance(data, dict) else None)
+        token = value.get("token") or _dig(value, "data", "token")
         if not isinstance(token, str):
             _raise_for(login, resp, "the JWT token route answered without a token")
-        try:
+        with contextlib.suppress(TokenError, OverflowError):  # an exp of 10**400 fits no float
             exp = jwt_peek(token).get("exp")
-            expires = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else math.nan
-        except (TokenError, OverflowError):  # OverflowError: an exp of 10**400 fits no float
-            expires = math.nan
-        return token, (expires if math.isfinite(expires) else self._clock() + 300)
+            if isinstance(exp, (int, float)) and not isinstance(exp, bool) and math.isfinite(exp):
+                return token, float(exp)
+        return token, self._clock() + 300
 
     def _mint(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
         if self._issuer is None:
-            index_request = _auth_route_request(request, "GET", "/")
-            resp = yield index_request
-            index = _json_or_none(resp)
-            if resp.status != 200 or not isinstance(index, dict) or not isinstance(index.get("home"), str):
-                _raise_for(index_request, resp, "reading the site's home URL for the JWT issuer")
-            self._issuer = index["home"]
+            self._issuer = yield from _index_value(request, "home",
+                                                   "reading the site's home URL for the JWT issuer")
         now = self._clock()
         # Back-dated so a client clock a little ahead of the server's is not
         # refused: the plugins check iat and nbf with no leeway (php-jwt's JWT::decode()).
@@ -1239,11 +1263,11 @@ class JWTAuth(_LoginAuth):
 
 class CookieAuth(_LoginAuth):
     """Log in through ``wp-login.php`` and send the cookies with a REST nonce (``X-WP-Nonce``): any
-    WordPress, no plugin or application password needed. A ``403 rest_cookie_invalid_nonce`` fetches a
-    new nonce (logging in again if the session has ended) and retries once. Two-factor and CAPTCHA login plugins break this flow; prefer
-    ``ApplicationPassword`` where it is available."""
+    WordPress, no plugin needed. A ``403 rest_cookie_invalid_nonce`` fetches a new nonce (logging in
+    again if the session has ended) and retries once. Two-factor and CAPTCHA login plugins break this."""
 
     _about = "a cookie login as {0.username!r}"
+    _renew_codes = ("rest_cookie_invalid_nonce",)
 
     def __init__(self, username: str, password: str) -> None:
         super().__init__(username, password)
@@ -1256,54 +1280,38 @@ class CookieAuth(_LoginAuth):
             return (self._password, *(f"{k}={v}" for k, v in self._cookies.items()),
                     *((self._nonce,) if self._nonce else ()))
 
-    def flow(self, request: Request) -> Generator[Request, Response, None]:
+    def _held(self) -> dict[str, str] | None:
         with self._lock:
-            cookies, nonce = dict(self._cookies), self._nonce
-        if not cookies or nonce is None:
-            with self._login_lock:  # one login at a time; held across yields, see JWTAuth._renew
-                with self._lock:
-                    cookies, nonce = dict(self._cookies), self._nonce
-                if not cookies or nonce is None:
-                    cookies, nonce = yield from self._login(request)
-        response = yield self._signed(request, cookies, nonce)
-        if response.status == 403:
-            value = _json_or_none(response)
-            if isinstance(value, dict) and value.get("code") == "rest_cookie_invalid_nonce":
-                _log.info("REST nonce refused; fetching a new one once")
-                with self._login_lock:
-                    try:
-                        nonce = yield from self._fetch_nonce(request, cookies)
-                    except AuthenticationError:
-                        # wp-admin/admin-ajax.php registers rest-nonce for logged-in users only and
-                        # answers anyone else wp_die('0', 400): the session expired or was logged
-                        # out elsewhere, so log in again, once.
-                        _log.info("the login session has ended; logging in again once")
-                        cookies, nonce = yield from self._login(request)
-                response = yield self._signed(request, cookies, nonce)
+            if not self._cookies or self._nonce is None:
+                return None
+            cookie = "; ".join(f"{k}={v}" for k, v in self._cookies.items())
+            return {"Cookie": cookie, "X-WP-Nonce": self._nonce}
+
+    def _answered(self, response: Response) -> None:
         fresh = response.headers.get("X-WP-Nonce")
         if fresh:
             with self._lock:
                 self._nonce = fresh
 
-    @staticmethod
-    def _signed(request: Request, cookies: Mapping[str, str], nonce: str) -> Request:
-        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        return request.with_headers(Cookie=cookie, **{"X-WP-Nonce": nonce})
-
-    def _login(self, request: Request) -> Generator[Request, Response, tuple[dict[str, str], str]]:
+    def _login(self, request: Request, refused: bool) -> Generator[Request, Response, dict[str, str]]:
+        if refused:
+            try:
+                return (yield from self._fetch_nonce(request, self._cookies))
+            except AuthenticationError:
+                # wp-admin/admin-ajax.php registers rest-nonce for logged-in users only and answers
+                # anyone else wp_die('0', 400): the session expired or was logged out elsewhere.
+                _log.info("the login session has ended; logging in again once")
         if self._site_url is None:
-            index_request = _auth_route_request(request, "GET", "/")
-            resp = yield index_request
-            index = _json_or_none(resp)
-            if resp.status != 200 or not isinstance(index, dict) or not isinstance(index.get("url"), str):
-                _raise_for(index_request, resp, "reading the site URL for the login form")
-            self._site_url = index["url"].rstrip("/")
+            url = yield from _index_value(request, "url", "reading the site URL for the login form")
+            self._site_url = url.rstrip("/")
         # No testcookie field: with it wp-login.php also wants its TEST_COOKIE, which we never got.
         form = urllib.parse.urlencode({"log": self.username, "pwd": self._password}).encode()
         login = _auth_route_request(request, "POST", self._site_url + "/wp-login.php", form,
                                     "application/x-www-form-urlencoded")
         resp = yield login
-        cookies = _set_cookies(resp)
+        set_cookies = (h.split(";", 1)[0].partition("=") for h in resp.headers.get_all("Set-Cookie"))
+        cookies = {n.strip(): v.strip() for n, _, v in set_cookies
+                   if n.strip() and v.strip() not in ("", "deleted")}  # not the deleted ones
         if resp.status not in (302, 303) or not any(k.startswith("wordpress_logged_in_") for k in cookies):
             text = resp.body.decode("utf-8", "replace")
             error = re.search(r'id="login_error"[^>]*>(.*?)</div>', text, re.DOTALL)
@@ -1313,14 +1321,16 @@ class CookieAuth(_LoginAuth):
                 method="POST", url=login.url, route="/wp-login.php",
                 hint="Check the login password (CookieAuth takes the login password, not an "
                      "application password); 2FA, CAPTCHA or a renamed login page break this flow.")
-        nonce = yield from self._fetch_nonce(request, cookies)
-        return cookies, nonce
+        return (yield from self._fetch_nonce(request, cookies))
 
-    def _fetch_nonce(self, request: Request, cookies: dict[str, str]) -> Generator[Request, Response, str]:
+    def _fetch_nonce(self, request: Request,
+                     cookies: dict[str, str]) -> Generator[Request, Response, dict[str, str]]:
+        """A REST nonce for the session of ``cookies``; keeps both and returns the headers to send."""
         assert self._site_url is not None
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
         url = self._site_url + "/wp-admin/admin-ajax.php?action=rest-nonce"
         ask = _auth_route_request(request, "GET", url)
-        resp = yield ask.with_headers(Cookie="; ".join(f"{k}={v}" for k, v in cookies.items()))
+        resp = yield ask.with_headers(Cookie=cookie)
         nonce = resp.body.decode("utf-8", "replace").strip()
         if resp.status != 200 or not re.fullmatch(r"[0-9a-f]{6,32}", nonce):
             raise AuthenticationError(
@@ -1330,38 +1340,13 @@ class CookieAuth(_LoginAuth):
                 hint="The login cookies were not accepted; the session may have expired.")
         with self._lock:
             self._cookies, self._nonce = dict(cookies), nonce
-        return nonce
-
-
-def _set_cookies(resp: Response) -> dict[str, str]:
-    """name -> value of the cookies a response sets (deleted ones left out)."""
-    pairs = (h.split(";", 1)[0].partition("=") for h in resp.headers.get_all("Set-Cookie"))
-    return {n.strip(): v.strip() for n, _, v in pairs if n.strip() and v.strip() not in ("", "deleted")}
+        return {"Cookie": cookie, "X-WP-Nonce": nonce}
 
 
 # OAuth 1.0a (RFC 5849): the WP-API OAuth1 plugin, and WooCommerce keys over plain http.
 def _pct(value: str) -> str:
     """RFC 5849 3.6: UTF-8, then every byte but ALPHA DIGIT - . _ ~ as %XX."""
     return urllib.parse.quote(value, safe="~")
-
-
-def _oauth_params(request: Request) -> list[tuple[str, str]]:
-    """The query and a form body's parameters, decoded as PHP fills $_GET/$_POST (RFC 5849 3.4.1.3.1)."""
-    pairs = urllib.parse.parse_qsl(urllib.parse.urlsplit(request.url).query, keep_blank_values=True)
-    ctype = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
-    if request.body and ctype.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
-        pairs += urllib.parse.parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
-    return pairs  # a JSON (or any other) body is not signed
-
-
-def _oauth_base_uri(url: str) -> str:
-    """RFC 5849 3.4.1.2: scheme and host in lower case, default port left out, no query."""
-    parts = urllib.parse.urlsplit(url)
-    host = (parts.hostname or "").lower()
-    host = f"[{host}]" if ":" in host else host
-    if parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
-        host += f":{parts.port}"
-    return f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
 
 
 def _php_order(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -1378,12 +1363,20 @@ def _php_order(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _oauth_signature(method: str, url: str, pairs: list[tuple[str, str]], key: str,
                      signature_method: str, *, php_order: bool = False) -> str:
+    """RFC 5849 3.4: the HMAC of the method, the base URI (3.4.1.2: scheme and host in lower case,
+    default port left out, no query) and the sorted, encoded parameters."""
     if php_order:
         encoded = [(_pct(k), _pct(v)) for k, v in _php_order(pairs)]
     else:
         encoded = sorted((_pct(k), _pct(v)) for k, v in pairs)
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host
+    if parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
+        host += f":{parts.port}"
+    base_uri = f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
     normalized = "&".join(f"{k}={v}" for k, v in encoded)
-    base = "&".join((method.upper(), _pct(_oauth_base_uri(url)), _pct(normalized)))
+    base = "&".join((method.upper(), _pct(base_uri), _pct(normalized)))
     import hashlib
     import hmac
     digest = hashlib.sha256 if signature_method == "HMAC-SHA256" else hashlib.sha1
@@ -1423,10 +1416,15 @@ class OAuth1(Auth):
                   "oauth_timestamp": str(int(self._clock()))}
         if self.token:
             params["oauth_token"] = self.token
+        # Signed with them: the query and a form body, decoded as PHP fills $_GET/$_POST (RFC 5849 3.4.1.3.1).
+        pairs = urllib.parse.parse_qsl(urllib.parse.urlsplit(request.url).query, keep_blank_values=True)
+        content_type = Headers(request.headers).get("Content-Type") or ""
+        if request.body and content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            pairs += urllib.parse.parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
+        pairs += params.items()
         key = f"{_pct(self._secret)}&{_pct(self._token_secret)}"
-        params["oauth_signature"] = _oauth_signature(
-            request.method, request.url, _oauth_params(request) + list(params.items()), key,
-            self.signature_method, php_order=php_order)
+        params["oauth_signature"] = _oauth_signature(request.method, request.url, pairs, key,
+                                                     self.signature_method, php_order=php_order)
         return params
 
     def sign(self, request: Request) -> Request:
@@ -1438,24 +1436,15 @@ class OAuth1(Auth):
         yield self.sign(request)
 
 
-def _dig(value: Any, *keys: str) -> Any:
-    """``value[k1][k2]...`` through JSON objects only (WordPress sends an empty one as ``[]``)."""
-    for key in keys:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
-
-
-def _token_answer(request: Request, resp: Response, what: str) -> dict[str, str]:
-    """The OAuth1 plugin's form-encoded answer; its plain-text errors (``rest_oauth1_loaded()``
-    echoes the WP_Error message with its status, else 500) become typed errors."""
+def _token_answer(request: Request, resp: Response, what: str) -> tuple[str, str]:
+    """The token and its secret from the OAuth1 plugin's form-encoded answer; its plain-text errors
+    (``rest_oauth1_loaded()`` echoes the WP_Error message with its status, else 500) become typed errors."""
     text = resp.body.decode("utf-8", "replace").strip()
     values = dict(urllib.parse.parse_qsl(text)) if resp.status == 200 else {}
     if values.get("oauth_token") and values.get("oauth_token_secret"):
-        return values
+        return values["oauth_token"], values["oauth_token_secret"]
     if resp.status < 400 or text.startswith("<") or len(text) > 300:
-        raise InvalidResponse(f"{what}: unexpected {resp.status} answer from {request.url} (is the OAuth1 "
-                              "plugin active?)", status=resp.status, content_type=resp.content_type,
-                              body_start=_body_start(resp.body), method=request.method, url=request.url)
+        _raise_for(request, resp, f"{what} (is the OAuth1 plugin active?)")
     rejected = text == "OAuth signature does not match"
     message = f"{what}: the server rejected the signature ({text})" if rejected else f"{what}: {text}"
     code = "oauth1_" + re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
@@ -1493,9 +1482,9 @@ class OAuth1Flow:
             self._endpoints = {k: found[k] for k in ("request", "authorize", "access")}
         return self._endpoints
 
-    def _exchange(self, endpoint: str, form: dict[str, str], what: str, *token: str) -> dict[str, str]:
-        """POST the signed ``form`` to an endpoint; ``token``: the request token and its secret."""
-        # oauth_callback and oauth_verifier go in the signed form body (RFC 5849 3.5.2).
+    def _exchange(self, endpoint: str, form: dict[str, str], what: str, *token: str) -> tuple[str, str]:
+        """POST the signed ``form`` to an endpoint for a token and its secret; ``token``: the request
+        token and its secret. oauth_callback and oauth_verifier are signed in the body (RFC 5849 3.5.2)."""
         auth = OAuth1(self.consumer_key, self._secret, *token, signature_method=self.signature_method)
         with Client(self.site_url, auth=auth, **self._client_kwargs) as client:
             request = client.build_request(
@@ -1505,8 +1494,7 @@ class OAuth1Flow:
 
     def request_token(self, callback: str = "oob") -> tuple[str, str]:
         """A request token and its secret; ``callback`` must be the consumer's registered one."""
-        values = self._exchange("request", {"oauth_callback": callback}, "getting a request token")
-        return values["oauth_token"], values["oauth_token_secret"]
+        return self._exchange("request", {"oauth_callback": callback}, "getting a request token")
 
     def authorize_url(self, token: str) -> str:
         """The page where the user logs in and authorizes ``token``."""
@@ -1515,20 +1503,19 @@ class OAuth1Flow:
 
     def access_token(self, token: str, secret: str, verifier: str) -> OAuth1:
         """Trade the authorized request token and the verifier for an access token."""
-        values = self._exchange("access", {"oauth_verifier": verifier.strip()}, "getting the access token",
+        access = self._exchange("access", {"oauth_verifier": verifier.strip()}, "getting the access token",
                                 token, secret)
-        return OAuth1(self.consumer_key, self._secret, values["oauth_token"],
-                      values["oauth_token_secret"], signature_method=self.signature_method)
+        return OAuth1(self.consumer_key, self._secret, *access, signature_method=self.signature_method)
 
 
 class WooCommerceKeys(Auth):
-    """WooCommerce REST API keys (``ck_...``/``cs_...``), for ``wc/`` routes only. Over https: HTTP
-    Basic, or with ``query_string=True`` the ``consumer_key`` and ``consumer_secret`` query parameters
-    (for hosts that strip the header; access logs then hold the secret). Over http the secret never
-    leaves: one-legged OAuth 1.0a (HMAC-SHA256, key ``consumer_secret&``) in the query, as
-    ``WC_REST_Authentication::perform_oauth_authentication()`` verifies it."""
+    """WooCommerce REST API keys (``ck_...``/``cs_...``), for ``wc/`` routes only. Over https: HTTP Basic,
+    or with ``query_string=True`` the keys as query parameters (for hosts that strip the header; access
+    logs then hold the secret). Over http the secret never leaves: one-legged OAuth 1.0a, HMAC-SHA256,
+    in the query (``WC_REST_Authentication::perform_oauth_authentication()``)."""
 
     _repr = ("consumer_key", "*consumer_secret")
+    _about = "the WooCommerce key {0.consumer_key:.7}..."
 
     def __init__(self, consumer_key: str, consumer_secret: str, *, query_string: bool = False,
                  clock: Callable[[], float] = time.time) -> None:
@@ -1540,23 +1527,20 @@ class WooCommerceKeys(Auth):
         self._header = _basic_header(consumer_key, consumer_secret)
         self._signer = OAuth1(consumer_key, consumer_secret, signature_method="HMAC-SHA256", clock=clock)
 
-    def describe(self) -> str:
-        return f"the WooCommerce key {self.consumer_key[:7]}..."
-
     def secrets(self) -> tuple[str, ...]:
         return self._secret, self._header
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
-        if urllib.parse.urlsplit(request.url).scheme == "https":
-            if not self.query_string:
-                yield request.with_headers(Authorization=self._header)
-                return
+        parts = urllib.parse.urlsplit(request.url)
+        if parts.scheme == "https" and not self.query_string:
+            yield request.with_headers(Authorization=self._header)
+            return
+        if parts.scheme == "https":
             query = {"consumer_key": self.consumer_key, "consumer_secret": self._secret}
         else:
             query = self._signer.oauth_params(request, php_order=True)
-        sep = "&" if urllib.parse.urlsplit(request.url).query else "?"
         query_text = urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
-        yield request.replace(url=request.url + sep + query_text)
+        yield request.replace(url=request.url + ("&" if parts.query else "?") + query_text)
 
 
 # The credentials file of `wp-rest login`: named sites for Client.from_env.
@@ -1607,14 +1591,12 @@ def _auth_from_file(site: str | None, environ: Mapping[str, str] | None = None) 
     env = os.environ if environ is None else environ
     path = credentials_path(env)
     sites: dict[str, Any] = _read_credentials(path)["sites"]
-    name = site or env.get("WP_SITE", "").strip()
+    name = site or env.get("WP_SITE", "").strip() or (next(iter(sites)) if len(sites) == 1 else "")
+    if not name and not sites:
+        return None
     if not name:
-        if len(sites) > 1:
-            raise ConfigError(f"{path} holds several sites ({', '.join(sorted(sites))}): choose one "
-                              "with WP_SITE=NAME (or Client.from_env(site=NAME))")
-        if not sites:
-            return None
-        name = next(iter(sites))
+        raise ConfigError(f"{path} holds several sites ({', '.join(sorted(sites))}): choose one "
+                          "with WP_SITE=NAME (or Client.from_env(site=NAME))")
     entry = sites.get(name)
     fields = ("url", "username", "application_password")
     if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in fields):

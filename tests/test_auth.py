@@ -504,8 +504,8 @@ def test_oauth1_needs_both_consumer_credentials(key: str, secret: str) -> None:
 ])
 def test_a_token_endpoint_answer_that_is_not_the_plugins_is_an_invalid_response(answer: wp_rest.Response) -> None:
     token_request = request("/oauth1/request", "POST")
-    with pytest.raises(wp_rest.InvalidResponse, match=r"getting a request token: unexpected \d+ answer from "
-                       r"https://site.example/wp-json/oauth1/request \(is the OAuth1 plugin active\?\)"):
+    with pytest.raises(wp_rest.InvalidResponse, match=r"getting a request token \(is the OAuth1 plugin active\?\): "
+                       r"unexpected \d+ answer \(.*\) from POST /oauth1/request"):
         wp_rest._token_answer(token_request, answer, "getting a request token")
 
 
