@@ -1105,11 +1105,9 @@ def _raise_for(request: Request, resp: Response, what: str) -> NoReturn:
     """An auth step failed: raise the WordPress error, or say what came back."""
     value = _json_or_none(resp)
     if value is None or resp.status < 400:
-        raise InvalidResponse(
-            f"{what}: unexpected {resp.status} answer ({resp.content_type or 'no content type'}) "
-            f"from {request.method} {request.route or request.url}",
-            status=resp.status, content_type=resp.content_type, body_start=_body_start(resp.body),
-            method=request.method, url=request.url)
+        ctype = resp.content_type or "no content type"
+        raise _invalid_answer(f"{what}: unexpected {resp.status} answer ({ctype}) from {request.method} "
+                              f"{request.route or request.url}", resp, request.method, request.url)
     raise _api_error(request, resp, value, authenticated=True)
 
 
