@@ -3223,13 +3223,19 @@ _FIX_NO_CREDENTIALS = (
     "auth=ApplicationPassword(username, password) to Client; or WP_AUTH=jwt|cookie|basic with WP_PASSWORD.")
 _FIX_PHP = "Set display_errors = Off in php.ini (or WP_DEBUG_DISPLAY false), then fix what the message names."
 _FIX_ALLOW = "allow-list this machine's IP address, or the /wp-json/ and ?rest_route= paths"
-_FIX_LOGIN = "Check WP_USERNAME and WP_PASSWORD: this method takes the login password, not an application password."
+_FIX_LOGIN = ("Check WP_USERNAME and WP_PASSWORD: this method takes the login password, "
+              "not an application password.")
 _FIX_CLOCKS = "Synchronise the clocks of this machine and the server with NTP (timedatectl set-ntp true)."
 _FIX_WOO = "Copy the key and secret again from WooCommerce > Settings > Advanced > REST API."
+_FIX_HEADER_FIRST = "Fix the web server as auth-header says, then run doctor again."
 _UNTRUSTED = "{where}: the TLS certificate of {host} is not trusted: {detail}"
+_HANDSHAKE = "{where}: the TLS handshake failed ({detail})"
+_OTHER_ROOT = "{seen}. But {root} answers the REST index"
+_APPS_OFF = 'unavailable: the REST index has "authentication": {detail}'
 _JWT_REFUSED = "{seen}: the JWT plugin refused the token"
-_BASIC_PLUGIN = ("{seen}. This 500 with \"data\": null is the JSON Basic Authentication plugin (WP-API/Basic-Auth):"
-                 " it checks every Basic header as a login password")
+_BASIC_PLUGIN = ('{seen}. This 500 with "data": null is the JSON Basic Authentication plugin '
+                 "(WP-API/Basic-Auth), which checks every Basic header as a login password")
+_LOGIN_CODES = r"^\d+ (\[jwt_auth\] )?(incorrect_password|invalid_username|invalid_email|login_failed) "
 
 #: What doctor knows: cause -> (check, outcome, evidence, meaning, fix). ``evidence`` is a
 #: regular expression over "STATUS CODE MESSAGE" of an answer ("(text)" or "(json)" in place
@@ -3237,109 +3243,110 @@ _BASIC_PLUGIN = ("{seen}. This 500 with \"data\": null is the JSON Basic Authent
 #: empty check or outcome is the caller's; {names} are facts of the run.
 _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     # No HTTP answer.
-    "tls-expired": ("tls", "fail", "", _UNTRUSTED, "The certificate has expired or is not valid yet: renew it "
-                    "(certbot renew) and check this machine's clock. A CA bundle does not help."),
-    "tls-name": ("tls", "fail", "", _UNTRUSTED, "The certificate does not name {host}: use the name it was issued "
-                 "for (with or without www.), or have it reissued to include {host}."),
-    "tls-untrusted": ("tls", "fail", "", _UNTRUSTED, "For a private CA or a self-signed certificate you trust, pass "
-                      "its PEM file: Client(url, verify='/path/to/ca.pem'), WP_CA_BUNDLE or --ca-bundle FILE."),
-    "tls-not-tls": ("tls", "fail", "", "{where}: the TLS handshake failed ({detail})",
-                    "Nothing speaks TLS on port {port}: use http:// or the site's https port."),
-    "tls-handshake": ("tls", "fail", "", "{where}: the TLS handshake failed ({detail})",
-                      "Check the server's TLS setup (protocol versions, ciphers, certificate chain)."),
-    "dns": ("reachable", "fail", "", "{where}: the host name {host} does not resolve ({detail})",
-            "Check the spelling of {host} and its DNS record (dig {host}); a private name needs /etc/hosts or VPN."),
-    "conn-refused": ("reachable", "fail", "", "{where}: connection refused, nothing listens on {host} port {port}",
-                     "Check the port in the URL and that the web server runs; a firewall may reject the port."),
-    "timeout": ("reachable", "fail", "", "{where}: no answer within {detail} s", "Check that the host is up and "
-                "no firewall drops the connection; a slow site needs a larger Client(timeout=...)."),
-    "reset": ("reachable", "fail", "", "{where}: the server closed the connection without answering",
-              "A firewall or the server dropped the request (see its logs), or http:// went to an https port."),
-    "unreachable": ("reachable", "fail", "", "{where}: {detail}", "Check the URL and the network to the site."),
+    "tls-expired": ("tls", "fail", "", _UNTRUSTED, "Renew the certificate (certbot renew) and check this "
+                    "machine's clock; a CA bundle does not help."),
+    "tls-name": ("tls", "fail", "", _UNTRUSTED, "The certificate does not name {host}: use the name it was "
+                 "issued for (with or without www.), or have it reissued to include {host}."),
+    "tls-untrusted": ("tls", "fail", "", _UNTRUSTED,
+                      "For a private CA or a self-signed certificate you trust, pass its PEM file: "
+                      "Client(url, verify='/path/to/ca.pem'), WP_CA_BUNDLE or --ca-bundle FILE."),
+    "tls-not-tls": ("tls", "fail", "", _HANDSHAKE,
+                    "Nothing speaks TLS on port {port}: use http:// or the https port."),
+    "tls-handshake": ("tls", "fail", "", _HANDSHAKE,
+                      "Check the server's TLS protocols, ciphers and certificate chain."),
+    "dns": ("reachable", "fail", "", "{where}: the host name {host} does not resolve ({detail})", "Check the "
+            "spelling of {host} and its DNS record (dig {host}); a private name needs /etc/hosts or VPN."),
+    "conn-refused": ("reachable", "fail", "",
+                     "{where}: connection refused, nothing listens on {host} port {port}",
+                     "Check the port and that the web server runs; a firewall may reject the port."),
+    "timeout": ("reachable", "fail", "", "{where}: no answer within {detail} s", "Check that the host is up "
+                "and no firewall drops the connection; a slow site needs Client(timeout=...)."),
+    "reset": ("reachable", "fail", "", "{where}: the server closed the connection without answering", "A "
+              "firewall or the server dropped the request (see its logs), or http:// went to an https port."),
+    "unreachable": ("reachable", "fail", "", "{where}: {detail}",
+                    "Check the URL and the network to the site."),
     "redirect-error": ("redirects", "fail", "", "{detail}", "Fix the site's address (Settings > General, "
                        "WP_HOME, WP_SITEURL) and the web server's redirect rules."),
     # The site and its API root.
     "reachable": ("reachable", "ok", "", "{seen} in {detail} ms{after}", ""),
     "tls-ok": ("tls", "ok", "", "the certificate of {host} is valid and trusted", ""),
-    "tls-unverified": ("tls", "warn", "", "the certificate of {host} was not verified (verify=False)", "Pass the CA"
-                       " bundle instead (verify='/path/to/ca.pem'): else anyone on the path reads the credentials."),
-    "tls-plain": ("tls", "warn", "", "plain http to {host}: the credentials travel unencrypted", "Use https://."),
-    "redirects": ("redirects", "", "", "{detail}", "Use the address the site redirects to: Client({canonical!r}), "
-                  "or WP_URL={canonical}. wp_rest follows redirects for GET and HEAD only (a 301 or 302 would "
-                  "turn a POST into a GET), and never sends credentials to another origin."),
+    "tls-unverified": ("tls", "warn", "",
+                       "the certificate of {host} was not verified (verify=False)", "Pass the CA bundle "
+                       "instead (verify='/path/to/ca.pem'): else anyone on the path reads the credentials."),
+    "tls-plain": ("tls", "warn", "",
+                  "plain http to {host}: the credentials travel unencrypted", "Use https://."),
+    "redirects": ("redirects", "", "", "{detail}", "Use Client({canonical!r}) or WP_URL={canonical}: wp_rest "
+                  "follows redirects for GET and HEAD only (a 301 or 302 turns a POST into a GET), never "
+                  "with credentials to another origin."),
     "api": ("api", "ok", "", "GET {root} answered the REST index of {detail}; the root was {how}", ""),
-    "api-closed": ("api", "warn", "", "{seen} (the root was {how}); the checks that read the index were skipped",
-                   "{detail}"),
+    "api-closed": ("api", "warn", "",
+                   "{seen} (the root was {how}); the checks that read the index were skipped", "{detail}"),
     # rest_api_register_rewrites() maps /wp-json/ only under pretty permalinks, and
     # get_rest_url() names ?rest_route=/ otherwise (wp-includes/rest-api.php).
-    "api-plain": ("api", "fail", "", "{seen}. But {root} answers the REST index", "Use the site's address or "
-                  "Client({root!r}). The site has plain permalinks, so /wp-json/ does not exist (Settings > "
-                  "Permalinks)."),
-    "api-rewrites": ("api", "fail", "", "{seen}. But {root} answers the REST index", "Use the site's address or "
-                     "Client({root!r}). The web server does not send /wp-json/ to WordPress: Apache needs "
-                     "mod_rewrite, AllowOverride FileInfo and WordPress's .htaccess; nginx try_files $uri $uri/ "
-                     "/index.php?$args;"),
-    "no-api": ("credentials", "fail", "", "not checked: no WordPress REST API answered", "Fix the REST API first."),
-    "permalinks": ("permalinks", "warn", "", "the permalinks are Plain: WordPress names its API root {detail}; the "
-                   "client works through ?rest_route=", "Nothing to change. For /wp-json/ URLs choose another "
-                   "structure in Settings > Permalinks."),
+    "api-plain": ("api", "fail", "", _OTHER_ROOT, "Use the site's address or Client({root!r}): under plain "
+                  "permalinks /wp-json/ does not exist (Settings > Permalinks)."),
+    "api-rewrites": ("api", "fail", "", _OTHER_ROOT, "Use the site's address or Client({root!r}). Or make "
+                     "the web server send /wp-json/ to WordPress: Apache needs mod_rewrite, AllowOverride "
+                     "FileInfo and WordPress's .htaccess; nginx try_files $uri $uri/ /index.php?$args;"),
+    "no-api": ("credentials", "fail", "",
+               "not checked: no WordPress REST API answered", "Fix the REST API first."),
+    "permalinks": ("permalinks", "warn", "", "the permalinks are Plain, so the API root is {detail}; the "
+                   "client works through ?rest_route=",
+                   "Nothing to change; for /wp-json/ URLs pick another structure in Settings > Permalinks."),
     "php-output": ("php-output", "warn", "", "{where}: the JSON came after {detail}", _FIX_PHP),
-    "bom": ("php-output", "warn", "", "{where}: the JSON came after {detail}", "A PHP file (wp-config.php, a "
-            "theme's functions.php) was saved as 'UTF-8 with BOM': save it as plain UTF-8."),
+    "bom": ("php-output", "warn", "", "{where}: the JSON came after {detail}", "Save the PHP file "
+            "(wp-config.php, a theme's functions.php) as plain UTF-8, not 'UTF-8 with BOM'."),
     # An answer that is not what was asked for.
-    "server-auth": ("server-auth", "fail", "", "{seen}, WWW-Authenticate: {detail}: the web server asks for its own"
-                    " login before WordPress runs", "The server's password protection (.htpasswd) takes the one "
-                    "Authorization header: exempt /wp-json/ and ?rest_route= from it (Apache: Require all granted; "
-                    "nginx: auth_basic off;) or allow this machine's IP address."),
-    "firewall": ("", "", "", "{seen}: a block or challenge page of {detail}, not WordPress", "Let API clients "
-                 "through {detail}: " + _FIX_ALLOW + ". A script cannot pass a browser challenge."),
+    "server-auth": ("server-auth", "fail", "", "{seen}, WWW-Authenticate: {detail}: the web server asks for "
+                    "its own login before WordPress runs", "That login (.htpasswd) takes the one "
+                    "Authorization header: exempt /wp-json/ and ?rest_route= from it (Apache: Require all "
+                    "granted; nginx: auth_basic off;) or allow this machine's IP address."),
+    "firewall": ("", "", "", "{seen}: a block or challenge page of {detail}, not WordPress",
+                 "A script cannot pass a browser challenge: in {detail}, " + _FIX_ALLOW + "."),
     "no-route": ("", "", r"^404 rest_no_route ", "{seen}: this is not the API root",
-                 "Give the site's address and let the client find the root, or the exact root (…/wp-json/)."),
+                 "Give the site's address, or the exact root (…/wp-json/)."),
     "rest-disabled": ("", "", r"^(\d+ rest_disabled|404 [^(\s]\S*) ", "{seen}: the REST API is switched off",
                       "Remove the plugin or filter that disables it (rest_enabled, rest_endpoints)."),
-    "rest-closed": ("", "", r"^40[13] [^(\s]", "{seen}: a plugin or filter closes the REST API to visitors who "
-                    "are not logged in", "Credentials may still work (see credentials); anonymous reads need "
-                    "that plugin to allow them."),
+    "rest-closed": ("", "", r"^40[13] [^(\s]", "{seen}: a plugin or filter closes the REST API to visitors "
+                    "who are not logged in", "Credentials may still work (see credentials); anonymous reads "
+                    "need that plugin to allow them."),
     "php-error": ("", "", r"^\d+ \(text\) .*(Notice|Warning|Deprecated|Fatal error|Parse error)(</b>)?:",
                   "{seen}: PHP printed an error message instead of the JSON", _FIX_PHP),
-    "server-error": ("", "", r"^5\d\d ", "{seen}: the server failed (PHP fatal error, overload, broken proxy)",
-                     "Read the web server's and PHP's error logs."),
-    # WP-API/OAuth1 answers its own routes in plain text (lib/class-wp-rest-oauth1.php).
-    "oauth1-text": ("", "", r"^40\d \(text\) (OAuth|Consumer|Callback)",
-                    "{seen}: the OAuth1 plugin refused the request",
-                    "Check the consumer key and secret and the token given to wp_rest.OAuth1."),
-    "blocked": ("", "", r"^(40[1369]|429) ", "{seen}: refused by the web server, a security plugin or a firewall",
-                "Let API clients through: " + _FIX_ALLOW + "."),
-    "not-found": ("", "", r"^404 \(", "{seen}: no REST API at this address", "Check the URL: give the site's "
-                  "address."),
-    "not-index": ("", "", r"^\d+ (?!\(text\))", "{seen}: JSON, but not a WordPress REST index", "Check the URL."),
-    "not-json": ("", "", "", "{seen}: {detail}, not the REST API", "Check the URL; a maintenance page or a page "
-                 "cache in front of WordPress answers like this too."),
+    "server-error": ("", "", r"^5\d\d ", "{seen}: the server failed (PHP fatal error, overload, broken "
+                     "proxy)", "Read the web server's and PHP's error logs."),
+    "blocked": ("", "", r"^(40[1369]|429) ", "{seen}: refused by the web server, a security plugin or a "
+                "firewall", "Let API clients through: " + _FIX_ALLOW + "."),
+    "not-found": ("", "", r"^404 \(",
+                  "{seen}: no REST API at this address", "Check the URL: give the site's address."),
+    "not-index": ("", "", r"^\d+ (?!\(text\))",
+                  "{seen}: JSON, but not a WordPress REST index", "Check the URL."),
+    "not-json": ("", "", "", "{seen}: {detail}, not the REST API", "Check the URL; a maintenance page or a "
+                 "page cache in front of WordPress answers like this too."),
     # The index. rest_add_application_passwords_to_index() lists application passwords only
     # when wp_is_application_passwords_available(): is_ssl() or environment type 'local'
     # (wp-includes/rest-api.php, user.php); is_ssl() never reads X-Forwarded-Proto (load.php).
     "apps-ok": ("app-passwords", "ok", "", "available: the REST index lists application-passwords", ""),
-    "apps-no-field": ("app-passwords", "warn", "", "the REST index has no 'authentication' field (WordPress before"
-                      " 5.6, or a plugin)", "Update WordPress, or use WP_AUTH=cookie."),
-    "apps-http": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over plain "
-                  "http ({root}) and the environment type is not 'local'", "Serve the site over HTTPS and use "
-                  "https://; on a development site define('WP_ENVIRONMENT_TYPE', 'local') in wp-config.php."),
-    "apps-http-xfp": ("app-passwords", "", "", "unavailable over plain http: the REST index at {root} has "
-                      "\"authentication\": {detail}, but lists application-passwords when the request carries "
-                      "X-Forwarded-Proto: https, which this site's wp-config.php takes as HTTPS (Debian's does)",
-                      "Put HTTPS in front: a TLS proxy that sends X-Forwarded-Proto: https is enough here. On a "
-                      "development site, define('WP_ENVIRONMENT_TYPE', 'local'). Never send that header yourself "
-                      "over plain http: the password would travel unencrypted."),
-    "apps-proxy": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over https,"
-                   " and home is {home}: PHP does not see HTTPS (is_ssl() is false) behind this TLS proxy",
+    "apps-no-field": ("app-passwords", "warn", "", "the REST index has no 'authentication' field (WordPress "
+                      "before 5.6, or a plugin)", "Update WordPress, or use WP_AUTH=cookie."),
+    "apps-http": ("app-passwords", "", "", _APPS_OFF + " over plain http ({root}) and the environment type "
+                  "is not 'local'", "Serve the site over HTTPS; on a development site "
+                  "define('WP_ENVIRONMENT_TYPE', 'local') in wp-config.php."),
+    "apps-http-xfp": ("app-passwords", "", "", _APPS_OFF + " over plain http ({root}), but lists "
+                      "application-passwords when the request carries X-Forwarded-Proto: https, which this "
+                      "site's wp-config.php takes as HTTPS (Debian's does)",
+                      "Put HTTPS in front: a TLS proxy that sends X-Forwarded-Proto: https is enough here "
+                      "(or, on a development site, define('WP_ENVIRONMENT_TYPE', 'local')). Never send that "
+                      "header yourself over plain http: the password would travel unencrypted."),
+    "apps-proxy": ("app-passwords", "", "", _APPS_OFF + " over https and home is {home}: PHP does not see "
+                   "HTTPS (is_ssl() is false) behind this TLS proxy",
                    "In wp-config.php: if (($_SERVER['HTTP_X_FORWARDED_PROTO'] ?? '') === 'https') { "
                    "$_SERVER['HTTPS'] = 'on'; } or nginx: fastcgi_param HTTPS on;"),
-    "apps-proxy-xfp": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over "
-                       "https and home is {home}; with X-Forwarded-Proto: https it lists them: this site's "
-                       "wp-config.php honours that header, which the proxy does not send", "Make the proxy send "
-                       "it (nginx: proxy_set_header X-Forwarded-Proto $scheme;)."),
-    "apps-off": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over https: "
-                 "a plugin or the wp_is_application_passwords_available filter turns them off",
+    "apps-proxy-xfp": ("app-passwords", "", "", _APPS_OFF + " over https and home is {home}, but lists them "
+                       "with X-Forwarded-Proto: https: this site's wp-config.php honours that header, which "
+                       "the proxy does not send",
+                       "Make the proxy send it (nginx: proxy_set_header X-Forwarded-Proto $scheme;)."),
+    "apps-off": ("app-passwords", "", "", _APPS_OFF + " over https: a plugin or the "
+                 "wp_is_application_passwords_available filter turns them off",
                  "Re-enable them in that plugin, or use WP_AUTH=cookie with the login password."),
     "address": ("address", "warn", "", "WordPress's address (home) is {home}, but the API answered at {root}",
                 "Use Client({home!r}): login cookies, links and JWT issuers follow it."),
@@ -3350,28 +3357,29 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                          "reads it", "Check which plugin should accept the token."),
     "plugins-no-oauth1": ("plugins", "fail", "", "{detail}. OAuth1 needs the OAuth 1.0a server plugin",
                           "Activate WP-API/OAuth1, or use an application password."),
-    "plugins-no-woo": ("plugins", "fail", "", "{detail}. WooCommerce keys need WooCommerce (no wc/ namespace)",
-                       "Activate WooCommerce, or use an application password."),
+    "plugins-no-woo": ("plugins", "fail", "", "{detail}. WooCommerce keys need WooCommerce (no wc/ "
+                       "namespace)", "Activate WooCommerce, or use an application password."),
     "clock": ("clock", "ok", "", "{detail}", ""),
-    "clock-skew": ("clock", "warn", "", "{detail}; JWT plugins refuse tokens that look expired or not yet valid",
-                   _FIX_CLOCKS),
+    "clock-skew": ("clock", "warn", "",
+                   "{detail}; JWT plugins refuse tokens that look expired or not yet valid", _FIX_CLOCKS),
     # Credentials. Before any answer:
-    "no-credentials": ("credentials", "fail", "", "none given: only the site was checked", _FIX_NO_CREDENTIALS),
-    "other-origin": ("credentials", "fail", "", "not sent: the REST API answered at {root}, another origin than "
-                     "{url}", "Use the site's canonical address: Client({canonical!r}), or WP_URL={canonical}."),
+    "no-credentials": ("credentials", "fail", "",
+                       "none given: only the site was checked", _FIX_NO_CREDENTIALS),
+    "other-origin": ("credentials", "fail", "",
+                     "not sent: the REST API answered at {root}, another origin than {url}",
+                     "Use the site's canonical address: Client({canonical!r}), or WP_URL={canonical}."),
     "step-failed": ("credentials", "fail", "", "{detail}", "{fix}"),
     # A plugin's wp_authenticate() also runs wp_authenticate_application_password() (hooked on
     # 'authenticate', wp-includes/default-filters.php): a wrong login password can come back
     # worded as an application-password error.
-    "login-no-route": ("credentials", "fail", r"^\d+ rest_no_route ", "{seen}", "No JWT plugin answers that route:"
-                       " activate JWT Authentication for WP REST API, or use an application password."),
-    "login-app-words": ("credentials", "fail", r"^\d+ (\[jwt_auth\] )?(incorrect_password|invalid_username|"
-                        r"invalid_email|login_failed) .*application password", "{seen} (WordPress words a wrong "
-                        "login password as an application-password error once one exists)", _FIX_LOGIN),
-    "login-wrong": ("credentials", "fail", r"^\d+ (\[jwt_auth\] )?(incorrect_password|invalid_username|"
-                    r"invalid_email|login_failed) ", "{seen}", _FIX_LOGIN),
-    "login-config": ("credentials", "fail", r"jwt_auth_bad_config ", "{seen}", "Define JWT_AUTH_SECRET_KEY in "
-                     "wp-config.php."),
+    "login-no-route": ("credentials", "fail", r"^\d+ rest_no_route ", "{seen}", "No JWT plugin answers that "
+                       "route: activate JWT Authentication for WP REST API, or use an application password."),
+    "login-app-words": ("credentials", "fail", _LOGIN_CODES + r".*application password",
+                        "{seen} (WordPress words a wrong login password as an application-password error "
+                        "once one exists)", _FIX_LOGIN),
+    "login-wrong": ("credentials", "fail", _LOGIN_CODES, "{seen}", _FIX_LOGIN),
+    "login-config": ("credentials", "fail", r"jwt_auth_bad_config ", "{seen}",
+                     "Define JWT_AUTH_SECRET_KEY in wp-config.php."),
     "login-other": ("credentials", "fail", "", "{seen}", "{fix}"),
     # GET /wp/v2/users/me. Core answers a failed check as for a visitor: it sets the user
     # before REST_REQUEST is defined (wp-settings.php), so the application password is not
@@ -3379,46 +3387,55 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     # Its own codes show only where something asked for the user earlier (WooCommerce).
     "authenticated": ("credentials", "ok", "", "authenticated as {detail} with {auth}; roles: {roles}", ""),
     "basic-plugin": ("credentials", "fail", r"^500 (incorrect_password|invalid_username|invalid_email) ",
-                     _BASIC_PLUGIN + ": the username or login password is wrong", "Check WP_USERNAME and "
-                     "WP_PASSWORD (the login password)."),
-    "basic-plugin-app": ("credentials", "fail", "", _BASIC_PLUGIN + ", so application passwords always fail, on "
-                         "public routes too", "Deactivate the JSON Basic Authentication plugin: application "
-                         "passwords need none. Or, on a development site only, use WP_AUTH=basic."),
-    "anonymous": ("credentials", "fail", r"^(\d+ rest_not_logged_in|401 rest_(?!cookie_invalid_nonce)\S+) ", "", ""),
+                     _BASIC_PLUGIN + ": the username or login password is wrong", _FIX_LOGIN),
+    "basic-plugin-app": ("credentials", "fail", "", _BASIC_PLUGIN + ", so application passwords always fail, "
+                         "on public routes too", "Deactivate that plugin: application passwords need none "
+                         "(on a development site only, WP_AUTH=basic works too)."),
+    "anonymous": ("credentials", "fail",
+                  r"^(\d+ rest_not_logged_in|401 rest_(?!cookie_invalid_nonce)\S+) ", "", ""),
     "wrong": ("credentials", "fail", r"^\d+ (incorrect_password|invalid_username|invalid_email) ",
               "{seen}: the Authorization header reached WordPress and the credentials are wrong", "{fix}"),
-    "nonce": ("credentials", "fail", r"^\d+ rest_cookie_invalid_nonce ", "{seen}: an X-WP-Nonce came without a "
-              "valid login cookie", "Send X-WP-Nonce only with the login cookies (CookieAuth)."),
+    "nonce": ("credentials", "fail", r"^\d+ rest_cookie_invalid_nonce ", "{seen}: an X-WP-Nonce came without "
+              "a valid login cookie", "Send X-WP-Nonce only with the login cookies (CookieAuth)."),
     "jwt-iss": ("credentials", "fail", r"^\d+ jwt_auth_bad_iss ", _JWT_REFUSED,
                 "The token's iss must be exactly {home} (scheme and trailing slash included)."),
-    "jwt-time": ("credentials", "fail", r"(?i)^\d+ jwt_auth\S* .*(expired|prior to)", _JWT_REFUSED,
-                 "The token has expired or is not valid yet: get a new one, and check the clocks (see clock)."),
+    "jwt-time": ("credentials", "fail", r"(?i)^\d+ jwt_auth\S* .*(expired|prior to)", _JWT_REFUSED, "The "
+                 "token has expired or is not valid yet: get a new one, and check the clocks (see clock)."),
     "jwt-key": ("credentials", "fail", r"(?i)^\d+ jwt_auth\S* .*signature", _JWT_REFUSED,
                 "The token was signed with another key: WP_JWT_SECRET must equal JWT_AUTH_SECRET_KEY."),
     "jwt": ("credentials", "fail", r"^\d+ jwt_auth", _JWT_REFUSED, "Get a new token, or check the plugin."),
     # Signed requests, as WP-API/OAuth1 (lib/class-wp-rest-oauth1.php) and WooCommerce
     # (WC_REST_Authentication, includes/class-wc-rest-authentication.php) refuse them.
-    "oauth1-signature": ("", "", r"^\d+ json_oauth1_signature_mismatch ", "{seen}: the OAuth1 plugin rejected the "
-                         "signature", "Check the consumer and token secrets; a proxy changing the URL breaks it."),
-    "oauth1-token": ("", "", r"^\d+ json_oauth1_\S*token", "{seen}: the OAuth1 plugin does not know this access "
-                     "token (revoked, or never authorized)", "Get a new access token with wp_rest.OAuth1Flow."),
-    "oauth1-no-token": ("", "", r"^\d+ json_oauth1_missing_parameter .*oauth_token", "{seen}: REST requests need "
-                        "an access token, not the consumer alone", "Get one with wp_rest.OAuth1Flow."),
-    "oauth1": ("", "", r"^\d+ json_oauth1_", "{seen}: the OAuth1 plugin refused the request", ""),
-    "woo-secret": ("", "", r"^\d+ woocommerce_rest_\S+ Consumer secret is invalid", "{seen}: the key is known, the "
-                   "secret is not its secret", _FIX_WOO),
-    "woo-scope": ("", "", r"^\d+ woocommerce_rest_\S+ .*cannot be used to access this endpoint", "{seen}: "
-                  "WooCommerce keys reach only wc/ routes", "Use an application password for posts and users."),
-    "woo-signature": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid signature|Missing OAuth)", "{seen}: over plain"
-                      " http WooCommerce checks a one-legged OAuth 1.0a signature, and this one failed", "Use "
-                      "https:// (then the keys go as Basic), or check the secret and that home names this host."),
-    "woo-time": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid timestamp|nonce)", "{seen}: WooCommerce allows 15 "
-                 "minutes of clock difference and no repeated nonce", _FIX_CLOCKS),
-    "woo-rights": ("", "", r"^\d+ woocommerce_rest_\S+ .*read/write", "{seen}: the key's permissions do not allow "
-                   "this method", "Give the key Read/Write in WooCommerce > Settings > Advanced > REST API."),
+    "oauth1-signature": ("", "", r"^\d+ json_oauth1_signature_mismatch ",
+                         "{seen}: the OAuth1 plugin rejected the signature",
+                         "Check the consumer and token secrets; a proxy that changes the URL breaks it."),
+    "oauth1-token": ("", "", r"^\d+ json_oauth1_\S*token",
+                     "{seen}: the OAuth1 plugin does not know this access token (revoked, or never "
+                     "authorized)", "Get a new access token with wp_rest.OAuth1Flow."),
+    "oauth1-no-token": ("", "", r"^\d+ json_oauth1_missing_parameter .*oauth_token", "{seen}: REST requests "
+                        "need an access token, not the consumer alone", "Get one with wp_rest.OAuth1Flow."),
+    # WP-API/OAuth1 answers its own routes in plain text (lib/class-wp-rest-oauth1.php).
+    "oauth1": ("", "", r"^(\d+ json_oauth1_|40\d \(text\) (OAuth|Consumer|Callback))",
+               "{seen}: the OAuth1 plugin refused the request",
+               "Check the consumer key and secret and the token given to wp_rest.OAuth1."),
+    "woo-secret": ("", "", r"^\d+ woocommerce_rest_\S+ Consumer secret is invalid",
+                   "{seen}: the key is known, the secret is not its secret", _FIX_WOO),
+    "woo-scope": ("", "", r"^\d+ woocommerce_rest_\S+ .*cannot be used to access this endpoint",
+                  "{seen}: WooCommerce keys reach only wc/ routes",
+                  "Use an application password for posts and users."),
+    "woo-signature": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid signature|Missing OAuth)",
+                      "{seen}: over plain http WooCommerce checks a one-legged OAuth 1.0a signature, and "
+                      "this one failed", "Use https:// (then the keys go as Basic), or check the secret and "
+                      "that home names this host."),
+    "woo-time": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid timestamp|nonce)", "{seen}: WooCommerce "
+                 "allows 15 minutes of clock difference and no repeated nonce", _FIX_CLOCKS),
+    "woo-rights": ("", "", r"^\d+ woocommerce_rest_\S+ .*read/write",
+                   "{seen}: the key's permissions do not allow this method",
+                   "Give the key Read/Write in WooCommerce > Settings > Advanced > REST API."),
     "woo": ("", "", r"^\d+ woocommerce_rest_", "{seen}: WooCommerce refused the keys", _FIX_WOO),
     "me-other": ("credentials", "fail", r"^\d+ [^(\s]", "{seen}", ""),
-    "me-server-auth": ("credentials", "fail", "", "{seen}: refused by the web server's login (see server-auth)", ""),
+    "me-server-auth": ("credentials", "fail", "",
+                       "{seen}: refused by the web server's login (see server-auth)", ""),
     # 401 rest_not_logged_in: wrong credentials, or a stripped header? Probe (a): the JWT
     # plugin's validate route tells a missing header from a malformed one
     # (Jwt_Auth_Public::validate_token()). Probe (b): WP_Site_Health::get_test_authorization_header()
@@ -3426,77 +3443,81 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     # missing or invalid; capability view_site_health_checks.
     "probe-arrives": ("", "", r"^\d+ jwt_auth_bad_auth_header ", ", so the header reaches PHP", ""),
     "probe-stripped": ("", "", r"^\d+ jwt_auth_no_auth_header ", ": PHP got no HTTP_AUTHORIZATION", ""),
-    "probe-basic-plugin": ("", "", r"^500 (invalid_username|incorrect_password) ", ": the JSON Basic Authentication"
-                           " plugin read the test credentials, so the header reaches PHP", ""),
+    "probe-basic-plugin": ("", "", r"^500 (invalid_username|incorrect_password) ", ": the JSON Basic "
+                           "Authentication plugin read the test credentials, so the header reaches PHP", ""),
     "header-arrives": ("auth-header", "ok", "", "the Authorization header reaches PHP: {detail}", ""),
-    "header-stripped": ("auth-header", "fail", "", "the Authorization header does not reach PHP: {detail}",
-                        _FIX_STRIPPED),
+    "header-stripped": ("auth-header", "fail", "",
+                        "the Authorization header does not reach PHP: {detail}", _FIX_STRIPPED),
     "header-mangled": ("auth-header", "fail", "", "the Authorization header reaches PHP altered: {detail}",
                        "Make every proxy, firewall and the server's own login pass it unchanged."),
     # PHP-FPM and CGI fill PHP_AUTH_* from HTTP_AUTHORIZATION only; mod_php fills them for
     # Basic itself (php_handle_auth_data() in php-src), never for Bearer.
-    "header-no-http-auth": ("auth-header", "fail", "", "{detail}. On PHP-FPM or CGI this means the web server "
-                            "strips the header; only Apache mod_php still hands Basic credentials to PHP without "
-                            "it (Bearer tokens never)", _FIX_STRIPPED),
-    "header-bearer": ("auth-header", "warn", "", "{detail}: Basic credentials reach PHP, but a Bearer token under "
-                      "Apache mod_php needs one of these lines too; no probe showed if it arrives", _FIX_STRIPPED),
+    "header-no-http-auth": ("auth-header", "fail", "", "{detail}. On PHP-FPM or CGI the web server strips "
+                            "the header; only Apache mod_php still hands Basic credentials (never Bearer "
+                            "tokens) to PHP without it", _FIX_STRIPPED),
+    "header-bearer": ("auth-header", "warn", "",
+                      "{detail}: Basic credentials reach PHP, but under Apache mod_php a Bearer token needs "
+                      "one of these lines too, and no probe showed whether it arrives", _FIX_STRIPPED),
     "header-unknown": ("auth-header", "warn", "", "inconclusive: {detail}", _FIX_STRIPPED),
     "cookie-refused": ("credentials", "fail", "", "{seen}: the login cookies and nonce were not accepted",
                        "The cookies' path or domain may not match this address (compare home)."),
-    "anon-stripped": ("credentials", "fail", "", "{seen}: WordPress treated the request as anonymous because the "
-                      "Authorization header does not reach PHP intact (see auth-header){detail}",
-                      "Fix the web server as auth-header says, then run doctor again."),
-    "anon-no-http-auth": ("credentials", "fail", "", "{seen}: most likely because the web server strips the "
-                          "Authorization header (see auth-header)", "Fix the web server as auth-header says and "
-                          "run doctor again. If it still fails: {fix}"),
-    "anon-unavailable": ("credentials", "fail", "", "{seen}: application passwords are unavailable on this site "
-                         "(see app-passwords), so WordPress ignores them{detail}", "Make them available as "
-                         "app-passwords says, or use WP_AUTH=cookie with the login password."),
-    "anon-arrives": ("credentials", "fail", "", "{seen}, although the Authorization header reaches PHP{detail}: "
-                     "{wrong}", "{fix}"),
-    "anon-unknown": ("credentials", "fail", "", "{seen}: WordPress answers this both for wrong credentials and when"
-                     " the web server strips the Authorization header, and doctor could not tell which: {detail}",
-                     "If the credentials are wrong: {fix}\nIf the server strips the header: " + _FIX_STRIPPED +
-                     "\nTo tell them apart, run doctor with an administrator's login password in WP_LOGIN_PASSWORD "
-                     "(Client.diagnose(login_password=...)): one cookie login runs WordPress's site-health test."),
+    "anon-stripped": ("credentials", "fail", "",
+                      "{seen}: WordPress treated the request as anonymous because the Authorization header "
+                      "does not reach PHP intact (see auth-header){detail}", _FIX_HEADER_FIRST),
+    "anon-no-http-auth": ("credentials", "fail", "",
+                          "{seen}: most likely because the web server strips the Authorization header (see "
+                          "auth-header)", _FIX_HEADER_FIRST + " If it still fails: {fix}"),
+    "anon-unavailable": ("credentials", "fail", "", "{seen}: application passwords are unavailable on this "
+                         "site (see app-passwords), so WordPress ignores them{detail}", "Make them available "
+                         "as app-passwords says, or use WP_AUTH=cookie with the login password."),
+    "anon-arrives": ("credentials", "fail", "",
+                     "{seen}, although the Authorization header reaches PHP{detail}: {wrong}", "{fix}"),
+    "anon-unknown": ("credentials", "fail", "", "{seen}: WordPress answers this both for wrong credentials "
+                     "and when the web server strips the Authorization header, and doctor could not tell "
+                     "which: {detail}", "If the credentials are wrong: {fix}\nIf the server strips the "
+                     "header: " + _FIX_STRIPPED + "\nTo tell them apart, give doctor an administrator's "
+                     "login password (WP_LOGIN_PASSWORD, or Client.diagnose(login_password=...)): one cookie "
+                     "login runs WordPress's site-health test."),
     # Wrong credentials, per kind.
-    "wrong-app": ("", "", "", "WordPress did not accept this username and application password (wrong, revoked, "
-                  "another user's or site's)", "Create a new application password for this user (Users > Profile)"
-                  " and use it with the user's login name; letter case matters, spaces do not."),
-    "wrong-basic": ("", "", "", "core WordPress ignores login passwords over Basic", "Use an application password "
-                    "(WP_APP_PASSWORD)."),
-    "wrong-token": ("", "", "", "no plugin accepted the token", "Check that the token's user exists and that a JWT "
-                    "plugin reads Bearer tokens on REST routes (Simple JWT Login: its middleware)."),
+    "wrong-app": ("", "", "",
+                  "WordPress did not accept this username and application password (wrong, revoked, another "
+                  "user's or site's)", "Create a new application password for this user (Users > Profile) "
+                  "and use it with the user's login name; letter case matters, spaces do not."),
+    "wrong-basic": ("", "", "", "core WordPress ignores login passwords over Basic",
+                    "Use an application password (WP_APP_PASSWORD)."),
+    "wrong-token": ("", "", "", "no plugin accepted the token", "Check that the token's user exists and that "
+                    "a JWT plugin reads Bearer tokens on REST routes (Simple JWT Login: its middleware)."),
     "wrong-other": ("", "", "", "WordPress did not accept the credentials", "Check what your auth adds."),
-    "not-app-password": ("", "", "", "", " The password given is not 24 letters and digits, so it is no application"
-                         " password: a login password needs WP_AUTH=cookie or jwt."),
+    "not-app-password": ("", "", "", "", " The password given is not 24 letters and digits, so it is no "
+                         "application password: a login password needs WP_AUTH=cookie or jwt."),
     # Rights: the default roles' capabilities (populate_roles(), wp-admin/includes/schema.php).
-    "can-publish": ("permissions", "ok", "", "{login} can create posts (edit_posts) and publish them "
-                    "(publish_posts){detail}", ""),
+    "can-publish": ("permissions", "ok", "",
+                    "{login} can create posts (edit_posts) and publish them (publish_posts){detail}", ""),
     "can-draft": ("permissions", "warn", "", "{login} can create posts (edit_posts) but not publish them (no "
                   "publish_posts){detail}", "To publish, give {login} the Author or Editor role."),
-    "cannot-write": ("permissions", "fail", "", "{login} may not create posts (no edit_posts; roles: {roles})"
-                     "{detail}",
+    "cannot-write": ("permissions", "fail", "",
+                     "{login} may not create posts (no edit_posts; roles: {roles}){detail}",
                      "Give {login} the Author role (Users > All Users), or use a user who has one."),
-    "woo-keys": ("permissions", "warn", "", "WooCommerce keys work on wc/ routes only: they cannot create posts",
-                 "For posts, use an application password."),
-    "basic-auth-plugin": ("basic-auth-plugin", "warn", "", "the login password was accepted over Basic: the JSON "
-                          "Basic Authentication plugin is active and sends the real password with every request",
-                          "Use an application password and remove the plugin."),
+    "woo-keys": ("permissions", "warn", "", "WooCommerce keys work on wc/ routes only: they cannot create "
+                 "posts", "For posts, use an application password."),
+    "basic-auth-plugin": ("basic-auth-plugin", "warn", "", "the login password was accepted over Basic: the "
+                          "JSON Basic Authentication plugin is active and sends the real password with every "
+                          "request", "Use an application password and remove the plugin."),
     # The write path.
-    "write-ok": ("write-path", "ok", r"^400 rest_invalid_param ", "{where} reached WordPress: refused with 400 "
-                 "rest_invalid_param before anything was written", ""),
-    "write-redirected": ("write-path", "fail", "", "{where} was redirected ({detail}): a redirected POST comes back "
-                         "as a GET, so wp_rest does not follow it", "Use the final address: Client({canonical!r})."),
-    "write-accepted": ("write-path", "fail", "", "{seen}: invalid values were accepted; post {detail} may exist",
-                       "Delete that post; a plugin skips WordPress's parameter checks."),
-    "write-as-get": ("write-path", "fail", "", "{seen} with a list, as a GET would: something turns the POST into a "
-                     "GET", "Use the site's final https address."),
-    "write-refused": ("write-path", "fail", r"^40[13] [^(\s]", "{seen}", "Reads work but writes are refused: a "
-                      "security plugin, or a JWT plugin that wants a token on every write."),
+    "write-ok": ("write-path", "ok", r"^400 rest_invalid_param ", "{where} reached WordPress: refused with "
+                 "400 rest_invalid_param before anything was written", ""),
+    "write-redirected": ("write-path", "fail", "",
+                         "{where} was redirected ({detail}): a redirected POST comes back as a GET, so "
+                         "wp_rest does not follow it", "Use the final address: Client({canonical!r})."),
+    "write-accepted": ("write-path", "fail", "", "{seen}: invalid values were accepted; post {detail} may "
+                       "exist", "Delete that post; a plugin skips WordPress's parameter checks."),
+    "write-as-get": ("write-path", "fail", "", "{seen} with a list, as a GET would: something turns the POST "
+                     "into a GET", "Use the site's final https address."),
+    "write-refused": ("write-path", "fail", r"^40[13] [^(\s]", "{seen}", "Reads work but writes are refused: "
+                      "a security plugin, or a JWT plugin that wants a token on every write."),
     "write-other": ("write-path", "fail", r"^\d+ [^(\s]", "{seen}", ""),
 }
-_ANSWER_KEYS = ("oauth1-text", "no-route", "rest-disabled", "rest-closed", "php-error", "server-error",
+_ANSWER_KEYS = ("oauth1", "no-route", "rest-disabled", "rest-closed", "php-error", "server-error",
                 "blocked", "not-found", "not-index")
 _SIGNED_KEYS = ("oauth1-signature", "oauth1-token", "oauth1-no-token", "oauth1", "woo-secret", "woo-scope",
                 "woo-signature", "woo-time", "woo-rights", "woo")
@@ -3941,7 +3962,7 @@ class _Doctor:
         evidence, shown = _evidence(resp)
         seen = f"{where} with {self.auth.describe()} answered {shown}"
         keys = ("basic-plugin", "anonymous", "wrong", "nonce", "jwt-iss", "jwt-time", "jwt-key", "jwt",
-                *_SIGNED_KEYS, "oauth1-text", "me-other")
+                *_SIGNED_KEYS, "me-other")
         cause = _match(evidence, keys)
         if cause == "anonymous":
             self.not_logged_in(seen)

@@ -302,7 +302,7 @@ def test_expired_certificate_is_explained(expired: tuple[str, str, str]) -> None
         report = diagnose(client_for(f"https://127.0.0.1:{server.server_address[1]}", verify=ca))
     assert outcomes(report) == {"tls": "fail"}
     text = text_of(report, "tls")
-    assert "certificate has expired" in text and "renew it" in text and "does not help" in text
+    assert "certificate has expired" in text and "Renew the certificate" in text and "does not help" in text
 
 
 def test_https_behind_a_proxy_without_https_on(self_signed: tuple[str, str]) -> None:
@@ -414,7 +414,7 @@ def test_redirect_to_another_host_gives_the_canonical_url_and_keeps_credentials(
     canonical = server.url.replace("127.0.0.1", "localhost") + "/"
     assert outcomes(report)["redirects"] == "fail"
     text = text_of(report, "redirects")
-    assert f"Client('{canonical}')" in text and "turn a POST into a GET" in text
+    assert f"Client('{canonical}')" in text and "turns a POST into a GET" in text
     assert "the site moved to localhost" in text
     assert outcomes(report)["credentials"] == "fail" and "not sent" in text_of(report, "credentials")
     assert not any(s.headers.get("Authorization") for s in server.seen)
