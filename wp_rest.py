@@ -3738,7 +3738,6 @@ class _Doctor:
         self.client_root_ok = self.post_ok = False
         self.apps_available: bool | None = None
         self.probe_auths: list[Auth] = []
-        self.unavailable: list[str] = []  # why a probe of the Authorization header could not run
 
     def run(self) -> Report:
         with contextlib.suppress(_DoctorStop):
@@ -4029,17 +4028,19 @@ class _Doctor:
             self.add("cookie-refused", seen=seen)
             return
         bearer = self.kind == "token"
-        a, a_seen = self.probe_validate()
-        b, b_seen = self.probe_site_health()
+        probes = {"a": self.probe_validate(), "b": self.probe_site_health()}
+        a, b = probes["a"][0], probes["b"][0]
         if b == "missing" or (bearer and a == "stripped"):
             state = "stripped"
         elif a == "arrives" or (b == "arrives" and not bearer):
             state = "arrives"
         else:
             state = "mangled" if b == "invalid" else "no-http-auth" if a == "stripped" else "unknown"
-        if evidence := "; ".join(s for s in (a_seen, b_seen) if s):
+        if evidence := "; ".join(text + (" (inconclusive)" if got is None else "")
+                                 for got, text in probes.values() if got != "skipped"):
             header = "header-bearer" if state == "unknown" and bearer and b == "arrives" else "header-" + state
             self.add(header, detail=evidence)
+        untold = "; ".join(f"({n}) {text}" for n, (got, text) in probes.items() if got in (None, "skipped"))
         unavailable = self.kind == "app" and self.apps_available is False
         wrong, fix = self.wrong()
         if state in ("stripped", "mangled"):
@@ -4053,38 +4054,37 @@ class _Doctor:
             self.add("anon-arrives", seen=seen, wrong=wrong, fix=fix,
                      detail=" and application passwords are available" if self.apps_available else "")
         else:
-            self.add("anon-unknown", seen=seen, fix=fix, detail="; ".join(self.unavailable) or "no probe answered")
+            self.add("anon-unknown", seen=seen, fix=fix, detail=untold or "no probe answered")
+
+    # The probes of the Authorization header return (what they found, what they saw): None when
+    # the answer tells nothing, "skipped" (and why) when the probe could not run.
 
     def probe_validate(self) -> tuple[str | None, str]:
         """Probe (a): the JWT plugin's validate route names a missing or a malformed header."""
         if _ROUTE_VALIDATE not in (self.routes or {}):
-            self.unavailable.append(f"(a) no JWT plugin's {_ROUTE_VALIDATE} route")
-            return None, ""
-        sent = f"POST {_ROUTE_VALIDATE} with WordPress's test header (Basic user:pwd) answered"
+            return "skipped", f"no JWT plugin's {_ROUTE_VALIDATE} route"
         try:
             request = self.request("POST", _ROUTE_VALIDATE, headers={"Authorization": _PROBE_AUTHORIZATION})
             resp = self.client.send(request, auth=False, follow_redirects=False)
         except WPError as exc:
-            self.unavailable.append(f"(a) POST {_ROUTE_VALIDATE} failed: {exc}")
             return None, f"POST {_ROUTE_VALIDATE}: {exc}"
         evidence, shown = _evidence(resp)
+        seen = f"POST {_ROUTE_VALIDATE} with WordPress's test header (Basic user:pwd) answered {shown}"
         if cause := _match(evidence, ("probe-arrives", "probe-stripped", "probe-basic-plugin")):
-            return ("stripped" if cause == "probe-stripped" else "arrives"), f"{sent} {shown}{_CAUSES[cause][3]}"
-        self.unavailable.append(f"(a) {sent} {shown}")
-        return None, f"{sent} {shown} (inconclusive)"
+            return ("stripped" if cause == "probe-stripped" else "arrives"), seen + _CAUSES[cause][3]
+        return None, seen
 
     def probe_site_health(self) -> tuple[str | None, str]:
         """Probe (b): WordPress's site-health test of the header, after one cookie login."""
         username = self.login_username
         if username is None and (self.kind in ("app", "basic", "cookie") or _jwt_login_route(self.auth)):
             username = getattr(self.auth, "username", None)
-        missing = self.routes is not None and _ROUTE_SITE_HEALTH not in self.routes
-        why = ("no login password for WordPress's site-health test" if not self.login_password else
-               "no username for the site-health test's login (login_username)" if not username else
-               f"the site has no {_ROUTE_SITE_HEALTH} route" if missing else "")
-        if why or not self.login_password or not username:
-            self.unavailable.append(f"(b) {why}")
-            return None, ""
+        if not self.login_password:
+            return "skipped", "no login password for WordPress's site-health test"
+        if not username:
+            return "skipped", "no username for the site-health test's login (login_username)"
+        if self.routes is not None and _ROUTE_SITE_HEALTH not in self.routes:
+            return "skipped", f"the site has no {_ROUTE_SITE_HEALTH} route"
         what = f"WordPress's site-health test (GET {_ROUTE_SITE_HEALTH} after a cookie login as {username!r})"
         cookie = CookieAuth(username, self.login_password)
         self.probe_auths.append(cookie)
@@ -4092,16 +4092,11 @@ class _Doctor:
             request = self.request("GET", _ROUTE_SITE_HEALTH, headers={"Authorization": _PROBE_AUTHORIZATION})
             resp = self.client.with_auth(cookie).send(request)
         except WPError as exc:
-            reason = _strip_tags(exc.message) if isinstance(exc, APIError) else str(exc)
-            self.unavailable.append(f"(b) {what} failed: {reason}")
-            return None, f"{what} failed: {reason}"
+            return None, f"{what} failed: {_strip_tags(exc.message) if isinstance(exc, APIError) else exc}"
         value = _json_of(resp)[0]
         if resp.status != 200 or not isinstance(value, dict):
-            reason = _evidence(resp)[1]
-            if resp.status in (401, 403):
-                reason += f" (it needs an administrator: {username} lacks view_site_health_checks)"
-            self.unavailable.append(f"(b) {what}: {reason}")
-            return None, f"{what} answered {reason}"
+            admin = f" (it needs an administrator: {username} lacks view_site_health_checks)"
+            return None, f"{what} answered {_evidence(resp)[1]}" + (admin if resp.status in (401, 403) else "")
         label = _strip_tags(str(value.get("label", "")))
         state = "arrives" if value.get("status") == "good" else "invalid" if "invalid" in label.lower() else "missing"
         return state, f"{what} says {label!r}"

@@ -698,7 +698,7 @@ def test_site_health_probe_needs_an_administrator(status: int) -> None:
         report = diagnose(client_for(server.url), login_password=LOGIN_PASSWORD)
     text = text_of(report, "credentials")
     assert (f"(b) WordPress's site-health test (GET /wp-site-health/v1/tests/authorization-header after a "
-            f"cookie login as 'admin'): {status} ") in text
+            f"cookie login as 'admin') answered {status} ") in text
     assert ("it needs an administrator" in text) is (status == 403)
     assert "could not tell which" in text
 
