@@ -3622,9 +3622,9 @@ class _DoctorStop(Exception):
     """Nothing further can be checked (no HTTP answer, no REST API)."""
 
 
-def _diagnose(client: Client, *, login_password: str | None = None, login_username: str | None = None,
-              findings: Iterable[Check] = ()) -> Report:
-    return _Doctor(client, login_password, login_username, findings).run()
+def _diagnose(client: Client, *, login_password: str | None = None,
+              login_username: str | None = None) -> Report:
+    return _Doctor(client, login_password, login_username).run()
 
 
 def _fill(template: str, facts: dict[str, Any]) -> str:
@@ -3632,6 +3632,11 @@ def _fill(template: str, facts: dict[str, Any]) -> str:
     def value(m: re.Match[str]) -> str:
         return m.group(0) if m.group(1) not in facts else (repr if m.group(2) else str)(facts[m.group(1)])
     return re.sub(r"\{(\w+)(!r)?\}", value, template)
+
+
+def _told(cause: str, facts: dict[str, Any]) -> tuple[str, str]:
+    """The meaning and the fix of ``cause``, filled with ``facts``."""
+    return _fill(_CAUSES[cause][3], facts), _fill(_CAUSES[cause][4], facts)
 
 
 def _json_of(resp: Response) -> tuple[Any, str]:
@@ -3656,8 +3661,12 @@ def _evidence(resp: Response) -> tuple[str, str]:
     title = re.search(rb"<title[^>]*>(.*?)</title>", resp.body[:65536], re.I | re.S)
     glimpse = re.sub(r"\s+", " ", title.group(1).decode("utf-8", "replace")).strip()[:120] if title else ""
     glimpse = glimpse or _body_start(resp.body, 120)
-    shown = f"{resp.status} ({resp.content_type or 'no content type'})" + (f": {glimpse!r}" if glimpse else "")
-    return f"{resp.status} {'(text)' if value is None else '(json)'} {_body_start(resp.body, 2000)}", shown
+    return (f"{resp.status} {'(text)' if value is None else '(json)'} {_body_start(resp.body, 2000)}",
+            _status_of(resp) + (f": {glimpse!r}" if glimpse else ""))
+
+
+def _status_of(resp: Response) -> str:
+    return f"{resp.status} ({resp.content_type or 'no content type'})"
 
 
 def _match(evidence: str, keys: Iterable[str]) -> str:
@@ -3667,12 +3676,13 @@ def _match(evidence: str, keys: Iterable[str]) -> str:
 
 def _answer_cause(resp: Response) -> tuple[str, str]:
     """(cause, detail) of an answer that is not what was asked for."""
-    if resp.status == 401 and resp.headers.get("WWW-Authenticate") and _json_of(resp)[0] is None:
-        return "server-auth", str(resp.headers.get("WWW-Authenticate"))
-    text = (" ".join(f"{k}: {v}" for k, v in resp.headers.items()) + resp.body[:20000].decode("utf-8", "replace"))
-    who = next((who for who, marks in _FIREWALLS if any(m in text.lower() for m in marks)), "")
-    if who and _json_of(resp)[0] is None:
-        return "firewall", who
+    if _json_of(resp)[0] is None:
+        if resp.status == 401 and resp.headers.get("WWW-Authenticate"):
+            return "server-auth", str(resp.headers.get("WWW-Authenticate"))
+        headers = " ".join(f"{k}: {v}" for k, v in resp.headers.items())
+        text = (headers + resp.body[:20000].decode("utf-8", "replace")).lower()
+        if who := next((who for who, marks in _FIREWALLS if any(m in text for m in marks)), ""):
+            return "firewall", who
     html = "html" in resp.content_type.lower() or resp.body.lstrip()[:1] == b"<"
     return _match(_evidence(resp)[0], _ANSWER_KEYS) or "not-json", "an HTML page" if html else "not JSON"
 
@@ -3683,22 +3693,24 @@ def _transport_cause(exc: TransportError | RedirectError, timeout: float) -> tup
         return "redirect-error", {"detail": str(exc)}
     cause = exc.__cause__
     _, host, port = _origin(exc.url)
-    facts: dict[str, Any] = {"where": f"{exc.method} {exc.url}", "host": host, "port": port, "detail": str(exc)}
+    facts: dict[str, Any] = {"where": f"{exc.method} {exc.url}", "host": host, "port": port}
     if isinstance(cause, ssl.SSLCertVerificationError):
-        facts["detail"] = f"{cause.verify_message} (OpenSSL verify error {cause.verify_code})"
         # X509_V_ERR_CERT_NOT_YET_VALID, _CERT_HAS_EXPIRED, _HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH
-        return {9: "tls-expired", 10: "tls-expired", 62: "tls-name", 64: "tls-name"}.get(
-            cause.verify_code, "tls-untrusted"), facts
+        name = {9: "tls-expired", 10: "tls-expired", 62: "tls-name", 64: "tls-name"}.get(cause.verify_code)
+        detail = f"{cause.verify_message} (OpenSSL verify error {cause.verify_code})"
+        return name or "tls-untrusted", {**facts, "detail": detail}
     if isinstance(cause, ssl.SSLError):
-        facts["detail"] = str(cause.reason or cause)
-        return ("tls-not-tls" if "WRONG_VERSION_NUMBER" in facts["detail"].upper() else "tls-handshake"), facts
+        reason = str(cause.reason or cause)
+        return ("tls-not-tls" if "WRONG_VERSION_NUMBER" in reason.upper() else "tls-handshake"), {
+            **facts, "detail": reason}
     if isinstance(cause, socket.gaierror):
         return "dns", {**facts, "detail": cause.strerror}
     if isinstance(cause, TimeoutError):  # socket.timeout too
         return "timeout", {**facts, "detail": f"{timeout:g}"}
     kinds = ((ConnectionRefusedError, "conn-refused"),
              ((ConnectionResetError, http.client.RemoteDisconnected), "reset"))
-    return next((name for types, name in kinds if isinstance(cause, types)), "unreachable"), facts
+    return next((name for types, name in kinds if isinstance(cause, types)), "unreachable"), {
+        **facts, "detail": str(exc)}
 
 
 def _redirect_kind(start: str, final: str) -> str:
@@ -3720,15 +3732,19 @@ def _kind(auth: Auth | None) -> str:
     """The family of credentials the causes depend on."""
     kinds = ((ApplicationPassword, "app"), (BasicAuth, "basic"), ((BearerToken, JWTAuth), "token"),
              (CookieAuth, "cookie"), (OAuth1, "oauth1"), (WooCommerceKeys, "woo"))
-    return next((name for types, name in kinds if isinstance(auth, types)), "none" if auth is None else "other")
+    if auth is None:
+        return "none"
+    return next((name for types, name in kinds if isinstance(auth, types)), "other")
 
 
 class _Doctor:
     """The probes of one ``Client.diagnose()`` run, in order; each adds Checks."""
 
     def __init__(self, client: Client, login_password: str | None, login_username: str | None,
-                 findings: Iterable[Check]) -> None:
+                 findings: Iterable[Check] = ()) -> None:
         self.client, self.auth, self.kind = client, client.auth, _kind(client.auth)
+        # A JWTAuth with a password logs in at its token route; a self-signed one has none.
+        self.jwt_login = isinstance(self.auth, JWTAuth) and self.auth.token_route is not None
         self.login_password, self.login_username = login_password or None, login_username or None
         self.checks: list[Check] = list(findings)
         self.cache: dict[str, _Answer] = {}
@@ -3753,9 +3769,9 @@ class _Doctor:
 
     def add(self, cause: str, check: str = "", outcome: str = "fail", **facts: Any) -> None:
         """A Check from the cause's row; ``check`` and ``outcome`` where the row leaves them open."""
-        name, fixed, _, meaning, fix = _CAUSES[cause]
+        name, fixed = _CAUSES[cause][:2]
         facts.setdefault("auth", self.auth.describe() if self.auth else "no credentials")
-        self.checks.append(Check(name or check, fixed or outcome, _fill(meaning, facts), _fill(fix, facts)))
+        self.checks.append(Check(name or check, fixed or outcome, *_told(cause, facts)))
 
     def has(self, name: str) -> bool:
         return any(c.name == name for c in self.checks)
@@ -3774,11 +3790,11 @@ class _Doctor:
             self.cache[key] = _Answer(method, url, resp, time.monotonic() - started, time.time())
         return self.cache[key]
 
-    def request(self, method: str, route: str, params: dict[str, Any] | None = None, **kwargs: Any) -> Request:
+    def request(self, method: str, route: str, **kwargs: Any) -> Request:
         """A request for ``route`` below the root that answered (the client's own when it works)."""
         assert self.root is not None
         target = route if self.client_root_ok else _build_url(self.root, route)
-        return self.client.build_request(method, target, params=params, **kwargs)
+        return self.client.build_request(method, target, **kwargs)
 
     def php_output(self, where: str, cleaned: str) -> None:
         if cleaned and not self.has("php-output"):
@@ -3803,7 +3819,8 @@ class _Doctor:
         if cause == "rest-closed" and not answer.resp.history:
             # WordPress answered but keeps its index from visitors: credentials may still work.
             self.root, self.client_root_ok = root, True
-            self.add("api-closed", seen=_fill(_CAUSES[cause][3], {"seen": seen}), how=how, detail=_CAUSES[cause][4])
+            meaning, fix = _told(cause, {"seen": seen})
+            self.add("api-closed", seen=meaning, how=how, detail=fix)
             return
         # The root the client would use does not answer: name one that does.
         link = self.fetch("HEAD", site).resp.links.get(API_REL) if given else None
@@ -3812,8 +3829,8 @@ class _Doctor:
             found = self.fetch("GET", alt)
             if _is_index(found.resp):
                 plain = "rest_route=" in (found.resp.links.get(API_REL) or "")
-                seen = _fill(_CAUSES[cause][3], {"seen": seen, "detail": detail})
-                self.read_index(found, found.resp.url, "api-plain" if plain else "api-rewrites", seen)
+                failed = _told(cause, {"seen": seen, "detail": detail})[0]
+                self.read_index(found, found.resp.url, "api-plain" if plain else "api-rewrites", failed)
                 return
         self.add(cause, "api", seen=seen + f" ({how})", detail=detail)  # server-auth keeps its own name
         self.add("no-api")
@@ -3830,14 +3847,15 @@ class _Doctor:
             root = fallback
         if link:
             return root, f"named by the Link header of HEAD {site}"
-        how = f'HEAD {site} ({head.resp.status}) sent no Link rel="{API_REL}" header, so the client falls back to'
-        return root, how + f" {fallback}" + (f", whose Link header names {root}" if root != fallback else "")
+        named = f", whose Link header names {root}" if root != fallback else ""
+        return root, (f'HEAD {site} ({head.resp.status}) sent no Link rel="{API_REL}" header, so the client '
+                      f"falls back to {fallback}{named}")
 
     def reached(self, answer: _Answer) -> None:
         resp = answer.resp
-        seen = f"{answer.method} {answer.url} answered {resp.status} ({resp.content_type or 'no content type'})"
         after = f" after {len(resp.history)} redirect(s)" if resp.history else ""
-        self.add("reachable", seen=seen, detail=f"{answer.elapsed * 1000:.0f}", after=after)
+        self.add("reachable", seen=f"{answer.method} {answer.url} answered {_status_of(resp)}",
+                 detail=f"{answer.elapsed * 1000:.0f}", after=after)
         scheme, host, _ = _origin(resp.url)
         context = getattr(self.client.transport, "ssl_context", None)
         if scheme == "https":
@@ -3872,8 +3890,8 @@ class _Doctor:
         if "rest_route=" in (link := answer.resp.links.get(API_REL) or ""):
             self.add("permalinks", detail=link)
         self.check_app_passwords()
-        home = value.get("home")
-        if isinstance(home, str) and home.startswith(("http://", "https://")) and _origin(home) != _origin(root):
+        home = str(value.get("home", ""))
+        if home.startswith(("http://", "https://")) and _origin(home) != _origin(root):
             self.add("address", home=home, root=root)
         self.check_plugins()
         self.check_clock(answer)
@@ -3885,15 +3903,15 @@ class _Doctor:
         if self.apps_available or field is None:
             self.add("apps-ok" if self.apps_available else "apps-no-field")
             return
-        home = str(self.index.get("home", ""))
-        cause = "apps-http" if self.root.startswith("http://") else "apps-proxy" if home.startswith("http://") else ""
-        if cause:
+        home, cause = str(self.index.get("home", "")), "apps-off"
+        if self.root.startswith("http://") or home.startswith("http://"):
             # Does the site take X-Forwarded-Proto as HTTPS (Debian's wp-config.php sets
             # $_SERVER['HTTPS'] = 'on' for it)? Then a TLS proxy is all it needs.
             xfp = self.fetch("GET", self.root, {"X-Forwarded-Proto": "https"}).resp
             offered = _json_of(xfp)[0] if _is_index(xfp) else {}
+            cause = "apps-http" if self.root.startswith("http://") else "apps-proxy"
             cause += "-xfp" if "application-passwords" in (offered.get("authentication") or ()) else ""
-        self.add(cause or "apps-off", outcome="fail" if self.kind == "app" else "warn", detail=json.dumps(field),
+        self.add(cause, outcome="fail" if self.kind == "app" else "warn", detail=json.dumps(field),
                  root=self.root, home=home)
 
     def check_plugins(self) -> None:
@@ -3906,13 +3924,14 @@ class _Doctor:
                 return marker in (self.routes or {})
             return bool(oauth1) if marker == "oauth1" else any(n.startswith(marker) for n in spaces)
 
-        where = ", ".join(f"{k} {v}" for k, v in oauth1.items() if k != "version") if isinstance(oauth1, dict) else ""
+        routes = oauth1.items() if isinstance(oauth1, dict) else ()
+        where = ", ".join(f"{k} {v}" for k, v in routes if k != "version")
         found = [_fill(what, {"oauth1": where}) for marker, _, what in _AUTH_PLUGINS if present(marker)]
         detail = "authentication plugins: " + "; ".join(found) if found else (
             "no authentication plugin among the namespaces (core: application passwords and cookies)")
         wanted = [marker for marker, kind, _ in _AUTH_PLUGINS if kind == self.kind]
         missing = f"plugins-no-{self.kind}" if wanted and not any(present(m) for m in wanted) else "plugins"
-        if _jwt_login_route(self.auth) and "jwt-auth/v1" not in spaces:
+        if self.jwt_login and "jwt-auth/v1" not in spaces:
             missing = "plugins-jwt-missing"
         self.add(missing, detail=f"{detail}. Namespaces: {', '.join(spaces)}")
 
@@ -3945,7 +3964,7 @@ class _Doctor:
             "/wp/v2/users/me", {"context": "edit"})
         where = f"GET {route}?{urllib.parse.urlencode(params)}"
         try:
-            resp = self.client.send(self.request("GET", route, params))
+            resp = self.client.send(self.request("GET", route, params=params))
         except WPError as exc:
             self.auth_step_failed(exc)
             return
@@ -3980,8 +3999,8 @@ class _Doctor:
         """The auth flow itself failed (a JWT login, a cookie login, a redirect, the network)."""
         who = self.auth.describe() if self.auth else ""
         if isinstance(exc, (TransportError, RedirectError)):
-            cause, facts = _transport_cause(exc, self.client.timeout)
-            self.add("step-failed", detail=_fill(_CAUSES[cause][3], facts), fix=_fill(_CAUSES[cause][4], facts))
+            meaning, fix = _told(*_transport_cause(exc, self.client.timeout))
+            self.add("step-failed", detail=meaning, fix=fix)
         elif isinstance(exc, APIError):
             message = _strip_tags(exc.message)
             seen = f'{who}: {exc.method} {exc.route or exc.url} answered {exc.status} {exc.code} "{message}"'
@@ -3993,7 +4012,7 @@ class _Doctor:
 
     def wrong(self) -> tuple[str, str]:
         """(what wrong credentials of this kind are, the fix)."""
-        cause = {"app": "wrong-app", "basic": "wrong-basic", "token": "wrong-token"}.get(self.kind, "wrong-other")
+        cause = f"wrong-{self.kind}" if self.kind in ("app", "basic", "token") else "wrong-other"
         _, _, _, meaning, fix = _CAUSES[cause]
         secrets = self.auth.secrets() if self.auth else ()
         if self.kind == "app" and not _APP_PASSWORD.match(secrets[0] if secrets else ""):
@@ -4006,9 +4025,8 @@ class _Doctor:
             self.add("woo-keys")
             return
         roles = [str(r) for r in me.get("roles", [])] if isinstance(me.get("roles"), list) else []
-        shown = ", ".join(roles) or "none"
-        self.add("authenticated", roles=shown,
-                 detail=f"{str(me.get('name', ''))!r} (login {str(me.get('username', ''))!r}, user {me.get('id')})")
+        shown, name, login = ", ".join(roles) or "none", str(me.get("name", "")), str(me.get("username", ""))
+        self.add("authenticated", roles=shown, detail=f"{name!r} (login {login!r}, user {me.get('id')})")
         caps, source = me.get("capabilities"), ""
         if isinstance(caps, dict):
             create, publish = caps.get("edit_posts") is True, caps.get("publish_posts") is True
@@ -4038,8 +4056,8 @@ class _Doctor:
             state = "mangled" if b == "invalid" else "no-http-auth" if a == "stripped" else "unknown"
         if evidence := "; ".join(text + (" (inconclusive)" if got is None else "")
                                  for got, text in probes.values() if got != "skipped"):
-            header = "header-bearer" if state == "unknown" and bearer and b == "arrives" else "header-" + state
-            self.add(header, detail=evidence)
+            bearer_unknown = state == "unknown" and bearer and b == "arrives"
+            self.add("header-bearer" if bearer_unknown else "header-" + state, detail=evidence)
         untold = "; ".join(f"({n}) {text}" for n, (got, text) in probes.items() if got in (None, "skipped"))
         unavailable = self.kind == "app" and self.apps_available is False
         wrong, fix = self.wrong()
@@ -4049,7 +4067,8 @@ class _Doctor:
         elif state == "no-http-auth" and not unavailable:
             self.add("anon-no-http-auth", seen=seen, fix=fix)
         elif unavailable:
-            self.add("anon-unavailable", seen=seen, detail="; the header does reach PHP" if state == "arrives" else "")
+            arrives = "; the header does reach PHP" if state == "arrives" else ""
+            self.add("anon-unavailable", seen=seen, detail=arrives)
         elif state == "arrives":
             self.add("anon-arrives", seen=seen, wrong=wrong, fix=fix,
                      detail=" and application passwords are available" if self.apps_available else "")
@@ -4077,7 +4096,7 @@ class _Doctor:
     def probe_site_health(self) -> tuple[str | None, str]:
         """Probe (b): WordPress's site-health test of the header, after one cookie login."""
         username = self.login_username
-        if username is None and (self.kind in ("app", "basic", "cookie") or _jwt_login_route(self.auth)):
+        if username is None and (self.kind in ("app", "basic", "cookie") or self.jwt_login):
             username = getattr(self.auth, "username", None)
         if not self.login_password:
             return "skipped", "no login password for WordPress's site-health test"
@@ -4096,10 +4115,10 @@ class _Doctor:
         value = _json_of(resp)[0]
         if resp.status != 200 or not isinstance(value, dict):
             admin = f" (it needs an administrator: {username} lacks view_site_health_checks)"
-            return None, f"{what} answered {_evidence(resp)[1]}" + (admin if resp.status in (401, 403) else "")
+            return None, f"{what} answered {_evidence(resp)[1]}{admin if resp.status in (401, 403) else ''}"
         label = _strip_tags(str(value.get("label", "")))
-        state = "arrives" if value.get("status") == "good" else "invalid" if "invalid" in label.lower() else "missing"
-        return state, f"{what} says {label!r}"
+        found = "invalid" if "invalid" in label.lower() else "missing"
+        return ("arrives" if value.get("status") == "good" else found), f"{what} says {label!r}"
 
     def probe_write(self) -> None:
         """A POST with values WordPress must refuse, to show that a write reaches it as a POST."""
@@ -4115,7 +4134,8 @@ class _Doctor:
         evidence, shown = _evidence(resp)
         if resp.status in _REDIRECT_STATUSES and resp.headers.get("Location"):
             target = urllib.parse.urljoin(request.url, str(resp.headers.get("Location")))
-            self.add("write-redirected", where=where, detail=f"{resp.status} to {target}", canonical=_site_of(target))
+            self.add("write-redirected", where=where, detail=f"{resp.status} to {target}",
+                     canonical=_site_of(target))
         elif _match(evidence, ("write-ok",)):
             self.post_ok = True
             self.add("write-ok", where=where)
@@ -4134,19 +4154,20 @@ def _add_doctor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     """The ``doctor`` subcommand of ``wp-rest``."""
     doctor = sub.add_parser(
         "doctor", help="diagnose why requests or writes fail (exit 0 when writes can work)",
-        description="Check a WordPress site and the credentials from the environment: reachability, TLS, "
-                    "redirects, the REST API, application passwords, plugins, clock, whether the Authorization "
-                    "header reaches PHP, the user's rights. Reads only. Exit codes: 0 writes can work, 1 they "
-                    "cannot, 2 usage error.",
-        epilog="A login password (WP_LOGIN_PASSWORD, the variable --login-password-env names, else WP_PASSWORD "
-               "when WP_AUTH is jwt or basic) lets doctor log in with a cookie once and run WordPress's "
-               "site-health test of the Authorization header (needs an administrator).")
+        description="Check a WordPress site and the credentials from the environment: reachability, "
+                    "TLS, redirects, the REST API, application passwords, plugins, clock, whether the "
+                    "Authorization header reaches PHP, the user's rights. Reads only. Exit codes: 0 writes "
+                    "can work, 1 they cannot, 2 usage error.",
+        epilog="A login password (WP_LOGIN_PASSWORD, the variable --login-password-env names, else "
+               "WP_PASSWORD when WP_AUTH is jwt or basic) lets doctor log in with a cookie once and run "
+               "WordPress's site-health test of the Authorization header (needs an administrator).")
     doctor.add_argument("doctor_url", nargs="?", metavar="URL", help="site URL (default: --url or $WP_URL)")
     doctor.add_argument("--json", action="store_true", help="the report as JSON")
     doctor.add_argument("--ca-bundle", metavar="FILE", help="PEM CA bundle to trust (default: $WP_CA_BUNDLE)")
     doctor.add_argument("--login-password-env", metavar="NAME",
                         help="environment variable holding a login password (default: WP_LOGIN_PASSWORD)")
-    doctor.add_argument("--login-user", metavar="NAME", help="user for that login (default: the credentials' user)")
+    doctor.add_argument("--login-user", metavar="NAME",
+                        help="user for that login (default: the credentials' user)")
 
 
 def _doctor_command(args: argparse.Namespace) -> int:
@@ -4182,17 +4203,12 @@ def _doctor_command(args: argparse.Namespace) -> int:
         if auth is None:
             raise
         client = Client(url, **options)  # a bad URL raises again: a usage error
-        findings.append(Check("credentials", "fail", f"not sent: {exc}", "Use the site's https:// address, or add "
-                              "--insecure-http (allow_insecure_http=True) if you accept that risk."))
+        findings.append(Check("credentials", "fail", f"not sent: {exc}", "Use the site's https:// address, or "
+                              "add --insecure-http (allow_insecure_http=True) if you accept that risk."))
     with client:
-        report = _diagnose(client, login_password=login_password, login_username=args.login_user, findings=findings)
+        report = _Doctor(client, login_password, args.login_user, findings).run()
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.render())
     return 0 if report.writes_possible else 1
-
-
-def _jwt_login_route(auth: Auth | None) -> str | None:
-    """Where a JWTAuth logs in with a password; None for other auths and self-signed tokens."""
-    return auth.token_route if isinstance(auth, JWTAuth) else None
 
 
 # --- Command line -------------------------------------------------------------
