@@ -3263,8 +3263,7 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                 "and no firewall drops the connection; a slow site needs Client(timeout=...)."),
     "reset": ("reachable", "fail", "", "{where}: the server closed the connection without answering", "A "
               "firewall or the server dropped the request (see its logs), or http:// went to an https port."),
-    "unreachable": ("reachable", "fail", "", "{where}: {detail}",
-                    "Check the URL and the network to the site."),
+    "unreachable": ("reachable", "fail", "", "{where}: {detail}", "Check the URL and the network."),
     "redirect-error": ("redirects", "fail", "", "{detail}", "Fix the site's address (Settings > General, "
                        "WP_HOME, WP_SITEURL) and the web server's redirect rules."),
     # The site and its API root.
@@ -3424,9 +3423,9 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                   "{seen}: WooCommerce keys reach only wc/ routes",
                   "Use an application password for posts and users."),
     "woo-signature": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid signature|Missing OAuth)",
-                      "{seen}: over plain http WooCommerce checks a one-legged OAuth 1.0a signature, and "
-                      "this one failed", "Use https:// (then the keys go as Basic), or check the secret and "
-                      "that home names this host."),
+                      "{seen}: over plain http WooCommerce checks a one-legged OAuth 1.0a signature, and it "
+                      "failed", "Use https:// (the keys then go as Basic), or check the secret and that home "
+                      "names this host."),
     "woo-time": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid timestamp|nonce)", "{seen}: WooCommerce "
                  "allows 15 minutes of clock difference and no repeated nonce", _FIX_CLOCKS),
     "woo-rights": ("", "", r"^\d+ woocommerce_rest_\S+ .*read/write",
@@ -3476,8 +3475,8 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                      "and when the web server strips the Authorization header, and doctor could not tell "
                      "which: {detail}", "If the credentials are wrong: {fix}\nIf the server strips the "
                      "header: " + _FIX_STRIPPED + "\nTo tell them apart, give doctor an administrator's "
-                     "login password (WP_LOGIN_PASSWORD, or Client.diagnose(login_password=...)): one cookie "
-                     "login runs WordPress's site-health test."),
+                     "login password (WP_LOGIN_PASSWORD, or diagnose(login_password=...)) for WordPress's "
+                     "site-health test."),
     # Wrong credentials, per kind.
     "wrong-app": ("", "", "",
                   "WordPress did not accept this username and application password (wrong, revoked, another "
@@ -4203,8 +4202,8 @@ def _doctor_command(args: argparse.Namespace) -> int:
         if auth is None:
             raise
         client = Client(url, **options)  # a bad URL raises again: a usage error
-        findings.append(Check("credentials", "fail", f"not sent: {exc}", "Use the site's https:// address, or "
-                              "add --insecure-http (allow_insecure_http=True) if you accept that risk."))
+        findings.append(Check("credentials", "fail", f"not sent: {exc}", "Use the site's https:// address, "
+                              "or add --insecure-http (allow_insecure_http=True) if you accept that risk."))
     with client:
         report = _Doctor(client, login_password, args.login_user, findings).run()
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.render())
