@@ -3257,10 +3257,10 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "dns": ("reachable", "fail", "", "{where}: the host name {host} does not resolve ({detail})", "Check the "
             "spelling of {host} and its DNS record (dig {host}); a private name needs /etc/hosts or VPN."),
     "conn-refused": ("reachable", "fail", "",
-                     "{where}: connection refused, nothing listens on {host} port {port}",
-                     "Check the port and that the web server runs; a firewall may reject the port."),
+                     "{where}: connection refused, nothing listens on {host} port {port}", "Check the port "
+                     "in the URL and that the web server runs; a firewall may reject the port."),
     "timeout": ("reachable", "fail", "", "{where}: no answer within {detail} s", "Check that the host is up "
-                "and no firewall drops the connection; a slow site needs Client(timeout=...)."),
+                "and no firewall drops the connection; a slow site needs a larger Client(timeout=...)."),
     "reset": ("reachable", "fail", "", "{where}: the server closed the connection without answering", "A "
               "firewall or the server dropped the request (see its logs), or http:// went to an https port."),
     "unreachable": ("reachable", "fail", "", "{where}: {detail}", "Check the URL and the network."),
@@ -3373,9 +3373,9 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     # worded as an application-password error.
     "login-no-route": ("credentials", "fail", r"^\d+ rest_no_route ", "{seen}", "No JWT plugin answers that "
                        "route: activate JWT Authentication for WP REST API, or use an application password."),
-    "login-app-words": ("credentials", "fail", _LOGIN_CODES + r".*application password",
-                        "{seen} (WordPress words a wrong login password as an application-password error "
-                        "once one exists)", _FIX_LOGIN),
+    "login-app-words": ("credentials", "fail", _LOGIN_CODES + r".*application password", "{seen} (WordPress "
+                        "words a wrong login password as an application-password error once one exists)",
+                        _FIX_LOGIN),
     "login-wrong": ("credentials", "fail", _LOGIN_CODES, "{seen}", _FIX_LOGIN),
     "login-config": ("credentials", "fail", r"jwt_auth_bad_config ", "{seen}",
                      "Define JWT_AUTH_SECRET_KEY in wp-config.php."),
@@ -3408,9 +3408,9 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "oauth1-signature": ("", "", r"^\d+ json_oauth1_signature_mismatch ",
                          "{seen}: the OAuth1 plugin rejected the signature",
                          "Check the consumer and token secrets; a proxy that changes the URL breaks it."),
-    "oauth1-token": ("", "", r"^\d+ json_oauth1_\S*token",
-                     "{seen}: the OAuth1 plugin does not know this access token (revoked, or never "
-                     "authorized)", "Get a new access token with wp_rest.OAuth1Flow."),
+    "oauth1-token": ("", "", r"^\d+ json_oauth1_\S*token", "{seen}: the OAuth1 plugin does not know this "
+                     "access token (revoked, or never authorized)",
+                     "Get a new access token with wp_rest.OAuth1Flow."),
     "oauth1-no-token": ("", "", r"^\d+ json_oauth1_missing_parameter .*oauth_token", "{seen}: REST requests "
                         "need an access token, not the consumer alone", "Get one with wp_rest.OAuth1Flow."),
     # WP-API/OAuth1 answers its own routes in plain text (lib/class-wp-rest-oauth1.php).
@@ -3471,12 +3471,12 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                          "as app-passwords says, or use WP_AUTH=cookie with the login password."),
     "anon-arrives": ("credentials", "fail", "",
                      "{seen}, although the Authorization header reaches PHP{detail}: {wrong}", "{fix}"),
-    "anon-unknown": ("credentials", "fail", "", "{seen}: WordPress answers this both for wrong credentials "
-                     "and when the web server strips the Authorization header, and doctor could not tell "
-                     "which: {detail}", "If the credentials are wrong: {fix}\nIf the server strips the "
-                     "header: " + _FIX_STRIPPED + "\nTo tell them apart, give doctor an administrator's "
-                     "login password (WP_LOGIN_PASSWORD, or diagnose(login_password=...)) for WordPress's "
-                     "site-health test."),
+    "anon-unknown": ("credentials", "fail", "",
+                     "{seen}: WordPress answers this both for wrong credentials and when the web server "
+                     "strips the Authorization header, and doctor could not tell which: {detail}", "If the "
+                     "credentials are wrong: {fix}\nIf the server strips the header: " + _FIX_STRIPPED + "\n"
+                     "To tell them apart, give doctor an administrator's login password (WP_LOGIN_PASSWORD, "
+                     "or diagnose(login_password=...)) for WordPress's site-health test."),
     # Wrong credentials, per kind.
     "wrong-app": ("", "", "",
                   "WordPress did not accept this username and application password (wrong, revoked, another "
