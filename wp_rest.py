@@ -3690,26 +3690,25 @@ def _transport_cause(exc: TransportError | RedirectError, timeout: float) -> tup
     """(cause, facts) of a request that got no HTTP answer."""
     if isinstance(exc, RedirectError):
         return "redirect-error", {"detail": str(exc)}
-    cause = exc.__cause__
-    _, host, port = _origin(exc.url)
-    facts: dict[str, Any] = {"where": f"{exc.method} {exc.url}", "host": host, "port": port}
+    cause, name, detail = exc.__cause__, "unreachable", str(exc)
     if isinstance(cause, ssl.SSLCertVerificationError):
         # X509_V_ERR_CERT_NOT_YET_VALID, _CERT_HAS_EXPIRED, _HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH
-        name = {9: "tls-expired", 10: "tls-expired", 62: "tls-name", 64: "tls-name"}.get(cause.verify_code)
+        codes = {9: "tls-expired", 10: "tls-expired", 62: "tls-name", 64: "tls-name"}
+        name = codes.get(cause.verify_code, "tls-untrusted")
         detail = f"{cause.verify_message} (OpenSSL verify error {cause.verify_code})"
-        return name or "tls-untrusted", {**facts, "detail": detail}
-    if isinstance(cause, ssl.SSLError):
-        reason = str(cause.reason or cause)
-        return ("tls-not-tls" if "WRONG_VERSION_NUMBER" in reason.upper() else "tls-handshake"), {
-            **facts, "detail": reason}
-    if isinstance(cause, socket.gaierror):
-        return "dns", {**facts, "detail": cause.strerror}
-    if isinstance(cause, TimeoutError):  # socket.timeout too
-        return "timeout", {**facts, "detail": f"{timeout:g}"}
-    kinds = ((ConnectionRefusedError, "conn-refused"),
-             ((ConnectionResetError, http.client.RemoteDisconnected), "reset"))
-    return next((name for types, name in kinds if isinstance(cause, types)), "unreachable"), {
-        **facts, "detail": str(exc)}
+    elif isinstance(cause, ssl.SSLError):
+        detail = str(cause.reason or cause)
+        name = "tls-not-tls" if "WRONG_VERSION_NUMBER" in detail.upper() else "tls-handshake"
+    elif isinstance(cause, socket.gaierror):
+        name, detail = "dns", str(cause.strerror)
+    elif isinstance(cause, TimeoutError):  # socket.timeout too
+        name, detail = "timeout", f"{timeout:g}"
+    elif isinstance(cause, ConnectionRefusedError):
+        name = "conn-refused"
+    elif isinstance(cause, (ConnectionResetError, http.client.RemoteDisconnected)):
+        name = "reset"
+    _, host, port = _origin(exc.url)
+    return name, {"where": f"{exc.method} {exc.url}", "host": host, "port": port, "detail": detail}
 
 
 def _redirect_kind(start: str, final: str) -> str:
