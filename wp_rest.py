@@ -3227,6 +3227,7 @@ _FIX_LOGIN = ("Check WP_USERNAME and WP_PASSWORD: this method takes the login pa
               "not an application password.")
 _FIX_CLOCKS = "Synchronise the clocks of this machine and the server with NTP (timedatectl set-ntp true)."
 _FIX_WOO = "Copy the key and secret again from WooCommerce > Settings > Advanced > REST API."
+_FIX_CANONICAL = "Use the site's canonical address: Client({canonical!r}) or WP_URL={canonical}."
 _FIX_HEADER_FIRST = "Fix the web server as auth-header says, then run doctor again."
 _UNTRUSTED = "{where}: the TLS certificate of {host} is not trusted: {detail}"
 _HANDSHAKE = "{where}: the TLS handshake failed ({detail})"
@@ -3247,18 +3248,15 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                     "machine's clock; a CA bundle does not help."),
     "tls-name": ("tls", "fail", "", _UNTRUSTED, "The certificate does not name {host}: use the name it was "
                  "issued for (with or without www.), or have it reissued to include {host}."),
-    "tls-untrusted": ("tls", "fail", "", _UNTRUSTED,
-                      "For a private CA or a self-signed certificate you trust, pass its PEM file: "
-                      "Client(url, verify='/path/to/ca.pem'), WP_CA_BUNDLE or --ca-bundle FILE."),
+    "tls-untrusted": ("tls", "fail", "", _UNTRUSTED, "For a private CA or a self-signed certificate, pass "
+                      "its PEM file: verify='/path/to/ca.pem', WP_CA_BUNDLE or --ca-bundle FILE."),
     "tls-not-tls": ("tls", "fail", "", _HANDSHAKE,
                     "Nothing speaks TLS on port {port}: use http:// or the https port."),
-    "tls-handshake": ("tls", "fail", "", _HANDSHAKE,
-                      "Check the server's TLS protocols, ciphers and certificate chain."),
+    "tls-handshake": ("tls", "fail", "", _HANDSHAKE, "Check the server's TLS protocols, ciphers and chain."),
     "dns": ("reachable", "fail", "", "{where}: the host name {host} does not resolve ({detail})", "Check the "
             "spelling of {host} and its DNS record (dig {host}); a private name needs /etc/hosts or VPN."),
-    "conn-refused": ("reachable", "fail", "",
-                     "{where}: connection refused, nothing listens on {host} port {port}", "Check the port "
-                     "in the URL and that the web server runs; a firewall may reject the port."),
+    "conn-refused": ("reachable", "fail", "", "{where}: connection refused, nothing listens on {host} port "
+                     "{port}", "Check the URL's port and that the web server runs; a firewall may block it."),
     "timeout": ("reachable", "fail", "", "{where}: no answer within {detail} s", "Check that the host is up "
                 "and no firewall drops the connection; a slow site needs a larger Client(timeout=...)."),
     "reset": ("reachable", "fail", "", "{where}: the server closed the connection without answering", "A "
@@ -3269,17 +3267,14 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     # The site and its API root.
     "reachable": ("reachable", "ok", "", "{seen} in {detail} ms{after}", ""),
     "tls-ok": ("tls", "ok", "", "the certificate of {host} is valid and trusted", ""),
-    "tls-unverified": ("tls", "warn", "",
-                       "the certificate of {host} was not verified (verify=False)", "Pass the CA bundle "
-                       "instead (verify='/path/to/ca.pem'): else anyone on the path reads the credentials."),
-    "tls-plain": ("tls", "warn", "",
-                  "plain http to {host}: the credentials travel unencrypted", "Use https://."),
-    "redirects": ("redirects", "", "", "{detail}", "Use Client({canonical!r}) or WP_URL={canonical}: wp_rest "
-                  "follows redirects for GET and HEAD only (a 301 or 302 turns a POST into a GET), never "
-                  "with credentials to another origin."),
+    "tls-unverified": ("tls", "warn", "", "the certificate of {host} was not verified (verify=False)", "Pass "
+                       "verify='/path/to/ca.pem' instead: else anyone on the path reads the credentials."),
+    "tls-plain": ("tls", "warn", "", "plain http to {host}: credentials travel unencrypted", "Use https://."),
+    "redirects": ("redirects", "", "", "{detail}", _FIX_CANONICAL + " Only GET and HEAD follow redirects (a "
+                  "301 or 302 turns a POST into a GET), never with credentials to another origin."),
     "api": ("api", "ok", "", "GET {root} answered the REST index of {detail}; the root was {how}", ""),
     "api-closed": ("api", "warn", "",
-                   "{seen} (the root was {how}); the checks that read the index were skipped", "{detail}"),
+                   "{seen} (the root was {how}); the index checks were skipped", "{detail}"),
     # rest_api_register_rewrites() maps /wp-json/ only under pretty permalinks, and
     # get_rest_url() names ?rest_route=/ otherwise (wp-includes/rest-api.php).
     "api-plain": ("api", "fail", "", _OTHER_ROOT, "Use the site's address or Client({root!r}): under plain "
@@ -3287,11 +3282,9 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "api-rewrites": ("api", "fail", "", _OTHER_ROOT, "Use the site's address or Client({root!r}). Or make "
                      "the web server send /wp-json/ to WordPress: Apache needs mod_rewrite, AllowOverride "
                      "FileInfo and WordPress's .htaccess; nginx try_files $uri $uri/ /index.php?$args;"),
-    "no-api": ("credentials", "fail", "",
-               "not checked: no WordPress REST API answered", "Fix the REST API first."),
-    "permalinks": ("permalinks", "warn", "", "the permalinks are Plain, so the API root is {detail}; the "
-                   "client works through ?rest_route=",
-                   "Nothing to change; for /wp-json/ URLs pick another structure in Settings > Permalinks."),
+    "no-api": ("credentials", "fail", "", "not checked: no REST API answered", "Fix the REST API first."),
+    "permalinks": ("permalinks", "warn", "", "plain permalinks: the API root is {detail}, which the client "
+                   "uses", "None needed; for /wp-json/ URLs pick another structure (Settings > Permalinks)."),
     "php-output": ("php-output", "warn", "", "{where}: the JSON came after {detail}", _FIX_PHP),
     "bom": ("php-output", "warn", "", "{where}: the JSON came after {detail}", "Save the PHP file "
             "(wp-config.php, a theme's functions.php) as plain UTF-8, not 'UTF-8 with BOM'."),
@@ -3306,17 +3299,15 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                  "Give the site's address, or the exact root (…/wp-json/)."),
     "rest-disabled": ("", "", r"^(\d+ rest_disabled|404 [^(\s]\S*) ", "{seen}: the REST API is switched off",
                       "Remove the plugin or filter that disables it (rest_enabled, rest_endpoints)."),
-    "rest-closed": ("", "", r"^40[13] [^(\s]", "{seen}: a plugin or filter closes the REST API to visitors "
-                    "who are not logged in", "Credentials may still work (see credentials); anonymous reads "
-                    "need that plugin to allow them."),
+    "rest-closed": ("", "", r"^40[13] [^(\s]", "{seen}: a plugin or filter closes the REST API to visitors",
+                    "Credentials may still work (see credentials); that plugin must allow anonymous reads."),
     "php-error": ("", "", r"^\d+ \(text\) .*(Notice|Warning|Deprecated|Fatal error|Parse error)(</b>)?:",
                   "{seen}: PHP printed an error message instead of the JSON", _FIX_PHP),
     "server-error": ("", "", r"^5\d\d ", "{seen}: the server failed (PHP fatal error, overload, broken "
                      "proxy)", "Read the web server's and PHP's error logs."),
     "blocked": ("", "", r"^(40[1369]|429) ", "{seen}: refused by the web server, a security plugin or a "
                 "firewall", "Let API clients through: " + _FIX_ALLOW + "."),
-    "not-found": ("", "", r"^404 \(",
-                  "{seen}: no REST API at this address", "Check the URL: give the site's address."),
+    "not-found": ("", "", r"^404 \(", "{seen}: no REST API at this address", "Give the site's address."),
     "not-index": ("", "", r"^\d+ (?!\(text\))",
                   "{seen}: JSON, but not a WordPress REST index", "Check the URL."),
     "not-json": ("", "", "", "{seen}: {detail}, not the REST API", "Check the URL; a maintenance page or a "
@@ -3365,8 +3356,7 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "no-credentials": ("credentials", "fail", "",
                        "none given: only the site was checked", _FIX_NO_CREDENTIALS),
     "other-origin": ("credentials", "fail", "",
-                     "not sent: the REST API answered at {root}, another origin than {url}",
-                     "Use the site's canonical address: Client({canonical!r}), or WP_URL={canonical}."),
+                     "not sent: the REST API answered at {root}, another origin than {url}", _FIX_CANONICAL),
     "step-failed": ("credentials", "fail", "", "{detail}", "{fix}"),
     # A plugin's wp_authenticate() also runs wp_authenticate_application_password() (hooked on
     # 'authenticate', wp-includes/default-filters.php): a wrong login password can come back
@@ -3409,28 +3399,23 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                          "{seen}: the OAuth1 plugin rejected the signature",
                          "Check the consumer and token secrets; a proxy that changes the URL breaks it."),
     "oauth1-token": ("", "", r"^\d+ json_oauth1_\S*token", "{seen}: the OAuth1 plugin does not know this "
-                     "access token (revoked, or never authorized)",
-                     "Get a new access token with wp_rest.OAuth1Flow."),
+                     "access token (revoked or never authorized)", "Get a new one with wp_rest.OAuth1Flow."),
     "oauth1-no-token": ("", "", r"^\d+ json_oauth1_missing_parameter .*oauth_token", "{seen}: REST requests "
                         "need an access token, not the consumer alone", "Get one with wp_rest.OAuth1Flow."),
     # WP-API/OAuth1 answers its own routes in plain text (lib/class-wp-rest-oauth1.php).
-    "oauth1": ("", "", r"^(\d+ json_oauth1_|40\d \(text\) (OAuth|Consumer|Callback))",
-               "{seen}: the OAuth1 plugin refused the request",
-               "Check the consumer key and secret and the token given to wp_rest.OAuth1."),
+    "oauth1": ("", "", r"^(\d+ json_oauth1_|40\d \(text\) (OAuth|Consumer|Callback))", "{seen}: the OAuth1 "
+               "plugin refused it", "Check the consumer key and secret and the token of wp_rest.OAuth1."),
     "woo-secret": ("", "", r"^\d+ woocommerce_rest_\S+ Consumer secret is invalid",
                    "{seen}: the key is known, the secret is not its secret", _FIX_WOO),
-    "woo-scope": ("", "", r"^\d+ woocommerce_rest_\S+ .*cannot be used to access this endpoint",
-                  "{seen}: WooCommerce keys reach only wc/ routes",
-                  "Use an application password for posts and users."),
-    "woo-signature": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid signature|Missing OAuth)",
-                      "{seen}: over plain http WooCommerce checks a one-legged OAuth 1.0a signature, and it "
-                      "failed", "Use https:// (the keys then go as Basic), or check the secret and that home "
-                      "names this host."),
+    "woo-scope": ("", "", r"^\d+ woocommerce_rest_\S+ .*cannot be used to access this endpoint", "{seen}: "
+                  "WooCommerce keys reach only wc/ routes", "Posts and users need an application password."),
+    "woo-signature": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid signature|Missing OAuth)", "{seen}: "
+                      "over http WooCommerce checks a one-legged OAuth 1.0a signature: it failed", "Use "
+                      "https:// (keys then go as Basic), or check the secret and that home is this host."),
     "woo-time": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid timestamp|nonce)", "{seen}: WooCommerce "
                  "allows 15 minutes of clock difference and no repeated nonce", _FIX_CLOCKS),
-    "woo-rights": ("", "", r"^\d+ woocommerce_rest_\S+ .*read/write",
-                   "{seen}: the key's permissions do not allow this method",
-                   "Give the key Read/Write in WooCommerce > Settings > Advanced > REST API."),
+    "woo-rights": ("", "", r"^\d+ woocommerce_rest_\S+ .*read/write", "{seen}: its permissions do not allow "
+                   "this method", "Give the key Read/Write in WooCommerce > Settings > Advanced > REST API."),
     "woo": ("", "", r"^\d+ woocommerce_rest_", "{seen}: WooCommerce refused the keys", _FIX_WOO),
     "me-other": ("credentials", "fail", r"^\d+ [^(\s]", "{seen}", ""),
     "me-server-auth": ("credentials", "fail", "",
@@ -3460,12 +3445,10 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "header-unknown": ("auth-header", "warn", "", "inconclusive: {detail}", _FIX_STRIPPED),
     "cookie-refused": ("credentials", "fail", "", "{seen}: the login cookies and nonce were not accepted",
                        "The cookies' path or domain may not match this address (compare home)."),
-    "anon-stripped": ("credentials", "fail", "",
-                      "{seen}: WordPress treated the request as anonymous because the Authorization header "
-                      "does not reach PHP intact (see auth-header){detail}", _FIX_HEADER_FIRST),
-    "anon-no-http-auth": ("credentials", "fail", "",
-                          "{seen}: most likely because the web server strips the Authorization header (see "
-                          "auth-header)", _FIX_HEADER_FIRST + " If it still fails: {fix}"),
+    "anon-stripped": ("credentials", "fail", "", "{seen}: anonymous to WordPress, because the Authorization "
+                      "header does not reach PHP intact (see auth-header){detail}", _FIX_HEADER_FIRST),
+    "anon-no-http-auth": ("credentials", "fail", "", "{seen}: most likely because the web server strips the "
+                          "header (see auth-header)", _FIX_HEADER_FIRST + " If it still fails: {fix}"),
     "anon-unavailable": ("credentials", "fail", "", "{seen}: application passwords are unavailable on this "
                          "site (see app-passwords), so WordPress ignores them{detail}", "Make them available "
                          "as app-passwords says, or use WP_AUTH=cookie with the login password."),
@@ -3478,10 +3461,9 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                      "To tell them apart, give doctor an administrator's login password (WP_LOGIN_PASSWORD, "
                      "or diagnose(login_password=...)) for WordPress's site-health test."),
     # Wrong credentials, per kind.
-    "wrong-app": ("", "", "",
-                  "WordPress did not accept this username and application password (wrong, revoked, another "
-                  "user's or site's)", "Create a new application password for this user (Users > Profile) "
-                  "and use it with the user's login name; letter case matters, spaces do not."),
+    "wrong-app": ("", "", "", "WordPress did not accept this username and application password (wrong, "
+                  "revoked, another user's or site's)", "Create a new application password for this user "
+                  "(Users > Profile) and use it with the user's login name; case matters, spaces do not."),
     "wrong-basic": ("", "", "", "core WordPress ignores login passwords over Basic",
                     "Use an application password (WP_APP_PASSWORD)."),
     "wrong-token": ("", "", "", "no plugin accepted the token", "Check that the token's user exists and that "

@@ -986,7 +986,7 @@ def oauth1_error(status: int, body: str) -> Part:
                             "data": {"status": 401}}, 401), "the OAuth1 plugin rejected the signature"),
     (lambda s: json_answer({"code": "json_oauth1_invalid_token", "message": "Access token is invalid",
                             "data": {"status": 401}}, 401), "does not know this access token"),
-    (oauth1_error(401, "OAuth signature does not match"), "the OAuth1 plugin refused the request"),
+    (oauth1_error(401, "OAuth signature does not match"), "the OAuth1 plugin refused it"),
 ])
 def test_oauth1_refusals_are_named(answer: Part, says: str) -> None:
     def index(seen: Seen) -> Answer:
