@@ -3283,8 +3283,8 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                      "the web server send /wp-json/ to WordPress: Apache needs mod_rewrite, AllowOverride "
                      "FileInfo and WordPress's .htaccess; nginx try_files $uri $uri/ /index.php?$args;"),
     "no-api": ("credentials", "fail", "", "not checked: no REST API answered", "Fix the REST API first."),
-    "permalinks": ("permalinks", "warn", "", "plain permalinks: the API root is {detail}, which the client "
-                   "uses", "None needed; for /wp-json/ URLs pick another structure (Settings > Permalinks)."),
+    "permalinks": ("permalinks", "warn", "", "plain permalinks: the client uses the API root {detail}",
+                   "None needed; for /wp-json/ URLs pick another structure (Settings > Permalinks)."),
     "php-output": ("php-output", "warn", "", "{where}: the JSON came after {detail}", _FIX_PHP),
     "bom": ("php-output", "warn", "", "{where}: the JSON came after {detail}", "Save the PHP file "
             "(wp-config.php, a theme's functions.php) as plain UTF-8, not 'UTF-8 with BOM'."),
