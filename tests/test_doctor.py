@@ -883,7 +883,8 @@ def test_a_post_whose_connection_is_dropped_means_writes_cannot_work() -> None:
     (lambda s: json_answer({"id": 3, "username": "co", "name": "Co", "roles": ["contributor"],
                             "capabilities": {"edit_posts": True}}), "permissions", "but not publish them"),
     (lambda s: json_answer({"code": "jwt_auth_invalid_token", "message": "Wrong number of segments",
-                            "data": {"status": 403}}, 403), "credentials", "the JWT plugin refused the token"),
+                            "data": {"status": 403}}, 403),
+     "credentials", "the JWT plugin refused the token"),
 ])
 def test_other_answers_of_users_me(answer: Part, check: str, says: str) -> None:
     with serve(fake_wp({"GET /wp-json/wp/v2/users/me?context=edit": answer})) as server:
@@ -927,7 +928,8 @@ def answer_then_close(seen: Seen) -> Answer:
      "a JWT for 'admin' from /jwt-auth/v1/token: JWT login failed: unexpected 200 answer (text/html) "
      "from POST /jwt-auth/v1/token", ""),
     ("jwt", {"POST /wp-json/jwt-auth/v1/token": lambda s: json_answer(
-        {"code": "jwt_auth_bad_config", "message": "JWT is not configured properly", "data": {"status": 403}}, 403)},
+        {"code": "jwt_auth_bad_config", "message": "JWT is not configured properly",
+         "data": {"status": 403}}, 403)},
      "answered 403 jwt_auth_bad_config", "Define JWT_AUTH_SECRET_KEY"),
 ])
 def test_an_auth_step_without_a_wordpress_answer_is_named(auth: str, parts: dict[str, Part], seen: str,
