@@ -3633,6 +3633,10 @@ def _is_index(resp: Response) -> bool:
     return resp.status == 200 and isinstance(value, dict) and isinstance(value.get("namespaces"), list)
 
 
+def _status_of(resp: Response) -> str:
+    return f"{resp.status} ({resp.content_type or 'no content type'})"
+
+
 def _evidence(resp: Response) -> tuple[str, str]:
     """(what causes are matched on, how to show the answer)."""
     value = _json_of(resp)[0]
@@ -3644,10 +3648,6 @@ def _evidence(resp: Response) -> tuple[str, str]:
     glimpse = glimpse or _body_start(resp.body, 120)
     return (f"{resp.status} {'(text)' if value is None else '(json)'} {_body_start(resp.body, 2000)}",
             _status_of(resp) + (f": {glimpse!r}" if glimpse else ""))
-
-
-def _status_of(resp: Response) -> str:
-    return f"{resp.status} ({resp.content_type or 'no content type'})"
 
 
 def _match(evidence: str, keys: Iterable[str]) -> str:
