@@ -3296,7 +3296,7 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "firewall": ("", "", "", "{seen}: a block or challenge page of {detail}, not WordPress",
                  "A script cannot pass a browser challenge: in {detail}, " + _FIX_ALLOW + "."),
     "no-route": ("", "", r"^404 rest_no_route ", "{seen}: this is not the API root",
-                 "Give the site's address, or the exact root (…/wp-json/)."),
+                 "Give the site's address and let the client find the root, or the exact root (…/wp-json/)."),
     "rest-disabled": ("", "", r"^(\d+ rest_disabled|404 [^(\s]\S*) ", "{seen}: the REST API is switched off",
                       "Remove the plugin or filter that disables it (rest_enabled, rest_endpoints)."),
     "rest-closed": ("", "", r"^40[13] [^(\s]", "{seen}: a plugin or filter closes the REST API to visitors",
@@ -3319,7 +3319,7 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "apps-no-field": ("app-passwords", "warn", "", "the REST index has no 'authentication' field (WordPress "
                       "before 5.6, or a plugin)", "Update WordPress, or use WP_AUTH=cookie."),
     "apps-http": ("app-passwords", "", "", _APPS_OFF + " over plain http ({root}) and the environment type "
-                  "is not 'local'", "Serve the site over HTTPS; on a development site "
+                  "is not 'local'", "Serve the site over HTTPS and use https://; on a development site "
                   "define('WP_ENVIRONMENT_TYPE', 'local') in wp-config.php."),
     "apps-http-xfp": ("app-passwords", "", "", _APPS_OFF + " over plain http ({root}), but lists "
                       "application-passwords when the request carries X-Forwarded-Proto: https, which this "
@@ -3445,8 +3445,9 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "header-unknown": ("auth-header", "warn", "", "inconclusive: {detail}", _FIX_STRIPPED),
     "cookie-refused": ("credentials", "fail", "", "{seen}: the login cookies and nonce were not accepted",
                        "The cookies' path or domain may not match this address (compare home)."),
-    "anon-stripped": ("credentials", "fail", "", "{seen}: anonymous to WordPress, because the Authorization "
-                      "header does not reach PHP intact (see auth-header){detail}", _FIX_HEADER_FIRST),
+    "anon-stripped": ("credentials", "fail", "",
+                      "{seen}: WordPress saw an anonymous request, because the Authorization header does not "
+                      "reach PHP intact (see auth-header){detail}", _FIX_HEADER_FIRST),
     "anon-no-http-auth": ("credentials", "fail", "", "{seen}: most likely because the web server strips the "
                           "header (see auth-header)", _FIX_HEADER_FIRST + " If it still fails: {fix}"),
     "anon-unavailable": ("credentials", "fail", "", "{seen}: application passwords are unavailable on this "
