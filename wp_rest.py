@@ -3083,13 +3083,20 @@ _FIX_NO_CREDENTIALS = (
     "auth=ApplicationPassword(username, password) to Client; or WP_AUTH=jwt|cookie|basic with WP_PASSWORD.")
 _FIX_PHP = "Set display_errors = Off in php.ini (or WP_DEBUG_DISPLAY false), then fix what the message names."
 _FIX_ALLOW = "allow-list this machine's IP address, or the /wp-json/ and ?rest_route= paths"
-_FIX_LOGIN = "Check WP_USERNAME and WP_PASSWORD: this method takes the login password, not an application password."
+_FIX_LOGIN = ("Check WP_USERNAME and WP_PASSWORD: this method takes the login password, "
+              "not an application password.")
 _FIX_CLOCKS = "Synchronise the clocks of this machine and the server with NTP (timedatectl set-ntp true)."
 _FIX_WOO = "Copy the key and secret again from WooCommerce > Settings > Advanced > REST API."
+_FIX_CANONICAL = "Use the site's canonical address: Client({canonical!r}) or WP_URL={canonical}."
+_FIX_HEADER_FIRST = "Fix the web server as auth-header says, then run doctor again."
 _UNTRUSTED = "{where}: the TLS certificate of {host} is not trusted: {detail}"
+_HANDSHAKE = "{where}: the TLS handshake failed ({detail})"
+_OTHER_ROOT = "{seen}. But {root} answers the REST index"
+_APPS_OFF = 'unavailable: the REST index has "authentication": {detail}'
 _JWT_REFUSED = "{seen}: the JWT plugin refused the token"
-_BASIC_PLUGIN = ("{seen}. This 500 with \"data\": null is the JSON Basic Authentication plugin (WP-API/Basic-Auth):"
-                 " it checks every Basic header as a login password")
+_BASIC_PLUGIN = ('{seen}. This 500 with "data": null is the JSON Basic Authentication plugin '
+                 "(WP-API/Basic-Auth), which checks every Basic header as a login password")
+_LOGIN_CODES = r"^\d+ (\[jwt_auth\] )?(incorrect_password|invalid_username|invalid_email|login_failed) "
 
 #: What doctor knows: cause -> (check, outcome, evidence, meaning, fix). ``evidence`` is a
 #: regular expression over "STATUS CODE MESSAGE" of an answer ("(text)" or "(json)" in place
@@ -3097,109 +3104,99 @@ _BASIC_PLUGIN = ("{seen}. This 500 with \"data\": null is the JSON Basic Authent
 #: empty check or outcome is the caller's; {names} are facts of the run.
 _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     # No HTTP answer.
-    "tls-expired": ("tls", "fail", "", _UNTRUSTED, "The certificate has expired or is not valid yet: renew it "
-                    "(certbot renew) and check this machine's clock. A CA bundle does not help."),
-    "tls-name": ("tls", "fail", "", _UNTRUSTED, "The certificate does not name {host}: use the name it was issued "
-                 "for (with or without www.), or have it reissued to include {host}."),
-    "tls-untrusted": ("tls", "fail", "", _UNTRUSTED, "For a private CA or a self-signed certificate you trust, pass "
-                      "its PEM file: Client(url, verify='/path/to/ca.pem'), WP_CA_BUNDLE or --ca-bundle FILE."),
-    "tls-not-tls": ("tls", "fail", "", "{where}: the TLS handshake failed ({detail})",
-                    "Nothing speaks TLS on port {port}: use http:// or the site's https port."),
-    "tls-handshake": ("tls", "fail", "", "{where}: the TLS handshake failed ({detail})",
-                      "Check the server's TLS setup (protocol versions, ciphers, certificate chain)."),
-    "dns": ("reachable", "fail", "", "{where}: the host name {host} does not resolve ({detail})",
-            "Check the spelling of {host} and its DNS record (dig {host}); a private name needs /etc/hosts or VPN."),
-    "conn-refused": ("reachable", "fail", "", "{where}: connection refused, nothing listens on {host} port {port}",
-                     "Check the port in the URL and that the web server runs; a firewall may reject the port."),
-    "timeout": ("reachable", "fail", "", "{where}: no answer within {detail} s", "Check that the host is up and "
-                "no firewall drops the connection; a slow site needs a larger Client(timeout=...)."),
-    "reset": ("reachable", "fail", "", "{where}: the server closed the connection without answering",
-              "A firewall or the server dropped the request (see its logs), or http:// went to an https port."),
-    "unreachable": ("reachable", "fail", "", "{where}: {detail}", "Check the URL and the network to the site."),
+    "tls-expired": ("tls", "fail", "", _UNTRUSTED, "Renew the certificate (certbot renew) and check this "
+                    "machine's clock; a CA bundle does not help."),
+    "tls-name": ("tls", "fail", "", _UNTRUSTED, "The certificate does not name {host}: use the name it was "
+                 "issued for (with or without www.), or have it reissued to include {host}."),
+    "tls-untrusted": ("tls", "fail", "", _UNTRUSTED, "For a private CA or a self-signed certificate, pass "
+                      "its PEM file: verify='/path/to/ca.pem', WP_CA_BUNDLE or --ca-bundle FILE."),
+    "tls-not-tls": ("tls", "fail", "", _HANDSHAKE,
+                    "Nothing speaks TLS on port {port}: use http:// or the https port."),
+    "tls-handshake": ("tls", "fail", "", _HANDSHAKE, "Check the server's TLS protocols, ciphers and chain."),
+    "dns": ("reachable", "fail", "", "{where}: the host name {host} does not resolve ({detail})", "Check the "
+            "spelling of {host} and its DNS record (dig {host}); a private name needs /etc/hosts or VPN."),
+    "conn-refused": ("reachable", "fail", "", "{where}: connection refused, nothing listens on {host} port "
+                     "{port}", "Check the URL's port and that the web server runs; a firewall may block it."),
+    "timeout": ("reachable", "fail", "", "{where}: no answer within {detail} s", "Check that the host is up "
+                "and no firewall drops the connection; a slow site needs a larger Client(timeout=...)."),
+    "reset": ("reachable", "fail", "", "{where}: the server closed the connection without answering", "A "
+              "firewall or the server dropped the request (see its logs), or http:// went to an https port."),
+    "unreachable": ("reachable", "fail", "", "{where}: {detail}", "Check the URL and the network."),
     "redirect-error": ("redirects", "fail", "", "{detail}", "Fix the site's address (Settings > General, "
                        "WP_HOME, WP_SITEURL) and the web server's redirect rules."),
     # The site and its API root.
     "reachable": ("reachable", "ok", "", "{seen} in {detail} ms{after}", ""),
     "tls-ok": ("tls", "ok", "", "the certificate of {host} is valid and trusted", ""),
-    "tls-unverified": ("tls", "warn", "", "the certificate of {host} was not verified (verify=False)", "Pass the CA"
-                       " bundle instead (verify='/path/to/ca.pem'): else anyone on the path reads the credentials."),
-    "tls-plain": ("tls", "warn", "", "plain http to {host}: the credentials travel unencrypted", "Use https://."),
-    "redirects": ("redirects", "", "", "{detail}", "Use the address the site redirects to: Client({canonical!r}), "
-                  "or WP_URL={canonical}. wp_rest follows redirects for GET and HEAD only (a 301 or 302 would "
-                  "turn a POST into a GET), and never sends credentials to another origin."),
+    "tls-unverified": ("tls", "warn", "", "the certificate of {host} was not verified (verify=False)", "Pass "
+                       "verify='/path/to/ca.pem' instead: else anyone on the path reads the credentials."),
+    "tls-plain": ("tls", "warn", "", "plain http to {host}: credentials travel unencrypted", "Use https://."),
+    "redirects": ("redirects", "", "", "{detail}", _FIX_CANONICAL + " Only GET and HEAD follow redirects (a "
+                  "301 or 302 turns a POST into a GET), never with credentials to another origin."),
     "api": ("api", "ok", "", "GET {root} answered the REST index of {detail}; the root was {how}", ""),
-    "api-closed": ("api", "warn", "", "{seen} (the root was {how}); the checks that read the index were skipped",
-                   "{detail}"),
+    "api-closed": ("api", "warn", "",
+                   "{seen} (the root was {how}); the index checks were skipped", "{detail}"),
     # rest_api_register_rewrites() maps /wp-json/ only under pretty permalinks, and
     # get_rest_url() names ?rest_route=/ otherwise (wp-includes/rest-api.php).
-    "api-plain": ("api", "fail", "", "{seen}. But {root} answers the REST index", "Use the site's address or "
-                  "Client({root!r}). The site has plain permalinks, so /wp-json/ does not exist (Settings > "
-                  "Permalinks)."),
-    "api-rewrites": ("api", "fail", "", "{seen}. But {root} answers the REST index", "Use the site's address or "
-                     "Client({root!r}). The web server does not send /wp-json/ to WordPress: Apache needs "
-                     "mod_rewrite, AllowOverride FileInfo and WordPress's .htaccess; nginx try_files $uri $uri/ "
-                     "/index.php?$args;"),
-    "no-api": ("credentials", "fail", "", "not checked: no WordPress REST API answered", "Fix the REST API first."),
-    "permalinks": ("permalinks", "warn", "", "the permalinks are Plain: WordPress names its API root {detail}; the "
-                   "client works through ?rest_route=", "Nothing to change. For /wp-json/ URLs choose another "
-                   "structure in Settings > Permalinks."),
+    "api-plain": ("api", "fail", "", _OTHER_ROOT, "Use the site's address or Client({root!r}): under plain "
+                  "permalinks /wp-json/ does not exist (Settings > Permalinks)."),
+    "api-rewrites": ("api", "fail", "", _OTHER_ROOT, "Use the site's address or Client({root!r}). Or make "
+                     "the web server send /wp-json/ to WordPress: Apache needs mod_rewrite, AllowOverride "
+                     "FileInfo and WordPress's .htaccess; nginx try_files $uri $uri/ /index.php?$args;"),
+    "no-api": ("credentials", "fail", "", "not checked: no REST API answered", "Fix the REST API first."),
+    "permalinks": ("permalinks", "warn", "", "plain permalinks: the client uses the API root {detail}",
+                   "None needed; for /wp-json/ URLs pick another structure (Settings > Permalinks)."),
     "php-output": ("php-output", "warn", "", "{where}: the JSON came after {detail}", _FIX_PHP),
-    "bom": ("php-output", "warn", "", "{where}: the JSON came after {detail}", "A PHP file (wp-config.php, a "
-            "theme's functions.php) was saved as 'UTF-8 with BOM': save it as plain UTF-8."),
+    "bom": ("php-output", "warn", "", "{where}: the JSON came after {detail}", "Save the PHP file "
+            "(wp-config.php, a theme's functions.php) as plain UTF-8, not 'UTF-8 with BOM'."),
     # An answer that is not what was asked for.
-    "server-auth": ("server-auth", "fail", "", "{seen}, WWW-Authenticate: {detail}: the web server asks for its own"
-                    " login before WordPress runs", "The server's password protection (.htpasswd) takes the one "
-                    "Authorization header: exempt /wp-json/ and ?rest_route= from it (Apache: Require all granted; "
-                    "nginx: auth_basic off;) or allow this machine's IP address."),
-    "firewall": ("", "", "", "{seen}: a block or challenge page of {detail}, not WordPress", "Let API clients "
-                 "through {detail}: " + _FIX_ALLOW + ". A script cannot pass a browser challenge."),
+    "server-auth": ("server-auth", "fail", "", "{seen}, WWW-Authenticate: {detail}: the web server asks for "
+                    "its own login before WordPress runs", "That login (.htpasswd) takes the one "
+                    "Authorization header: exempt /wp-json/ and ?rest_route= from it (Apache: Require all "
+                    "granted; nginx: auth_basic off;) or allow this machine's IP address."),
+    "firewall": ("", "", "", "{seen}: a block or challenge page of {detail}, not WordPress",
+                 "A script cannot pass a browser challenge: in {detail}, " + _FIX_ALLOW + "."),
     "no-route": ("", "", r"^404 rest_no_route ", "{seen}: this is not the API root",
                  "Give the site's address and let the client find the root, or the exact root (…/wp-json/)."),
     "rest-disabled": ("", "", r"^(\d+ rest_disabled|404 [^(\s]\S*) ", "{seen}: the REST API is switched off",
                       "Remove the plugin or filter that disables it (rest_enabled, rest_endpoints)."),
-    "rest-closed": ("", "", r"^40[13] [^(\s]", "{seen}: a plugin or filter closes the REST API to visitors who "
-                    "are not logged in", "Credentials may still work (see credentials); anonymous reads need "
-                    "that plugin to allow them."),
+    "rest-closed": ("", "", r"^40[13] [^(\s]", "{seen}: a plugin or filter closes the REST API to visitors",
+                    "Credentials may still work (see credentials); that plugin must allow anonymous reads."),
     "php-error": ("", "", r"^\d+ \(text\) .*(Notice|Warning|Deprecated|Fatal error|Parse error)(</b>)?:",
                   "{seen}: PHP printed an error message instead of the JSON", _FIX_PHP),
-    "server-error": ("", "", r"^5\d\d ", "{seen}: the server failed (PHP fatal error, overload, broken proxy)",
-                     "Read the web server's and PHP's error logs."),
-    # WP-API/OAuth1 answers its own routes in plain text (lib/class-wp-rest-oauth1.php).
-    "oauth1-text": ("", "", r"^40\d \(text\) (OAuth|Consumer|Callback)",
-                    "{seen}: the OAuth1 plugin refused the request",
-                    "Check the consumer key and secret and the token given to wp_rest.OAuth1."),
-    "blocked": ("", "", r"^(40[1369]|429) ", "{seen}: refused by the web server, a security plugin or a firewall",
-                "Let API clients through: " + _FIX_ALLOW + "."),
-    "not-found": ("", "", r"^404 \(", "{seen}: no REST API at this address", "Check the URL: give the site's "
-                  "address."),
-    "not-index": ("", "", r"^\d+ (?!\(text\))", "{seen}: JSON, but not a WordPress REST index", "Check the URL."),
-    "not-json": ("", "", "", "{seen}: {detail}, not the REST API", "Check the URL; a maintenance page or a page "
-                 "cache in front of WordPress answers like this too."),
+    "server-error": ("", "", r"^5\d\d ", "{seen}: the server failed (PHP fatal error, overload, broken "
+                     "proxy)", "Read the web server's and PHP's error logs."),
+    "blocked": ("", "", r"^(40[1369]|429) ", "{seen}: refused by the web server, a security plugin or a "
+                "firewall", "Let API clients through: " + _FIX_ALLOW + "."),
+    "not-found": ("", "", r"^404 \(", "{seen}: no REST API at this address", "Give the site's address."),
+    "not-index": ("", "", r"^\d+ (?!\(text\))",
+                  "{seen}: JSON, but not a WordPress REST index", "Check the URL."),
+    "not-json": ("", "", "", "{seen}: {detail}, not the REST API", "Check the URL; a maintenance page or a "
+                 "page cache in front of WordPress answers like this too."),
     # The index. rest_add_application_passwords_to_index() lists application passwords only
     # when wp_is_application_passwords_available(): is_ssl() or environment type 'local'
     # (wp-includes/rest-api.php, user.php); is_ssl() never reads X-Forwarded-Proto (load.php).
     "apps-ok": ("app-passwords", "ok", "", "available: the REST index lists application-passwords", ""),
-    "apps-no-field": ("app-passwords", "warn", "", "the REST index has no 'authentication' field (WordPress before"
-                      " 5.6, or a plugin)", "Update WordPress, or use WP_AUTH=cookie."),
-    "apps-http": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over plain "
-                  "http ({root}) and the environment type is not 'local'", "Serve the site over HTTPS and use "
-                  "https://; on a development site define('WP_ENVIRONMENT_TYPE', 'local') in wp-config.php."),
-    "apps-http-xfp": ("app-passwords", "", "", "unavailable over plain http: the REST index at {root} has "
-                      "\"authentication\": {detail}, but lists application-passwords when the request carries "
-                      "X-Forwarded-Proto: https, which this site's wp-config.php takes as HTTPS (Debian's does)",
-                      "Put HTTPS in front: a TLS proxy that sends X-Forwarded-Proto: https is enough here. On a "
-                      "development site, define('WP_ENVIRONMENT_TYPE', 'local'). Never send that header yourself "
-                      "over plain http: the password would travel unencrypted."),
-    "apps-proxy": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over https,"
-                   " and home is {home}: PHP does not see HTTPS (is_ssl() is false) behind this TLS proxy",
+    "apps-no-field": ("app-passwords", "warn", "", "the REST index has no 'authentication' field (WordPress "
+                      "before 5.6, or a plugin)", "Update WordPress, or use WP_AUTH=cookie."),
+    "apps-http": ("app-passwords", "", "", _APPS_OFF + " over plain http ({root}) and the environment type "
+                  "is not 'local'", "Serve the site over HTTPS and use https://; on a development site "
+                  "define('WP_ENVIRONMENT_TYPE', 'local') in wp-config.php."),
+    "apps-http-xfp": ("app-passwords", "", "", _APPS_OFF + " over plain http ({root}), but lists "
+                      "application-passwords when the request carries X-Forwarded-Proto: https, which this "
+                      "site's wp-config.php takes as HTTPS (Debian's does)",
+                      "Put HTTPS in front: a TLS proxy that sends X-Forwarded-Proto: https is enough here "
+                      "(or, on a development site, define('WP_ENVIRONMENT_TYPE', 'local')). Never send that "
+                      "header yourself over plain http: the password would travel unencrypted."),
+    "apps-proxy": ("app-passwords", "", "", _APPS_OFF + " over https and home is {home}: PHP does not see "
+                   "HTTPS (is_ssl() is false) behind this TLS proxy",
                    "In wp-config.php: if (($_SERVER['HTTP_X_FORWARDED_PROTO'] ?? '') === 'https') { "
                    "$_SERVER['HTTPS'] = 'on'; } or nginx: fastcgi_param HTTPS on;"),
-    "apps-proxy-xfp": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over "
-                       "https and home is {home}; with X-Forwarded-Proto: https it lists them: this site's "
-                       "wp-config.php honours that header, which the proxy does not send", "Make the proxy send "
-                       "it (nginx: proxy_set_header X-Forwarded-Proto $scheme;)."),
-    "apps-off": ("app-passwords", "", "", "unavailable: the REST index has \"authentication\": {detail} over https: "
-                 "a plugin or the wp_is_application_passwords_available filter turns them off",
+    "apps-proxy-xfp": ("app-passwords", "", "", _APPS_OFF + " over https and home is {home}, but lists them "
+                       "with X-Forwarded-Proto: https: this site's wp-config.php honours that header, which "
+                       "the proxy does not send",
+                       "Make the proxy send it (nginx: proxy_set_header X-Forwarded-Proto $scheme;)."),
+    "apps-off": ("app-passwords", "", "", _APPS_OFF + " over https: a plugin or the "
+                 "wp_is_application_passwords_available filter turns them off",
                  "Re-enable them in that plugin, or use WP_AUTH=cookie with the login password."),
     "address": ("address", "warn", "", "WordPress's address (home) is {home}, but the API answered at {root}",
                 "Use Client({home!r}): login cookies, links and JWT issuers follow it."),
@@ -3210,28 +3207,28 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                          "reads it", "Check which plugin should accept the token."),
     "plugins-no-oauth1": ("plugins", "fail", "", "{detail}. OAuth1 needs the OAuth 1.0a server plugin",
                           "Activate WP-API/OAuth1, or use an application password."),
-    "plugins-no-woo": ("plugins", "fail", "", "{detail}. WooCommerce keys need WooCommerce (no wc/ namespace)",
-                       "Activate WooCommerce, or use an application password."),
+    "plugins-no-woo": ("plugins", "fail", "", "{detail}. WooCommerce keys need WooCommerce (no wc/ "
+                       "namespace)", "Activate WooCommerce, or use an application password."),
     "clock": ("clock", "ok", "", "{detail}", ""),
-    "clock-skew": ("clock", "warn", "", "{detail}; JWT plugins refuse tokens that look expired or not yet valid",
-                   _FIX_CLOCKS),
+    "clock-skew": ("clock", "warn", "",
+                   "{detail}; JWT plugins refuse tokens that look expired or not yet valid", _FIX_CLOCKS),
     # Credentials. Before any answer:
-    "no-credentials": ("credentials", "fail", "", "none given: only the site was checked", _FIX_NO_CREDENTIALS),
-    "other-origin": ("credentials", "fail", "", "not sent: the REST API answered at {root}, another origin than "
-                     "{url}", "Use the site's canonical address: Client({canonical!r}), or WP_URL={canonical}."),
+    "no-credentials": ("credentials", "fail", "",
+                       "none given: only the site was checked", _FIX_NO_CREDENTIALS),
+    "other-origin": ("credentials", "fail", "",
+                     "not sent: the REST API answered at {root}, another origin than {url}", _FIX_CANONICAL),
     "step-failed": ("credentials", "fail", "", "{detail}", "{fix}"),
     # A plugin's wp_authenticate() also runs wp_authenticate_application_password() (hooked on
     # 'authenticate', wp-includes/default-filters.php): a wrong login password can come back
     # worded as an application-password error.
-    "login-no-route": ("credentials", "fail", r"^\d+ rest_no_route ", "{seen}", "No JWT plugin answers that route:"
-                       " activate JWT Authentication for WP REST API, or use an application password."),
-    "login-app-words": ("credentials", "fail", r"^\d+ (\[jwt_auth\] )?(incorrect_password|invalid_username|"
-                        r"invalid_email|login_failed) .*application password", "{seen} (WordPress words a wrong "
-                        "login password as an application-password error once one exists)", _FIX_LOGIN),
-    "login-wrong": ("credentials", "fail", r"^\d+ (\[jwt_auth\] )?(incorrect_password|invalid_username|"
-                    r"invalid_email|login_failed) ", "{seen}", _FIX_LOGIN),
-    "login-config": ("credentials", "fail", r"jwt_auth_bad_config ", "{seen}", "Define JWT_AUTH_SECRET_KEY in "
-                     "wp-config.php."),
+    "login-no-route": ("credentials", "fail", r"^\d+ rest_no_route ", "{seen}", "No JWT plugin answers that "
+                       "route: activate JWT Authentication for WP REST API, or use an application password."),
+    "login-app-words": ("credentials", "fail", _LOGIN_CODES + r".*application password", "{seen} (WordPress "
+                        "words a wrong login password as an application-password error once one exists)",
+                        _FIX_LOGIN),
+    "login-wrong": ("credentials", "fail", _LOGIN_CODES, "{seen}", _FIX_LOGIN),
+    "login-config": ("credentials", "fail", r"jwt_auth_bad_config ", "{seen}",
+                     "Define JWT_AUTH_SECRET_KEY in wp-config.php."),
     "login-other": ("credentials", "fail", "", "{seen}", "{fix}"),
     # GET /wp/v2/users/me. Core answers a failed check as for a visitor: it sets the user
     # before REST_REQUEST is defined (wp-settings.php), so the application password is not
@@ -3239,46 +3236,50 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     # Its own codes show only where something asked for the user earlier (WooCommerce).
     "authenticated": ("credentials", "ok", "", "authenticated as {detail} with {auth}; roles: {roles}", ""),
     "basic-plugin": ("credentials", "fail", r"^500 (incorrect_password|invalid_username|invalid_email) ",
-                     _BASIC_PLUGIN + ": the username or login password is wrong", "Check WP_USERNAME and "
-                     "WP_PASSWORD (the login password)."),
-    "basic-plugin-app": ("credentials", "fail", "", _BASIC_PLUGIN + ", so application passwords always fail, on "
-                         "public routes too", "Deactivate the JSON Basic Authentication plugin: application "
-                         "passwords need none. Or, on a development site only, use WP_AUTH=basic."),
-    "anonymous": ("credentials", "fail", r"^(\d+ rest_not_logged_in|401 rest_(?!cookie_invalid_nonce)\S+) ", "", ""),
+                     _BASIC_PLUGIN + ": the username or login password is wrong", _FIX_LOGIN),
+    "basic-plugin-app": ("credentials", "fail", "", _BASIC_PLUGIN + ", so application passwords always fail, "
+                         "on public routes too", "Deactivate that plugin: application passwords need none "
+                         "(on a development site only, WP_AUTH=basic works too)."),
+    "anonymous": ("credentials", "fail",
+                  r"^(\d+ rest_not_logged_in|401 rest_(?!cookie_invalid_nonce)\S+) ", "", ""),
     "wrong": ("credentials", "fail", r"^\d+ (incorrect_password|invalid_username|invalid_email) ",
               "{seen}: the Authorization header reached WordPress and the credentials are wrong", "{fix}"),
-    "nonce": ("credentials", "fail", r"^\d+ rest_cookie_invalid_nonce ", "{seen}: an X-WP-Nonce came without a "
-              "valid login cookie", "Send X-WP-Nonce only with the login cookies (CookieAuth)."),
+    "nonce": ("credentials", "fail", r"^\d+ rest_cookie_invalid_nonce ", "{seen}: an X-WP-Nonce came without "
+              "a valid login cookie", "Send X-WP-Nonce only with the login cookies (CookieAuth)."),
     "jwt-iss": ("credentials", "fail", r"^\d+ jwt_auth_bad_iss ", _JWT_REFUSED,
                 "The token's iss must be exactly {home} (scheme and trailing slash included)."),
-    "jwt-time": ("credentials", "fail", r"(?i)^\d+ jwt_auth\S* .*(expired|prior to)", _JWT_REFUSED,
-                 "The token has expired or is not valid yet: get a new one, and check the clocks (see clock)."),
+    "jwt-time": ("credentials", "fail", r"(?i)^\d+ jwt_auth\S* .*(expired|prior to)", _JWT_REFUSED, "The "
+                 "token has expired or is not valid yet: get a new one, and check the clocks (see clock)."),
     "jwt-key": ("credentials", "fail", r"(?i)^\d+ jwt_auth\S* .*signature", _JWT_REFUSED,
                 "The token was signed with another key: WP_JWT_SECRET must equal JWT_AUTH_SECRET_KEY."),
     "jwt": ("credentials", "fail", r"^\d+ jwt_auth", _JWT_REFUSED, "Get a new token, or check the plugin."),
     # Signed requests, as WP-API/OAuth1 (lib/class-wp-rest-oauth1.php) and WooCommerce
     # (WC_REST_Authentication, includes/class-wc-rest-authentication.php) refuse them.
-    "oauth1-signature": ("", "", r"^\d+ json_oauth1_signature_mismatch ", "{seen}: the OAuth1 plugin rejected the "
-                         "signature", "Check the consumer and token secrets; a proxy changing the URL breaks it."),
-    "oauth1-token": ("", "", r"^\d+ json_oauth1_\S*token", "{seen}: the OAuth1 plugin does not know this access "
-                     "token (revoked, or never authorized)", "Get a new access token with wp_rest.OAuth1Flow."),
-    "oauth1-no-token": ("", "", r"^\d+ json_oauth1_missing_parameter .*oauth_token", "{seen}: REST requests need "
-                        "an access token, not the consumer alone", "Get one with wp_rest.OAuth1Flow."),
-    "oauth1": ("", "", r"^\d+ json_oauth1_", "{seen}: the OAuth1 plugin refused the request", ""),
-    "woo-secret": ("", "", r"^\d+ woocommerce_rest_\S+ Consumer secret is invalid", "{seen}: the key is known, the "
-                   "secret is not its secret", _FIX_WOO),
+    "oauth1-signature": ("", "", r"^\d+ json_oauth1_signature_mismatch ",
+                         "{seen}: the OAuth1 plugin rejected the signature",
+                         "Check the consumer and token secrets; a proxy that changes the URL breaks it."),
+    "oauth1-token": ("", "", r"^\d+ json_oauth1_\S*token", "{seen}: the OAuth1 plugin does not know this "
+                     "access token (revoked or never authorized)", "Get a new one with wp_rest.OAuth1Flow."),
+    "oauth1-no-token": ("", "", r"^\d+ json_oauth1_missing_parameter .*oauth_token", "{seen}: REST requests "
+                        "need an access token, not the consumer alone", "Get one with wp_rest.OAuth1Flow."),
+    # WP-API/OAuth1 answers its own routes in plain text (lib/class-wp-rest-oauth1.php).
+    "oauth1": ("", "", r"^(\d+ json_oauth1_|40\d \(text\) (OAuth|Consumer|Callback))", "{seen}: the OAuth1 "
+               "plugin refused it", "Check the consumer key and secret and the token of wp_rest.OAuth1."),
+    "woo-secret": ("", "", r"^\d+ woocommerce_rest_\S+ Consumer secret is invalid",
+                   "{seen}: the key is known, the secret is not its secret", _FIX_WOO),
     "woo-scope": ("", "", r"^\d+ woocommerce_rest_\S+ .*cannot be used to access this endpoint", "{seen}: "
-                  "WooCommerce keys reach only wc/ routes", "Use an application password for posts and users."),
-    "woo-signature": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid signature|Missing OAuth)", "{seen}: over plain"
-                      " http WooCommerce checks a one-legged OAuth 1.0a signature, and this one failed", "Use "
-                      "https:// (then the keys go as Basic), or check the secret and that home names this host."),
-    "woo-time": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid timestamp|nonce)", "{seen}: WooCommerce allows 15 "
-                 "minutes of clock difference and no repeated nonce", _FIX_CLOCKS),
-    "woo-rights": ("", "", r"^\d+ woocommerce_rest_\S+ .*read/write", "{seen}: the key's permissions do not allow "
+                  "WooCommerce keys reach only wc/ routes", "Posts and users need an application password."),
+    "woo-signature": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid signature|Missing OAuth)", "{seen}: "
+                      "over http WooCommerce checks a one-legged OAuth 1.0a signature: it failed", "Use "
+                      "https:// (keys then go as Basic), or check the secret and that home is this host."),
+    "woo-time": ("", "", r"^\d+ woocommerce_rest_\S+ .*(Invalid timestamp|nonce)", "{seen}: WooCommerce "
+                 "allows 15 minutes of clock difference and no repeated nonce", _FIX_CLOCKS),
+    "woo-rights": ("", "", r"^\d+ woocommerce_rest_\S+ .*read/write", "{seen}: its permissions do not allow "
                    "this method", "Give the key Read/Write in WooCommerce > Settings > Advanced > REST API."),
     "woo": ("", "", r"^\d+ woocommerce_rest_", "{seen}: WooCommerce refused the keys", _FIX_WOO),
     "me-other": ("credentials", "fail", r"^\d+ [^(\s]", "{seen}", ""),
-    "me-server-auth": ("credentials", "fail", "", "{seen}: refused by the web server's login (see server-auth)", ""),
+    "me-server-auth": ("credentials", "fail", "",
+                       "{seen}: refused by the web server's login (see server-auth)", ""),
     # 401 rest_not_logged_in: wrong credentials, or a stripped header? Probe (a): the JWT
     # plugin's validate route tells a missing header from a malformed one
     # (Jwt_Auth_Public::validate_token()). Probe (b): WP_Site_Health::get_test_authorization_header()
@@ -3286,77 +3287,79 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     # missing or invalid; capability view_site_health_checks.
     "probe-arrives": ("", "", r"^\d+ jwt_auth_bad_auth_header ", ", so the header reaches PHP", ""),
     "probe-stripped": ("", "", r"^\d+ jwt_auth_no_auth_header ", ": PHP got no HTTP_AUTHORIZATION", ""),
-    "probe-basic-plugin": ("", "", r"^500 (invalid_username|incorrect_password) ", ": the JSON Basic Authentication"
-                           " plugin read the test credentials, so the header reaches PHP", ""),
+    "probe-basic-plugin": ("", "", r"^500 (invalid_username|incorrect_password) ", ": the JSON Basic "
+                           "Authentication plugin read the test credentials, so the header reaches PHP", ""),
     "header-arrives": ("auth-header", "ok", "", "the Authorization header reaches PHP: {detail}", ""),
-    "header-stripped": ("auth-header", "fail", "", "the Authorization header does not reach PHP: {detail}",
-                        _FIX_STRIPPED),
+    "header-stripped": ("auth-header", "fail", "",
+                        "the Authorization header does not reach PHP: {detail}", _FIX_STRIPPED),
     "header-mangled": ("auth-header", "fail", "", "the Authorization header reaches PHP altered: {detail}",
                        "Make every proxy, firewall and the server's own login pass it unchanged."),
     # PHP-FPM and CGI fill PHP_AUTH_* from HTTP_AUTHORIZATION only; mod_php fills them for
     # Basic itself (php_handle_auth_data() in php-src), never for Bearer.
-    "header-no-http-auth": ("auth-header", "fail", "", "{detail}. On PHP-FPM or CGI this means the web server "
-                            "strips the header; only Apache mod_php still hands Basic credentials to PHP without "
-                            "it (Bearer tokens never)", _FIX_STRIPPED),
-    "header-bearer": ("auth-header", "warn", "", "{detail}: Basic credentials reach PHP, but a Bearer token under "
-                      "Apache mod_php needs one of these lines too; no probe showed if it arrives", _FIX_STRIPPED),
+    "header-no-http-auth": ("auth-header", "fail", "", "{detail}. On PHP-FPM or CGI the web server strips "
+                            "the header; only Apache mod_php still hands Basic credentials (never Bearer "
+                            "tokens) to PHP without it", _FIX_STRIPPED),
+    "header-bearer": ("auth-header", "warn", "",
+                      "{detail}: Basic credentials reach PHP, but under Apache mod_php a Bearer token needs "
+                      "one of these lines too, and no probe showed whether it arrives", _FIX_STRIPPED),
     "header-unknown": ("auth-header", "warn", "", "inconclusive: {detail}", _FIX_STRIPPED),
     "cookie-refused": ("credentials", "fail", "", "{seen}: the login cookies and nonce were not accepted",
                        "The cookies' path or domain may not match this address (compare home)."),
-    "anon-stripped": ("credentials", "fail", "", "{seen}: WordPress treated the request as anonymous because the "
-                      "Authorization header does not reach PHP intact (see auth-header){detail}",
-                      "Fix the web server as auth-header says, then run doctor again."),
+    "anon-stripped": ("credentials", "fail", "",
+                      "{seen}: WordPress saw an anonymous request, because the Authorization header does not "
+                      "reach PHP intact (see auth-header){detail}", _FIX_HEADER_FIRST),
     "anon-no-http-auth": ("credentials", "fail", "", "{seen}: most likely because the web server strips the "
-                          "Authorization header (see auth-header)", "Fix the web server as auth-header says and "
-                          "run doctor again. If it still fails: {fix}"),
-    "anon-unavailable": ("credentials", "fail", "", "{seen}: application passwords are unavailable on this site "
-                         "(see app-passwords), so WordPress ignores them{detail}", "Make them available as "
-                         "app-passwords says, or use WP_AUTH=cookie with the login password."),
-    "anon-arrives": ("credentials", "fail", "", "{seen}, although the Authorization header reaches PHP{detail}: "
-                     "{wrong}", "{fix}"),
-    "anon-unknown": ("credentials", "fail", "", "{seen}: WordPress answers this both for wrong credentials and when"
-                     " the web server strips the Authorization header, and doctor could not tell which: {detail}",
-                     "If the credentials are wrong: {fix}\nIf the server strips the header: " + _FIX_STRIPPED +
-                     "\nTo tell them apart, run doctor with an administrator's login password in WP_LOGIN_PASSWORD "
-                     "(Client.diagnose(login_password=...)): one cookie login runs WordPress's site-health test."),
+                          "header (see auth-header)", _FIX_HEADER_FIRST + " If it still fails: {fix}"),
+    "anon-unavailable": ("credentials", "fail", "", "{seen}: application passwords are unavailable on this "
+                         "site (see app-passwords), so WordPress ignores them{detail}", "Make them available "
+                         "as app-passwords says, or use WP_AUTH=cookie with the login password."),
+    "anon-arrives": ("credentials", "fail", "",
+                     "{seen}, although the Authorization header reaches PHP{detail}: {wrong}", "{fix}"),
+    "anon-unknown": ("credentials", "fail", "",
+                     "{seen}: WordPress answers this both for wrong credentials and when the web server "
+                     "strips the Authorization header, and doctor could not tell which: {detail}", "If the "
+                     "credentials are wrong: {fix}\nIf the server strips the header: " + _FIX_STRIPPED + "\n"
+                     "To tell them apart, give doctor an administrator's login password (WP_LOGIN_PASSWORD, "
+                     "or diagnose(login_password=...)) for WordPress's site-health test."),
     # Wrong credentials, per kind.
-    "wrong-app": ("", "", "", "WordPress did not accept this username and application password (wrong, revoked, "
-                  "another user's or site's)", "Create a new application password for this user (Users > Profile)"
-                  " and use it with the user's login name; letter case matters, spaces do not."),
-    "wrong-basic": ("", "", "", "core WordPress ignores login passwords over Basic", "Use an application password "
-                    "(WP_APP_PASSWORD)."),
-    "wrong-token": ("", "", "", "no plugin accepted the token", "Check that the token's user exists and that a JWT "
-                    "plugin reads Bearer tokens on REST routes (Simple JWT Login: its middleware)."),
+    "wrong-app": ("", "", "", "WordPress did not accept this username and application password (wrong, "
+                  "revoked, another user's or site's)", "Create a new application password for this user "
+                  "(Users > Profile) and use it with the user's login name; case matters, spaces do not."),
+    "wrong-basic": ("", "", "", "core WordPress ignores login passwords over Basic",
+                    "Use an application password (WP_APP_PASSWORD)."),
+    "wrong-token": ("", "", "", "no plugin accepted the token", "Check that the token's user exists and that "
+                    "a JWT plugin reads Bearer tokens on REST routes (Simple JWT Login: its middleware)."),
     "wrong-other": ("", "", "", "WordPress did not accept the credentials", "Check what your auth adds."),
-    "not-app-password": ("", "", "", "", " The password given is not 24 letters and digits, so it is no application"
-                         " password: a login password needs WP_AUTH=cookie or jwt."),
+    "not-app-password": ("", "", "", "", " The password given is not 24 letters and digits, so it is no "
+                         "application password: a login password needs WP_AUTH=cookie or jwt."),
     # Rights: the default roles' capabilities (populate_roles(), wp-admin/includes/schema.php).
-    "can-publish": ("permissions", "ok", "", "{login} can create posts (edit_posts) and publish them "
-                    "(publish_posts){detail}", ""),
+    "can-publish": ("permissions", "ok", "",
+                    "{login} can create posts (edit_posts) and publish them (publish_posts){detail}", ""),
     "can-draft": ("permissions", "warn", "", "{login} can create posts (edit_posts) but not publish them (no "
                   "publish_posts){detail}", "To publish, give {login} the Author or Editor role."),
-    "cannot-write": ("permissions", "fail", "", "{login} may not create posts (no edit_posts; roles: {roles})"
-                     "{detail}",
+    "cannot-write": ("permissions", "fail", "",
+                     "{login} may not create posts (no edit_posts; roles: {roles}){detail}",
                      "Give {login} the Author role (Users > All Users), or use a user who has one."),
-    "woo-keys": ("permissions", "warn", "", "WooCommerce keys work on wc/ routes only: they cannot create posts",
-                 "For posts, use an application password."),
-    "basic-auth-plugin": ("basic-auth-plugin", "warn", "", "the login password was accepted over Basic: the JSON "
-                          "Basic Authentication plugin is active and sends the real password with every request",
-                          "Use an application password and remove the plugin."),
+    "woo-keys": ("permissions", "warn", "", "WooCommerce keys work on wc/ routes only: they cannot create "
+                 "posts", "For posts, use an application password."),
+    "basic-auth-plugin": ("basic-auth-plugin", "warn", "", "the login password was accepted over Basic: the "
+                          "JSON Basic Authentication plugin is active and sends the real password with every "
+                          "request", "Use an application password and remove the plugin."),
     # The write path.
-    "write-ok": ("write-path", "ok", r"^400 rest_invalid_param ", "{where} reached WordPress: refused with 400 "
-                 "rest_invalid_param before anything was written", ""),
-    "write-redirected": ("write-path", "fail", "", "{where} was redirected ({detail}): a redirected POST comes back "
-                         "as a GET, so wp_rest does not follow it", "Use the final address: Client({canonical!r})."),
-    "write-accepted": ("write-path", "fail", "", "{seen}: invalid values were accepted; post {detail} may exist",
-                       "Delete that post; a plugin skips WordPress's parameter checks."),
-    "write-as-get": ("write-path", "fail", "", "{seen} with a list, as a GET would: something turns the POST into a "
-                     "GET", "Use the site's final https address."),
-    "write-refused": ("write-path", "fail", r"^40[13] [^(\s]", "{seen}", "Reads work but writes are refused: a "
-                      "security plugin, or a JWT plugin that wants a token on every write."),
+    "write-ok": ("write-path", "ok", r"^400 rest_invalid_param ", "{where} reached WordPress: refused with "
+                 "400 rest_invalid_param before anything was written", ""),
+    "write-redirected": ("write-path", "fail", "",
+                         "{where} was redirected ({detail}): a redirected POST comes back as a GET, so "
+                         "wp_rest does not follow it", "Use the final address: Client({canonical!r})."),
+    "write-accepted": ("write-path", "fail", "", "{seen}: invalid values were accepted; post {detail} may "
+                       "exist", "Delete that post; a plugin skips WordPress's parameter checks."),
+    "write-as-get": ("write-path", "fail", "", "{seen} with a list, as a GET would: something turns the POST "
+                     "into a GET", "Use the site's final https address."),
+    "write-refused": ("write-path", "fail", r"^40[13] [^(\s]", "{seen}", "Reads work but writes are refused: "
+                      "a security plugin, or a JWT plugin that wants a token on every write."),
     "write-other": ("write-path", "fail", r"^\d+ [^(\s]", "{seen}", ""),
 }
-_ANSWER_KEYS = ("oauth1-text", "no-route", "rest-disabled", "rest-closed", "php-error", "server-error",
+_ANSWER_KEYS = ("oauth1", "no-route", "rest-disabled", "rest-closed", "php-error", "server-error",
                 "blocked", "not-found", "not-index")
 _SIGNED_KEYS = ("oauth1-signature", "oauth1-token", "oauth1-no-token", "oauth1", "woo-secret", "woo-scope",
                 "woo-signature", "woo-time", "woo-rights", "woo")
@@ -3461,9 +3464,9 @@ class _DoctorStop(Exception):
     """Nothing further can be checked (no HTTP answer, no REST API)."""
 
 
-def _diagnose(client: Client, *, login_password: str | None = None, login_username: str | None = None,
-              findings: Iterable[Check] = ()) -> Report:
-    return _Doctor(client, login_password, login_username, findings).run()
+def _diagnose(client: Client, *, login_password: str | None = None,
+              login_username: str | None = None) -> Report:
+    return _Doctor(client, login_password, login_username).run()
 
 
 def _fill(template: str, facts: dict[str, Any]) -> str:
@@ -3471,6 +3474,11 @@ def _fill(template: str, facts: dict[str, Any]) -> str:
     def value(m: re.Match[str]) -> str:
         return m.group(0) if m.group(1) not in facts else (repr if m.group(2) else str)(facts[m.group(1)])
     return re.sub(r"\{(\w+)(!r)?\}", value, template)
+
+
+def _told(cause: str, facts: dict[str, Any]) -> tuple[str, str]:
+    """The meaning and the fix of ``cause``, filled with ``facts``."""
+    return _fill(_CAUSES[cause][3], facts), _fill(_CAUSES[cause][4], facts)
 
 
 def _json_of(resp: Response) -> tuple[Any, str]:
@@ -3486,6 +3494,10 @@ def _is_index(resp: Response) -> bool:
     return resp.status == 200 and isinstance(value, dict) and isinstance(value.get("namespaces"), list)
 
 
+def _status_of(resp: Response) -> str:
+    return f"{resp.status} ({resp.content_type or 'no content type'})"
+
+
 def _evidence(resp: Response) -> tuple[str, str]:
     """(what causes are matched on, how to show the answer)."""
     value = _json_of(resp)[0]
@@ -3495,8 +3507,8 @@ def _evidence(resp: Response) -> tuple[str, str]:
     title = re.search(rb"<title[^>]*>(.*?)</title>", resp.body[:65536], re.I | re.S)
     glimpse = re.sub(r"\s+", " ", title.group(1).decode("utf-8", "replace")).strip()[:120] if title else ""
     glimpse = glimpse or _body_start(resp.body, 120)
-    shown = f"{resp.status} ({resp.content_type or 'no content type'})" + (f": {glimpse!r}" if glimpse else "")
-    return f"{resp.status} {'(text)' if value is None else '(json)'} {_body_start(resp.body, 2000)}", shown
+    return (f"{resp.status} {'(text)' if value is None else '(json)'} {_body_start(resp.body, 2000)}",
+            _status_of(resp) + (f": {glimpse!r}" if glimpse else ""))
 
 
 def _match(evidence: str, keys: Iterable[str]) -> str:
@@ -3506,12 +3518,13 @@ def _match(evidence: str, keys: Iterable[str]) -> str:
 
 def _answer_cause(resp: Response) -> tuple[str, str]:
     """(cause, detail) of an answer that is not what was asked for."""
-    if resp.status == 401 and resp.headers.get("WWW-Authenticate") and _json_of(resp)[0] is None:
-        return "server-auth", str(resp.headers.get("WWW-Authenticate"))
-    text = (" ".join(f"{k}: {v}" for k, v in resp.headers.items()) + resp.body[:20000].decode("utf-8", "replace"))
-    who = next((who for who, marks in _FIREWALLS if any(m in text.lower() for m in marks)), "")
-    if who and _json_of(resp)[0] is None:
-        return "firewall", who
+    if _json_of(resp)[0] is None:
+        if resp.status == 401 and resp.headers.get("WWW-Authenticate"):
+            return "server-auth", str(resp.headers.get("WWW-Authenticate"))
+        headers = " ".join(f"{k}: {v}" for k, v in resp.headers.items())
+        text = (headers + resp.body[:20000].decode("utf-8", "replace")).lower()
+        if who := next((who for who, marks in _FIREWALLS if any(m in text for m in marks)), ""):
+            return "firewall", who
     html = "html" in resp.content_type.lower() or resp.body.lstrip()[:1] == b"<"
     return _match(_evidence(resp)[0], _ANSWER_KEYS) or "not-json", "an HTML page" if html else "not JSON"
 
@@ -3520,24 +3533,25 @@ def _transport_cause(exc: TransportError | RedirectError, timeout: float) -> tup
     """(cause, facts) of a request that got no HTTP answer."""
     if isinstance(exc, RedirectError):
         return "redirect-error", {"detail": str(exc)}
-    cause = exc.__cause__
-    _, host, port = _origin(exc.url)
-    facts: dict[str, Any] = {"where": f"{exc.method} {exc.url}", "host": host, "port": port, "detail": str(exc)}
+    cause, name, detail = exc.__cause__, "unreachable", str(exc)
     if isinstance(cause, ssl.SSLCertVerificationError):
-        facts["detail"] = f"{cause.verify_message} (OpenSSL verify error {cause.verify_code})"
         # X509_V_ERR_CERT_NOT_YET_VALID, _CERT_HAS_EXPIRED, _HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH
-        return {9: "tls-expired", 10: "tls-expired", 62: "tls-name", 64: "tls-name"}.get(
-            cause.verify_code, "tls-untrusted"), facts
-    if isinstance(cause, ssl.SSLError):
-        facts["detail"] = str(cause.reason or cause)
-        return ("tls-not-tls" if "WRONG_VERSION_NUMBER" in facts["detail"].upper() else "tls-handshake"), facts
-    if isinstance(cause, socket.gaierror):
-        return "dns", {**facts, "detail": cause.strerror}
-    if isinstance(cause, TimeoutError):  # socket.timeout too
-        return "timeout", {**facts, "detail": f"{timeout:g}"}
-    kinds = ((ConnectionRefusedError, "conn-refused"),
-             ((ConnectionResetError, http.client.RemoteDisconnected), "reset"))
-    return next((name for types, name in kinds if isinstance(cause, types)), "unreachable"), facts
+        codes = {9: "tls-expired", 10: "tls-expired", 62: "tls-name", 64: "tls-name"}
+        name = codes.get(cause.verify_code, "tls-untrusted")
+        detail = f"{cause.verify_message} (OpenSSL verify error {cause.verify_code})"
+    elif isinstance(cause, ssl.SSLError):
+        detail = str(cause.reason or cause)
+        name = "tls-not-tls" if "WRONG_VERSION_NUMBER" in detail.upper() else "tls-handshake"
+    elif isinstance(cause, socket.gaierror):
+        name, detail = "dns", str(cause.strerror)
+    elif isinstance(cause, TimeoutError):  # socket.timeout too
+        name, detail = "timeout", f"{timeout:g}"
+    elif isinstance(cause, ConnectionRefusedError):
+        name = "conn-refused"
+    elif isinstance(cause, (ConnectionResetError, http.client.RemoteDisconnected)):
+        name = "reset"
+    _, host, port = _origin(exc.url)
+    return name, {"where": f"{exc.method} {exc.url}", "host": host, "port": port, "detail": detail}
 
 
 def _redirect_kind(start: str, final: str) -> str:
@@ -3559,15 +3573,19 @@ def _kind(auth: Auth | None) -> str:
     """The family of credentials the causes depend on."""
     kinds = ((ApplicationPassword, "app"), (BasicAuth, "basic"), ((BearerToken, JWTAuth), "token"),
              (CookieAuth, "cookie"), (OAuth1, "oauth1"), (WooCommerceKeys, "woo"))
-    return next((name for types, name in kinds if isinstance(auth, types)), "none" if auth is None else "other")
+    if auth is None:
+        return "none"
+    return next((name for types, name in kinds if isinstance(auth, types)), "other")
 
 
 class _Doctor:
     """The probes of one ``Client.diagnose()`` run, in order; each adds Checks."""
 
     def __init__(self, client: Client, login_password: str | None, login_username: str | None,
-                 findings: Iterable[Check]) -> None:
+                 findings: Iterable[Check] = ()) -> None:
         self.client, self.auth, self.kind = client, client.auth, _kind(client.auth)
+        # A JWTAuth with a password logs in at its token route; a self-signed one has none.
+        self.jwt_login = isinstance(self.auth, JWTAuth) and self.auth.token_route is not None
         self.login_password, self.login_username = login_password or None, login_username or None
         self.checks: list[Check] = list(findings)
         self.cache: dict[str, _Answer] = {}
@@ -3577,7 +3595,6 @@ class _Doctor:
         self.client_root_ok = self.post_ok = False
         self.apps_available: bool | None = None
         self.probe_auths: list[Auth] = []
-        self.unavailable: list[str] = []  # why a probe of the Authorization header could not run
 
     def run(self) -> Report:
         with contextlib.suppress(_DoctorStop):
@@ -3593,9 +3610,9 @@ class _Doctor:
 
     def add(self, cause: str, check: str = "", outcome: str = "fail", **facts: Any) -> None:
         """A Check from the cause's row; ``check`` and ``outcome`` where the row leaves them open."""
-        name, fixed, _, meaning, fix = _CAUSES[cause]
+        name, fixed = _CAUSES[cause][:2]
         facts.setdefault("auth", self.auth.describe() if self.auth else "no credentials")
-        self.checks.append(Check(name or check, fixed or outcome, _fill(meaning, facts), _fill(fix, facts)))
+        self.checks.append(Check(name or check, fixed or outcome, *_told(cause, facts)))
 
     def has(self, name: str) -> bool:
         return any(c.name == name for c in self.checks)
@@ -3614,11 +3631,11 @@ class _Doctor:
             self.cache[key] = _Answer(method, url, resp, time.monotonic() - started, time.time())
         return self.cache[key]
 
-    def request(self, method: str, route: str, params: dict[str, Any] | None = None, **kwargs: Any) -> Request:
+    def request(self, method: str, route: str, **kwargs: Any) -> Request:
         """A request for ``route`` below the root that answered (the client's own when it works)."""
         assert self.root is not None
         target = route if self.client_root_ok else _build_url(self.root, route)
-        return self.client.build_request(method, target, params=params, **kwargs)
+        return self.client.build_request(method, target, **kwargs)
 
     def php_output(self, where: str, cleaned: str) -> None:
         if cleaned and not self.has("php-output"):
@@ -3643,7 +3660,8 @@ class _Doctor:
         if cause == "rest-closed" and not answer.resp.history:
             # WordPress answered but keeps its index from visitors: credentials may still work.
             self.root, self.client_root_ok = root, True
-            self.add("api-closed", seen=_fill(_CAUSES[cause][3], {"seen": seen}), how=how, detail=_CAUSES[cause][4])
+            meaning, fix = _told(cause, {"seen": seen})
+            self.add("api-closed", seen=meaning, how=how, detail=fix)
             return
         # The root the client would use does not answer: name one that does.
         link = self.fetch("HEAD", site).resp.links.get(API_REL) if given else None
@@ -3652,8 +3670,8 @@ class _Doctor:
             found = self.fetch("GET", alt)
             if _is_index(found.resp):
                 plain = "rest_route=" in (found.resp.links.get(API_REL) or "")
-                seen = _fill(_CAUSES[cause][3], {"seen": seen, "detail": detail})
-                self.read_index(found, found.resp.url, "api-plain" if plain else "api-rewrites", seen)
+                failed = _told(cause, {"seen": seen, "detail": detail})[0]
+                self.read_index(found, found.resp.url, "api-plain" if plain else "api-rewrites", failed)
                 return
         self.add(cause, "api", seen=seen + f" ({how})", detail=detail)  # server-auth keeps its own name
         self.add("no-api")
@@ -3670,14 +3688,15 @@ class _Doctor:
             root = fallback
         if link:
             return root, f"named by the Link header of HEAD {site}"
-        how = f'HEAD {site} ({head.resp.status}) sent no Link rel="{API_REL}" header, so the client falls back to'
-        return root, how + f" {fallback}" + (f", whose Link header names {root}" if root != fallback else "")
+        named = f", whose Link header names {root}" if root != fallback else ""
+        return root, (f'HEAD {site} ({head.resp.status}) sent no Link rel="{API_REL}" header, so the client '
+                      f"falls back to {fallback}{named}")
 
     def reached(self, answer: _Answer) -> None:
         resp = answer.resp
-        seen = f"{answer.method} {answer.url} answered {resp.status} ({resp.content_type or 'no content type'})"
         after = f" after {len(resp.history)} redirect(s)" if resp.history else ""
-        self.add("reachable", seen=seen, detail=f"{answer.elapsed * 1000:.0f}", after=after)
+        self.add("reachable", seen=f"{answer.method} {answer.url} answered {_status_of(resp)}",
+                 detail=f"{answer.elapsed * 1000:.0f}", after=after)
         scheme, host, _ = _origin(resp.url)
         context = getattr(self.client.transport, "ssl_context", None)
         if scheme == "https":
@@ -3712,8 +3731,8 @@ class _Doctor:
         if "rest_route=" in (link := answer.resp.links.get(API_REL) or ""):
             self.add("permalinks", detail=link)
         self.check_app_passwords()
-        home = value.get("home")
-        if isinstance(home, str) and home.startswith(("http://", "https://")) and _origin(home) != _origin(root):
+        home = str(value.get("home", ""))
+        if home.startswith(("http://", "https://")) and _origin(home) != _origin(root):
             self.add("address", home=home, root=root)
         self.check_plugins()
         self.check_clock(answer)
@@ -3725,15 +3744,15 @@ class _Doctor:
         if self.apps_available or field is None:
             self.add("apps-ok" if self.apps_available else "apps-no-field")
             return
-        home = str(self.index.get("home", ""))
-        cause = "apps-http" if self.root.startswith("http://") else "apps-proxy" if home.startswith("http://") else ""
-        if cause:
+        home, cause = str(self.index.get("home", "")), "apps-off"
+        if self.root.startswith("http://") or home.startswith("http://"):
             # Does the site take X-Forwarded-Proto as HTTPS (Debian's wp-config.php sets
             # $_SERVER['HTTPS'] = 'on' for it)? Then a TLS proxy is all it needs.
             xfp = self.fetch("GET", self.root, {"X-Forwarded-Proto": "https"}).resp
             offered = _json_of(xfp)[0] if _is_index(xfp) else {}
+            cause = "apps-http" if self.root.startswith("http://") else "apps-proxy"
             cause += "-xfp" if "application-passwords" in (offered.get("authentication") or ()) else ""
-        self.add(cause or "apps-off", outcome="fail" if self.kind == "app" else "warn", detail=json.dumps(field),
+        self.add(cause, outcome="fail" if self.kind == "app" else "warn", detail=json.dumps(field),
                  root=self.root, home=home)
 
     def check_plugins(self) -> None:
@@ -3746,13 +3765,14 @@ class _Doctor:
                 return marker in (self.routes or {})
             return bool(oauth1) if marker == "oauth1" else any(n.startswith(marker) for n in spaces)
 
-        where = ", ".join(f"{k} {v}" for k, v in oauth1.items() if k != "version") if isinstance(oauth1, dict) else ""
+        routes = oauth1.items() if isinstance(oauth1, dict) else ()
+        where = ", ".join(f"{k} {v}" for k, v in routes if k != "version")
         found = [_fill(what, {"oauth1": where}) for marker, _, what in _AUTH_PLUGINS if present(marker)]
         detail = "authentication plugins: " + "; ".join(found) if found else (
             "no authentication plugin among the namespaces (core: application passwords and cookies)")
         wanted = [marker for marker, kind, _ in _AUTH_PLUGINS if kind == self.kind]
         missing = f"plugins-no-{self.kind}" if wanted and not any(present(m) for m in wanted) else "plugins"
-        if _jwt_login_route(self.auth) and "jwt-auth/v1" not in spaces:
+        if self.jwt_login and "jwt-auth/v1" not in spaces:
             missing = "plugins-jwt-missing"
         self.add(missing, detail=f"{detail}. Namespaces: {', '.join(spaces)}")
 
@@ -3785,7 +3805,7 @@ class _Doctor:
             "/wp/v2/users/me", {"context": "edit"})
         where = f"GET {route}?{urllib.parse.urlencode(params)}"
         try:
-            resp = self.client.send(self.request("GET", route, params))
+            resp = self.client.send(self.request("GET", route, params=params))
         except WPError as exc:
             self.auth_step_failed(exc)
             return
@@ -3801,7 +3821,7 @@ class _Doctor:
         evidence, shown = _evidence(resp)
         seen = f"{where} with {self.auth.describe()} answered {shown}"
         keys = ("basic-plugin", "anonymous", "wrong", "nonce", "jwt-iss", "jwt-time", "jwt-key", "jwt",
-                *_SIGNED_KEYS, "oauth1-text", "me-other")
+                *_SIGNED_KEYS, "me-other")
         cause = _match(evidence, keys)
         if cause == "anonymous":
             self.not_logged_in(seen)
@@ -3820,8 +3840,8 @@ class _Doctor:
         """The auth flow itself failed (a JWT login, a cookie login, a redirect, the network)."""
         who = self.auth.describe() if self.auth else ""
         if isinstance(exc, (TransportError, RedirectError)):
-            cause, facts = _transport_cause(exc, self.client.timeout)
-            self.add("step-failed", detail=_fill(_CAUSES[cause][3], facts), fix=_fill(_CAUSES[cause][4], facts))
+            meaning, fix = _told(*_transport_cause(exc, self.client.timeout))
+            self.add("step-failed", detail=meaning, fix=fix)
         elif isinstance(exc, APIError):
             message = _strip_tags(exc.message)
             seen = f'{who}: {exc.method} {exc.route or exc.url} answered {exc.status} {exc.code} "{message}"'
@@ -3833,7 +3853,7 @@ class _Doctor:
 
     def wrong(self) -> tuple[str, str]:
         """(what wrong credentials of this kind are, the fix)."""
-        cause = {"app": "wrong-app", "basic": "wrong-basic", "token": "wrong-token"}.get(self.kind, "wrong-other")
+        cause = f"wrong-{self.kind}" if self.kind in ("app", "basic", "token") else "wrong-other"
         _, _, _, meaning, fix = _CAUSES[cause]
         secrets = self.auth.secrets() if self.auth else ()
         if self.kind == "app" and not _APP_PASSWORD.match(secrets[0] if secrets else ""):
@@ -3846,9 +3866,8 @@ class _Doctor:
             self.add("woo-keys")
             return
         roles = [str(r) for r in me.get("roles", [])] if isinstance(me.get("roles"), list) else []
-        shown = ", ".join(roles) or "none"
-        self.add("authenticated", roles=shown,
-                 detail=f"{str(me.get('name', ''))!r} (login {str(me.get('username', ''))!r}, user {me.get('id')})")
+        shown, name, login = ", ".join(roles) or "none", str(me.get("name", "")), str(me.get("username", ""))
+        self.add("authenticated", roles=shown, detail=f"{name!r} (login {login!r}, user {me.get('id')})")
         caps, source = me.get("capabilities"), ""
         if isinstance(caps, dict):
             create, publish = caps.get("edit_posts") is True, caps.get("publish_posts") is True
@@ -3868,17 +3887,19 @@ class _Doctor:
             self.add("cookie-refused", seen=seen)
             return
         bearer = self.kind == "token"
-        a, a_seen = self.probe_validate()
-        b, b_seen = self.probe_site_health()
+        probes = {"a": self.probe_validate(), "b": self.probe_site_health()}
+        a, b = probes["a"][0], probes["b"][0]
         if b == "missing" or (bearer and a == "stripped"):
             state = "stripped"
         elif a == "arrives" or (b == "arrives" and not bearer):
             state = "arrives"
         else:
             state = "mangled" if b == "invalid" else "no-http-auth" if a == "stripped" else "unknown"
-        if evidence := "; ".join(s for s in (a_seen, b_seen) if s):
-            header = "header-bearer" if state == "unknown" and bearer and b == "arrives" else "header-" + state
-            self.add(header, detail=evidence)
+        if evidence := "; ".join(text + (" (inconclusive)" if got is None else "")
+                                 for got, text in probes.values() if got != "skipped"):
+            bearer_unknown = state == "unknown" and bearer and b == "arrives"
+            self.add("header-bearer" if bearer_unknown else "header-" + state, detail=evidence)
+        untold = "; ".join(f"({n}) {text}" for n, (got, text) in probes.items() if got in (None, "skipped"))
         unavailable = self.kind == "app" and self.apps_available is False
         wrong, fix = self.wrong()
         if state in ("stripped", "mangled"):
@@ -3887,43 +3908,43 @@ class _Doctor:
         elif state == "no-http-auth" and not unavailable:
             self.add("anon-no-http-auth", seen=seen, fix=fix)
         elif unavailable:
-            self.add("anon-unavailable", seen=seen, detail="; the header does reach PHP" if state == "arrives" else "")
+            arrives = "; the header does reach PHP" if state == "arrives" else ""
+            self.add("anon-unavailable", seen=seen, detail=arrives)
         elif state == "arrives":
             self.add("anon-arrives", seen=seen, wrong=wrong, fix=fix,
                      detail=" and application passwords are available" if self.apps_available else "")
         else:
-            self.add("anon-unknown", seen=seen, fix=fix, detail="; ".join(self.unavailable) or "no probe answered")
+            self.add("anon-unknown", seen=seen, fix=fix, detail=untold or "no probe answered")
+
+    # The probes of the Authorization header return (what they found, what they saw): None when
+    # the answer tells nothing, "skipped" (and why) when the probe could not run.
 
     def probe_validate(self) -> tuple[str | None, str]:
         """Probe (a): the JWT plugin's validate route names a missing or a malformed header."""
         if _ROUTE_VALIDATE not in (self.routes or {}):
-            self.unavailable.append(f"(a) no JWT plugin's {_ROUTE_VALIDATE} route")
-            return None, ""
-        sent = f"POST {_ROUTE_VALIDATE} with WordPress's test header (Basic user:pwd) answered"
+            return "skipped", f"no JWT plugin's {_ROUTE_VALIDATE} route"
         try:
             request = self.request("POST", _ROUTE_VALIDATE, headers={"Authorization": _PROBE_AUTHORIZATION})
             resp = self.client.send(request, auth=False, follow_redirects=False)
         except WPError as exc:
-            self.unavailable.append(f"(a) POST {_ROUTE_VALIDATE} failed: {exc}")
             return None, f"POST {_ROUTE_VALIDATE}: {exc}"
         evidence, shown = _evidence(resp)
+        seen = f"POST {_ROUTE_VALIDATE} with WordPress's test header (Basic user:pwd) answered {shown}"
         if cause := _match(evidence, ("probe-arrives", "probe-stripped", "probe-basic-plugin")):
-            return ("stripped" if cause == "probe-stripped" else "arrives"), f"{sent} {shown}{_CAUSES[cause][3]}"
-        self.unavailable.append(f"(a) {sent} {shown}")
-        return None, f"{sent} {shown} (inconclusive)"
+            return ("stripped" if cause == "probe-stripped" else "arrives"), seen + _CAUSES[cause][3]
+        return None, seen
 
     def probe_site_health(self) -> tuple[str | None, str]:
         """Probe (b): WordPress's site-health test of the header, after one cookie login."""
         username = self.login_username
-        if username is None and (self.kind in ("app", "basic", "cookie") or _jwt_login_route(self.auth)):
+        if username is None and (self.kind in ("app", "basic", "cookie") or self.jwt_login):
             username = getattr(self.auth, "username", None)
-        missing = self.routes is not None and _ROUTE_SITE_HEALTH not in self.routes
-        why = ("no login password for WordPress's site-health test" if not self.login_password else
-               "no username for the site-health test's login (login_username)" if not username else
-               f"the site has no {_ROUTE_SITE_HEALTH} route" if missing else "")
-        if why or not self.login_password or not username:
-            self.unavailable.append(f"(b) {why}")
-            return None, ""
+        if not self.login_password:
+            return "skipped", "no login password for WordPress's site-health test"
+        if not username:
+            return "skipped", "no username for the site-health test's login (login_username)"
+        if self.routes is not None and _ROUTE_SITE_HEALTH not in self.routes:
+            return "skipped", f"the site has no {_ROUTE_SITE_HEALTH} route"
         what = f"WordPress's site-health test (GET {_ROUTE_SITE_HEALTH} after a cookie login as {username!r})"
         cookie = CookieAuth(username, self.login_password)
         self.probe_auths.append(cookie)
@@ -3931,19 +3952,14 @@ class _Doctor:
             request = self.request("GET", _ROUTE_SITE_HEALTH, headers={"Authorization": _PROBE_AUTHORIZATION})
             resp = self.client.with_auth(cookie).send(request)
         except WPError as exc:
-            reason = _strip_tags(exc.message) if isinstance(exc, APIError) else str(exc)
-            self.unavailable.append(f"(b) {what} failed: {reason}")
-            return None, f"{what} failed: {reason}"
+            return None, f"{what} failed: {_strip_tags(exc.message) if isinstance(exc, APIError) else exc}"
         value = _json_of(resp)[0]
         if resp.status != 200 or not isinstance(value, dict):
-            reason = _evidence(resp)[1]
-            if resp.status in (401, 403):
-                reason += f" (it needs an administrator: {username} lacks view_site_health_checks)"
-            self.unavailable.append(f"(b) {what}: {reason}")
-            return None, f"{what} answered {reason}"
+            admin = f" (it needs an administrator: {username} lacks view_site_health_checks)"
+            return None, f"{what} answered {_evidence(resp)[1]}{admin if resp.status in (401, 403) else ''}"
         label = _strip_tags(str(value.get("label", "")))
-        state = "arrives" if value.get("status") == "good" else "invalid" if "invalid" in label.lower() else "missing"
-        return state, f"{what} says {label!r}"
+        found = "invalid" if "invalid" in label.lower() else "missing"
+        return ("arrives" if value.get("status") == "good" else found), f"{what} says {label!r}"
 
     def probe_write(self) -> None:
         """A POST with values WordPress must refuse, to show that a write reaches it as a POST."""
@@ -3959,7 +3975,8 @@ class _Doctor:
         evidence, shown = _evidence(resp)
         if resp.status in _REDIRECT_STATUSES and resp.headers.get("Location"):
             target = urllib.parse.urljoin(request.url, str(resp.headers.get("Location")))
-            self.add("write-redirected", where=where, detail=f"{resp.status} to {target}", canonical=_site_of(target))
+            self.add("write-redirected", where=where, detail=f"{resp.status} to {target}",
+                     canonical=_site_of(target))
         elif _match(evidence, ("write-ok",)):
             self.post_ok = True
             self.add("write-ok", where=where)
@@ -3978,19 +3995,20 @@ def _add_doctor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     """The ``doctor`` subcommand of ``wp-rest``."""
     doctor = sub.add_parser(
         "doctor", help="diagnose why requests or writes fail (exit 0 when writes can work)",
-        description="Check a WordPress site and the credentials from the environment: reachability, TLS, "
-                    "redirects, the REST API, application passwords, plugins, clock, whether the Authorization "
-                    "header reaches PHP, the user's rights. Reads only. Exit codes: 0 writes can work, 1 they "
-                    "cannot, 2 usage error.",
-        epilog="A login password (WP_LOGIN_PASSWORD, the variable --login-password-env names, else WP_PASSWORD "
-               "when WP_AUTH is jwt or basic) lets doctor log in with a cookie once and run WordPress's "
-               "site-health test of the Authorization header (needs an administrator).")
+        description="Check a WordPress site and the credentials from the environment: reachability, "
+                    "TLS, redirects, the REST API, application passwords, plugins, clock, whether the "
+                    "Authorization header reaches PHP, the user's rights. Reads only. Exit codes: 0 writes "
+                    "can work, 1 they cannot, 2 usage error.",
+        epilog="A login password (WP_LOGIN_PASSWORD, the variable --login-password-env names, else "
+               "WP_PASSWORD when WP_AUTH is jwt or basic) lets doctor log in with a cookie once and run "
+               "WordPress's site-health test of the Authorization header (needs an administrator).")
     doctor.add_argument("doctor_url", nargs="?", metavar="URL", help="site URL (default: --url or $WP_URL)")
     doctor.add_argument("--json", action="store_true", help="the report as JSON")
     doctor.add_argument("--ca-bundle", metavar="FILE", help="PEM CA bundle to trust (default: $WP_CA_BUNDLE)")
     doctor.add_argument("--login-password-env", metavar="NAME",
                         help="environment variable holding a login password (default: WP_LOGIN_PASSWORD)")
-    doctor.add_argument("--login-user", metavar="NAME", help="user for that login (default: the credentials' user)")
+    doctor.add_argument("--login-user", metavar="NAME",
+                        help="user for that login (default: the credentials' user)")
 
 
 def _doctor_command(args: argparse.Namespace) -> int:
@@ -4026,17 +4044,12 @@ def _doctor_command(args: argparse.Namespace) -> int:
         if auth is None:
             raise
         client = Client(url, **options)  # a bad URL raises again: a usage error
-        findings.append(Check("credentials", "fail", f"not sent: {exc}", "Use the site's https:// address, or add "
-                              "--insecure-http (allow_insecure_http=True) if you accept that risk."))
+        findings.append(Check("credentials", "fail", f"not sent: {exc}", "Use the site's https:// address, "
+                              "or add --insecure-http (allow_insecure_http=True) if you accept that risk."))
     with client:
-        report = _diagnose(client, login_password=login_password, login_username=args.login_user, findings=findings)
+        report = _Doctor(client, login_password, args.login_user, findings).run()
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.render())
     return 0 if report.writes_possible else 1
-
-
-def _jwt_login_route(auth: Auth | None) -> str | None:
-    """Where a JWTAuth logs in with a password; None for other auths and self-signed tokens."""
-    return auth.token_route if isinstance(auth, JWTAuth) else None
 
 
 # --- Command line -------------------------------------------------------------

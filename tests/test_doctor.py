@@ -286,6 +286,9 @@ def test_self_signed_certificate_explained_then_ok_with_the_ca_bundle(self_signe
     assert "verify='/path/to/ca.pem'" in text_of(failed, "tls") and "WP_CA_BUNDLE" in text_of(failed, "tls")
     assert trusted.writes_possible, trusted.render()
     assert outcomes(trusted)["tls"] == "ok"
+    with serve_tls(fake_wp(scheme="https"), cert, key) as server:
+        unverified = diagnose(client_for(f"https://127.0.0.1:{server.server_address[1]}", verify=False))
+    assert outcomes(unverified)["tls"] == "warn" and "not verified" in text_of(unverified, "tls")
 
 
 def test_certificate_for_another_name_is_explained(self_signed: tuple[str, str]) -> None:
@@ -302,7 +305,7 @@ def test_expired_certificate_is_explained(expired: tuple[str, str, str]) -> None
         report = diagnose(client_for(f"https://127.0.0.1:{server.server_address[1]}", verify=ca))
     assert outcomes(report) == {"tls": "fail"}
     text = text_of(report, "tls")
-    assert "certificate has expired" in text and "renew it" in text and "does not help" in text
+    assert "certificate has expired" in text and "Renew the certificate" in text and "does not help" in text
 
 
 def test_https_behind_a_proxy_without_https_on(self_signed: tuple[str, str]) -> None:
@@ -414,7 +417,7 @@ def test_redirect_to_another_host_gives_the_canonical_url_and_keeps_credentials(
     canonical = server.url.replace("127.0.0.1", "localhost") + "/"
     assert outcomes(report)["redirects"] == "fail"
     text = text_of(report, "redirects")
-    assert f"Client('{canonical}')" in text and "turn a POST into a GET" in text
+    assert f"Client('{canonical}')" in text and "turns a POST into a GET" in text
     assert "the site moved to localhost" in text
     assert outcomes(report)["credentials"] == "fail" and "not sent" in text_of(report, "credentials")
     assert not any(s.headers.get("Authorization") for s in server.seen)
@@ -698,7 +701,7 @@ def test_site_health_probe_needs_an_administrator(status: int) -> None:
         report = diagnose(client_for(server.url), login_password=LOGIN_PASSWORD)
     text = text_of(report, "credentials")
     assert (f"(b) WordPress's site-health test (GET /wp-site-health/v1/tests/authorization-header after a "
-            f"cookie login as 'admin'): {status} ") in text
+            f"cookie login as 'admin') answered {status} ") in text
     assert ("it needs an administrator" in text) is (status == 403)
     assert "could not tell which" in text
 
@@ -819,6 +822,16 @@ def test_behind_a_tls_proxy_that_omits_x_forwarded_proto(self_signed: tuple[str,
     assert "proxy_set_header X-Forwarded-Proto $scheme" in text
 
 
+def test_an_index_without_an_authentication_field_is_a_warning() -> None:
+    parts = {"GET /wp-json/": lambda s: json_answer({k: v for k, v in index_for(base_of(s)).items()
+                                                     if k != "authentication"})}
+    with serve(fake_wp(parts)) as server:
+        report = diagnose(client_for(server.url))
+    assert outcomes(report)["app-passwords"] == "warn"
+    assert "no 'authentication' field" in text_of(report, "app-passwords")
+    assert report.writes_possible, report.render()
+
+
 def test_application_passwords_turned_off_over_https(self_signed: tuple[str, str]) -> None:
     cert, key = self_signed
     parts = {"GET /wp-json/": lambda s: json_answer(index_for(base_of(s, "https"), authentication=[]))}
@@ -867,6 +880,11 @@ def test_a_post_whose_connection_is_dropped_means_writes_cannot_work() -> None:
      "judged by the roles"),
     (lambda s: Answer(403, "<html><title>Just a moment...</title></html>", {"Content-Type": "text/html"}),
      "credentials", "a block or challenge page of Cloudflare, not WordPress"),
+    (lambda s: json_answer({"id": 3, "username": "co", "name": "Co", "roles": ["contributor"],
+                            "capabilities": {"edit_posts": True}}), "permissions", "but not publish them"),
+    (lambda s: json_answer({"code": "jwt_auth_invalid_token", "message": "Wrong number of segments",
+                            "data": {"status": 403}}, 403),
+     "credentials", "the JWT plugin refused the token"),
 ])
 def test_other_answers_of_users_me(answer: Part, check: str, says: str) -> None:
     with serve(fake_wp({"GET /wp-json/wp/v2/users/me?context=edit": answer})) as server:
@@ -909,6 +927,10 @@ def answer_then_close(seen: Seen) -> Answer:
         200, "<html><title>Cached</title></html>", {"Content-Type": "text/html"})},
      "a JWT for 'admin' from /jwt-auth/v1/token: JWT login failed: unexpected 200 answer (text/html) "
      "from POST /jwt-auth/v1/token", ""),
+    ("jwt", {"POST /wp-json/jwt-auth/v1/token": lambda s: json_answer(
+        {"code": "jwt_auth_bad_config", "message": "JWT is not configured properly",
+         "data": {"status": 403}}, 403)},
+     "answered 403 jwt_auth_bad_config", "Define JWT_AUTH_SECRET_KEY"),
 ])
 def test_an_auth_step_without_a_wordpress_answer_is_named(auth: str, parts: dict[str, Part], seen: str,
                                                            fix: str) -> None:
@@ -986,7 +1008,7 @@ def oauth1_error(status: int, body: str) -> Part:
                             "data": {"status": 401}}, 401), "the OAuth1 plugin rejected the signature"),
     (lambda s: json_answer({"code": "json_oauth1_invalid_token", "message": "Access token is invalid",
                             "data": {"status": 401}}, 401), "does not know this access token"),
-    (oauth1_error(401, "OAuth signature does not match"), "the OAuth1 plugin refused the request"),
+    (oauth1_error(401, "OAuth signature does not match"), "the OAuth1 plugin refused it"),
 ])
 def test_oauth1_refusals_are_named(answer: Part, says: str) -> None:
     def index(seen: Seen) -> Answer:
@@ -1014,6 +1036,7 @@ def woo_index(seen: Seen) -> Answer:
     ("Invalid signature - provided signature does not match.", "one-legged OAuth 1.0a signature"),
     ("Invalid timestamp.", "15 minutes of clock difference"),
     ("The API key provided does not have read/write permissions.", "permissions do not allow this method"),
+    ("Something else went wrong.", "WooCommerce refused the keys"),
 ])
 def test_woocommerce_refusals_are_named(message: str, says: str) -> None:
     error = {"code": "woocommerce_rest_authentication_error", "message": message, "data": {"status": 401}}
