@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import errno
 import json
 import socket
 import ssl
@@ -273,6 +274,42 @@ def serve_tls(handler: Callable[[Seen], Answer], cert: str, key: str) -> Any:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return serve(handler, tls=context)
+
+
+def test_no_cipher_in_common_is_a_failed_handshake(self_signed: tuple[str, str]) -> None:
+    """A server that offers only ciphers the client refuses answers the handshake with an alert."""
+    cert, key = self_signed
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers("NULL-SHA256:@SECLEVEL=0")  # no encryption: no client offers it
+    with serve(fake_wp(scheme="https"), tls=context) as server:
+        url = f"https://127.0.0.1:{server.server_address[1]}"
+        report = diagnose(client_for(url, verify=cert))
+    assert outcomes(report) == {"tls": "fail"}
+    check = report.get("tls")
+    assert check.seen == f"HEAD {url}/: the TLS handshake failed (SSLV3_ALERT_HANDSHAKE_FAILURE)"
+    assert check.fix == "Check the server's TLS protocols, ciphers and chain."
+    assert not report.writes_possible and report.api_root is None
+
+
+def test_no_route_to_the_host_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection failure without a cause of its own (no route to the host, a network down)."""
+    real = socket.create_connection
+
+    def no_route(address: Any, *args: Any, **kwargs: Any) -> Any:
+        if address[0] == "192.0.2.10":  # TEST-NET-1 (RFC 5737)
+            raise OSError(errno.EHOSTUNREACH, "No route to host")
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", no_route)
+    report = diagnose(client_for("https://192.0.2.10"))
+    assert outcomes(report) == {"reachable": "fail"}
+    check = report.get("reachable")
+    assert check.seen.startswith("HEAD https://192.0.2.10/: could not connect to 192.0.2.10:443: ")
+    assert "No route to host" in check.seen
+    assert check.fix == "Check the URL and the network."
+    assert not report.writes_possible and report.api_root is None
 
 
 def test_self_signed_certificate_explained_then_ok_with_the_ca_bundle(self_signed: tuple[str, str]) -> None:
@@ -689,6 +726,35 @@ def test_site_health_probe_shows_a_stripped_header() -> None:
         assert LOGIN_PASSWORD not in json.dumps(seen.headers)
 
 
+def test_site_health_probe_shows_an_altered_header() -> None:
+    """Probe (b) says "invalid": PHP got other credentials than WordPress's test values."""
+    with serve(fake_wp(cookie_site("The authorization header is invalid", "recommended"))) as server:
+        report = diagnose(client_for(server.url), login_password=LOGIN_PASSWORD)
+    header = report.get("auth-header")
+    assert header is not None and header.outcome == "fail", report.render()
+    assert header.seen == ("the Authorization header reaches PHP altered: WordPress's site-health test (GET "
+                           "/wp-site-health/v1/tests/authorization-header after a cookie login as 'admin') says "
+                           "'The authorization header is invalid'")
+    assert header.fix == "Make every proxy, firewall and the server's own login pass it unchanged."
+    assert "does not reach PHP intact (see auth-header)" in text_of(report, "credentials")
+    assert outcomes(report)["credentials"] == "fail" and not report.writes_possible
+
+
+def test_site_health_probe_cannot_vouch_for_a_bearer_token() -> None:
+    """Probe (b) reads PHP_AUTH_USER, which Apache mod_php fills for Basic credentials only."""
+    parts = cookie_site("The Authorization header is working as expected", "good")
+    with serve(fake_wp(parts)) as server:
+        report = diagnose(client_for(server.url, auth=wp_rest.BearerToken("abc.def.ghi")),
+                          login_password=LOGIN_PASSWORD, login_username=USER)
+    header = report.get("auth-header")
+    assert header is not None and header.outcome == "warn", report.render()
+    assert "says 'The Authorization header is working as expected'" in header.seen
+    assert "a Bearer token needs one of these lines too, and no probe showed whether it arrives" in header.seen
+    assert "CGIPassAuth On" in header.fix and "fastcgi_param HTTP_AUTHORIZATION" in header.fix
+    assert "could not tell which" in text_of(report, "credentials")
+    assert not report.writes_possible
+
+
 @pytest.mark.parametrize("status", [403, 500])
 def test_site_health_probe_needs_an_administrator(status: int) -> None:
     forbidden = {"code": "rest_forbidden", "message": "Sorry, you are not allowed to do that.",
@@ -764,6 +830,46 @@ def test_jwt_login_refused_is_explained() -> None:
     text = text_of(report, "credentials")
     assert "takes the login password, not an application password" in text
     assert "words a wrong login password as an application-password error" in text
+
+
+WRONG_LOGIN = ("<strong>Error:</strong> The password you entered for the username <strong>admin</strong> is "
+               'incorrect. <a href="/wp-login.php?action=lostpassword">Lost your password?</a>')
+
+
+@pytest.mark.parametrize(("auth", "parts", "seen"), [
+    ("cookie", {"POST /wp-login.php": lambda s: Answer(
+        200, f'<div id="login_error" class="notice notice-error"><p>{WRONG_LOGIN}</p></div>',
+        {"Content-Type": "text/html"})},
+     "a cookie login as 'admin': POST /wp-login.php answered 401 login_failed \"wp-login.php refused the login: "),
+    ("jwt", {"GET /wp-json/": jwt_index, "POST /wp-json/jwt-auth/v1/token": lambda s: json_answer(
+        {"code": "[jwt_auth] incorrect_password", "message": WRONG_LOGIN, "data": {"status": 403}}, 403)},
+     "POST /jwt-auth/v1/token answered 403 [jwt_auth] incorrect_password \"Error: "),
+])
+def test_a_wrong_login_password_is_named(auth: str, parts: dict[str, Part], seen: str) -> None:
+    chosen = wp_rest.CookieAuth if auth == "cookie" else wp_rest.JWTAuth
+    with serve(fake_wp(parts)) as server:
+        report = diagnose(client_for(server.url, auth=chosen(USER, LOGIN_PASSWORD)))
+    check = report.get("credentials")
+    assert check is not None and check.outcome == "fail", report.render()
+    assert seen in check.seen
+    assert "The password you entered for the username admin is incorrect." in check.seen
+    assert check.fix == ("Check WP_USERNAME and WP_PASSWORD: this method takes the login password, "
+                         "not an application password.")
+    assert not report.writes_possible and LOGIN_PASSWORD not in report.render()
+
+
+def test_a_cookie_login_whose_cookies_get_no_nonce_is_named() -> None:
+    """An auth step WordPress refused with no cause of its own: the error's hint is the fix."""
+    parts = cookie_site("", "")
+    parts["GET /wp-admin/admin-ajax.php?action=rest-nonce"] = lambda s: Answer(400, "0", {"Content-Type": "text/html"})
+    with serve(fake_wp(parts)) as server:
+        report = diagnose(client_for(server.url, auth=wp_rest.CookieAuth(USER, LOGIN_PASSWORD)))
+    check = report.get("credentials")
+    assert check is not None and check.outcome == "fail", report.render()
+    assert check.seen == ("a cookie login as 'admin': GET /wp-admin/admin-ajax.php answered 400 rest_nonce_failed "
+                          "\"admin-ajax.php?action=rest-nonce answered 400 '0'\"")
+    assert check.fix == "The login cookies were not accepted; the session may have expired."
+    assert not report.writes_possible
 
 
 def test_a_subscriber_is_authenticated_but_may_not_write() -> None:
