@@ -3287,8 +3287,9 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     # missing or invalid; capability view_site_health_checks.
     "probe-arrives": ("", "", r"^\d+ jwt_auth_bad_auth_header ", ", so the header reaches PHP", ""),
     "probe-stripped": ("", "", r"^\d+ jwt_auth_no_auth_header ", ": PHP got no HTTP_AUTHORIZATION", ""),
-    "probe-basic-plugin": ("", "", r"^500 (invalid_username|incorrect_password) ", ": the JSON Basic "
-                           "Authentication plugin read the test credentials, so the header reaches PHP", ""),
+    # The JSON Basic Authentication plugin reads PHP_AUTH_*, as probe (b) does: see header-no-http-auth.
+    "probe-basic-plugin": ("", "", r"^500 (invalid_username|incorrect_password) ",
+                           ": the JSON Basic Authentication plugin read the test credentials", ""),
     "header-arrives": ("auth-header", "ok", "", "the Authorization header reaches PHP: {detail}", ""),
     "header-stripped": ("auth-header", "fail", "",
                         "the Authorization header does not reach PHP: {detail}", _FIX_STRIPPED),
@@ -3889,15 +3890,16 @@ class _Doctor:
         bearer = self.kind == "token"
         probes = {"a": self.probe_validate(), "b": self.probe_site_health()}
         a, b = probes["a"][0], probes["b"][0]
+        basic = b == "arrives" or a == "basic"  # PHP_AUTH_* filled: Basic credentials arrive
         if b == "missing" or (bearer and a == "stripped"):
             state = "stripped"
-        elif a == "arrives" or (b == "arrives" and not bearer):
+        elif a == "arrives" or (basic and not bearer):
             state = "arrives"
         else:
             state = "mangled" if b == "invalid" else "no-http-auth" if a == "stripped" else "unknown"
         if evidence := "; ".join(text + (" (inconclusive)" if got is None else "")
                                  for got, text in probes.values() if got != "skipped"):
-            bearer_unknown = state == "unknown" and bearer and b == "arrives"
+            bearer_unknown = state == "unknown" and bearer and basic
             self.add("header-bearer" if bearer_unknown else "header-" + state, detail=evidence)
         untold = "; ".join(f"({n}) {text}" for n, (got, text) in probes.items() if got in (None, "skipped"))
         unavailable = self.kind == "app" and self.apps_available is False
@@ -3930,8 +3932,9 @@ class _Doctor:
             return None, f"POST {_ROUTE_VALIDATE}: {exc}"
         evidence, shown = _evidence(resp)
         seen = f"POST {_ROUTE_VALIDATE} with WordPress's test header (Basic user:pwd) answered {shown}"
-        if cause := _match(evidence, ("probe-arrives", "probe-stripped", "probe-basic-plugin")):
-            return ("stripped" if cause == "probe-stripped" else "arrives"), seen + _CAUSES[cause][3]
+        found = {"probe-arrives": "arrives", "probe-stripped": "stripped", "probe-basic-plugin": "basic"}
+        if cause := _match(evidence, found):
+            return found[cause], seen + _CAUSES[cause][3]
         return None, seen
 
     def probe_site_health(self) -> tuple[str | None, str]:

@@ -664,6 +664,30 @@ def test_jwt_probe_shows_no_http_authorization(bearer: bool) -> None:
         assert "only Apache mod_php" in text_of(report, "auth-header")
 
 
+def test_the_json_basic_auth_plugin_answering_the_jwt_probe_cannot_vouch_for_a_bearer_token() -> None:
+    """That plugin answers any Basic header first (500, "data": null), from PHP_AUTH_USER: Apache mod_php
+    fills it without HTTP_AUTHORIZATION, which a Bearer token needs, so the token may still be stripped."""
+    not_registered = {"code": "invalid_username", "data": None, "message": "<strong>Error:</strong> The "
+                      "username <strong>user</strong> is not registered on this site."}
+    parts = {"GET /wp-json/": jwt_index,
+             "POST /wp-json/jwt-auth/v1/token/validate": lambda s: json_answer(not_registered, 500),
+             "GET /wp-json/wp/v2/users/me?context=edit": lambda s: json_answer(NOT_LOGGED_IN, 401)}
+    with serve(fake_wp(parts)) as server:
+        report = diagnose(client_for(server.url, auth=wp_rest.BearerToken("abc.def.ghi")))
+    header = report.get("auth-header")
+    assert header is not None and header.outcome == "warn", report.render()
+    assert header.seen == (
+        "POST /jwt-auth/v1/token/validate with WordPress's test header (Basic user:pwd) answered 500 "
+        'invalid_username "Error: The username user is not registered on this site.": the JSON Basic '
+        "Authentication plugin read the test credentials: Basic credentials reach PHP, but under Apache "
+        "mod_php a Bearer token needs one of these lines too, and no probe showed whether it arrives")
+    assert "CGIPassAuth On" in header.fix
+    credentials = text_of(report, "credentials")
+    assert "could not tell which" in credentials and "although the Authorization header reaches PHP" not in credentials
+    assert "If the server strips the header: " in credentials
+    assert not report.writes_possible
+
+
 @pytest.mark.parametrize(("answer", "says"), [
     (lambda s: Answer(raw=b""), "POST /jwt-auth/v1/token/validate: no complete answer from 127.0.0.1"),
     (lambda s: Answer(403, "<html><title>Access denied | Wordfence</title></html>", {"Content-Type": "text/html"}),
