@@ -3155,8 +3155,12 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                     "granted; nginx: auth_basic off;) or allow this machine's IP address."),
     "firewall": ("", "", "", "{seen}: a block or challenge page of {detail}, not WordPress",
                  "A script cannot pass a browser challenge: in {detail}, " + _FIX_ALLOW + "."),
-    "no-route": ("", "", r"^404 rest_no_route ", "{seen}: this is not the API root",
-                 "Give the site's address and let the client find the root, or the exact root (…/wp-json/)."),
+    # WP_REST_Server registers the index route / itself (__construct()): a root answering rest_no_route
+    # lost it to the rest_endpoints filter (get_routes(), wp-includes/rest-api/class-wp-rest-server.php).
+    "no-route": ("", "", r"^404 rest_no_route ", "{seen}: WordPress's REST API answers, but a plugin or a "
+                 "rest_endpoints filter removed its index (the route /)", "Credentials may still work (see "
+                 "credentials); CookieAuth, self-signed JWTs and doctor's index checks need it: let that "
+                 "plugin or filter keep the route /."),
     "rest-disabled": ("", "", r"^(\d+ rest_disabled|404 [^(\s]\S*) ", "{seen}: the REST API is switched off",
                       "Remove the plugin or filter that disables it (rest_enabled, rest_endpoints)."),
     "rest-closed": ("", "", r"^40[13] [^(\s]", "{seen}: a plugin or filter closes the REST API to visitors",
@@ -3658,7 +3662,7 @@ class _Doctor:
             return
         cause, detail = _answer_cause(answer.resp)
         seen = f"GET {root} answered {_evidence(answer.resp)[1]}"
-        if cause == "rest-closed" and not answer.resp.history:
+        if cause in ("rest-closed", "no-route") and not answer.resp.history:
             # WordPress answered but keeps its index from visitors: credentials may still work.
             self.root, self.client_root_ok = root, True
             meaning, fix = _told(cause, {"seen": seen})

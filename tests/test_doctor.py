@@ -399,6 +399,26 @@ def test_rest_api_closed_to_visitors_still_checks_the_credentials() -> None:
     assert report.writes_possible, report.render()
 
 
+NO_ROUTE = {"code": "rest_no_route", "message": "No route was found matching the URL and request method.",
+            "data": {"status": 404}}
+
+
+def test_a_rest_index_removed_for_visitors_still_checks_the_credentials() -> None:
+    """A filter that unsets the route / for visitors (a common hardening snippet): the other routes work."""
+    with serve(fake_wp({"GET /wp-json/": lambda s: json_answer(NO_ROUTE, 404)})) as server:
+        report = diagnose(client_for(server.url))
+    api = report.get("api")
+    assert api is not None and api.outcome == "warn", report.render()
+    assert api.seen == (f'GET {server.url}/wp-json/ answered 404 rest_no_route "No route was found matching the '
+                        "URL and request method.\": WordPress's REST API answers, but a plugin or a rest_endpoints "
+                        "filter removed its index (the route /) (the root was named by the Link header of HEAD "
+                        f"{server.url}/); the index checks were skipped")
+    assert api.fix.startswith("Credentials may still work (see credentials)")
+    assert "CookieAuth, self-signed JWTs and doctor's index checks need it: let that plugin" in api.fix
+    assert outcomes(report)["credentials"] == "ok"
+    assert report.writes_possible, report.render()
+
+
 def test_no_link_header_falls_back_to_rest_route_like_the_client() -> None:
     parts = {"HEAD /": lambda s: Answer(200, b"", {"Content-Type": "text/html", "Link": "<x>; rel=other"}),
              "GET /wp-json/": pretty_only(lambda s: Answer(404, "<html><title>Not Found</title></html>",
