@@ -3378,6 +3378,9 @@ _FIREWALLS = (
     ("Imunify360", ("imunify360",)),
     ("a CAPTCHA page", ("captcha",)),
 )
+#: The family of credentials the causes depend on, by class (the first that matches).
+_AUTH_KINDS = {type(None): "none", ApplicationPassword: "app", BasicAuth: "basic", BearerToken: "token",
+               JWTAuth: "token", CookieAuth: "cookie", OAuth1: "oauth1", WooCommerceKeys: "woo"}
 #: (REST namespace, route or index key, the credentials it serves, what it is) of plugins that change
 #: authentication; credentials of a kind listed here need one of its plugins.
 _AUTH_PLUGINS = (
@@ -3574,21 +3577,13 @@ def _redirect_kind(start: str, final: str) -> str:
     return ", ".join(kinds) or "same address"
 
 
-def _kind(auth: Auth | None) -> str:
-    """The family of credentials the causes depend on."""
-    kinds = ((ApplicationPassword, "app"), (BasicAuth, "basic"), ((BearerToken, JWTAuth), "token"),
-             (CookieAuth, "cookie"), (OAuth1, "oauth1"), (WooCommerceKeys, "woo"))
-    if auth is None:
-        return "none"
-    return next((name for types, name in kinds if isinstance(auth, types)), "other")
-
-
 class _Doctor:
     """The probes of one ``Client.diagnose()`` run, in order; each adds Checks."""
 
     def __init__(self, client: Client, login_password: str | None, login_username: str | None,
                  findings: Iterable[Check] = ()) -> None:
-        self.client, self.auth, self.kind = client, client.auth, _kind(client.auth)
+        self.client, self.auth = client, client.auth
+        self.kind = next((kind for cls, kind in _AUTH_KINDS.items() if isinstance(self.auth, cls)), "other")
         # A JWTAuth with a password logs in at its token route; a self-signed one has none.
         self.jwt_login = isinstance(self.auth, JWTAuth) and self.auth.token_route is not None
         self.login_password, self.login_username = login_password or None, login_username or None
@@ -3619,9 +3614,6 @@ class _Doctor:
         facts.setdefault("auth", self.auth.describe() if self.auth else "no credentials")
         self.checks.append(Check(name or check, fixed or outcome, *_told(cause, facts)))
 
-    def has(self, name: str) -> bool:
-        return any(c.name == name for c in self.checks)
-
     def fetch(self, method: str, url: str, headers: dict[str, str] | None = None) -> _Answer:
         """An anonymous request through the client's redirect loop (GET and HEAD follow)."""
         key = f"{method} {url} {headers}"
@@ -3643,10 +3635,8 @@ class _Doctor:
         return self.client.build_request(method, target, **kwargs)
 
     def php_output(self, where: str, cleaned: str) -> None:
-        if cleaned and not self.has("php-output"):
+        if cleaned and all(c.name != "php-output" for c in self.checks):
             self.add("bom" if "byte order mark" in cleaned else "php-output", where=where, detail=cleaned)
-
-    # -- reachability, TLS, redirects, the API root --
 
     def find_api(self) -> None:
         given = _root_from_url(self.client.url)
@@ -3794,11 +3784,9 @@ class _Doctor:
                   f"the server's clock is {abs(skew):.0f} s {side} this machine's (Date: {date})")
         self.add("clock" if abs(skew) <= _CLOCK_SKEW_WARN else "clock-skew", detail=detail)
 
-    # -- credentials --
-
     def check_credentials(self) -> None:
         if self.auth is None:
-            if not self.has("credentials"):
+            if all(c.name != "credentials" for c in self.checks):
                 self.add("no-credentials")
             return
         assert self.root is not None
