@@ -3089,6 +3089,8 @@ _FIX_CLOCKS = "Synchronise the clocks of this machine and the server with NTP (t
 _FIX_WOO = "Copy the key and secret again from WooCommerce > Settings > Advanced > REST API."
 _FIX_CANONICAL = "Use the site's canonical address: Client({canonical!r}) or WP_URL={canonical}."
 _FIX_HEADER_FIRST = "Fix the web server as auth-header says, then run doctor again."
+_FIX_UNKNOWN_CODE = ("A plugin answered with its own error code: find the plugin that defines it "
+                     "(grep -r CODE wp-content/plugins) and do what its message asks.")
 _UNTRUSTED = "{where}: the TLS certificate of {host} is not trusted: {detail}"
 _HANDSHAKE = "{where}: the TLS handshake failed ({detail})"
 _OTHER_ROOT = "{seen}. But {root} answers the REST index"
@@ -3281,7 +3283,7 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "woo-rights": ("", "", r"^\d+ woocommerce_rest_\S+ .*read/write", "{seen}: its permissions do not allow "
                    "this method", "Give the key Read/Write in WooCommerce > Settings > Advanced > REST API."),
     "woo": ("", "", r"^\d+ woocommerce_rest_", "{seen}: WooCommerce refused the keys", _FIX_WOO),
-    "me-other": ("credentials", "fail", r"^\d+ [^(\s]", "{seen}", ""),
+    "me-other": ("credentials", "fail", r"^\d+ [^(\s]", "{seen}", _FIX_UNKNOWN_CODE),
     "me-server-auth": ("credentials", "fail", "",
                        "{seen}: refused by the web server's login (see server-auth)", ""),
     # 401 rest_not_logged_in: wrong credentials, or a stripped header? Probe (a): the JWT
@@ -3362,7 +3364,8 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
                      "into a GET", "Use the site's final https address."),
     "write-refused": ("write-path", "fail", r"^40[13] [^(\s]", "{seen}", "Reads work but writes are refused: "
                       "a security plugin, or a JWT plugin that wants a token on every write."),
-    "write-other": ("write-path", "fail", r"^\d+ [^(\s]", "{seen}", ""),
+    "write-other": ("write-path", "fail", r"^\d+ [^(\s]", "{seen}", _FIX_UNKNOWN_CODE),
+    "write-failed": ("write-path", "fail", "", "{seen}", "{fix}"),
 }
 _ANSWER_KEYS = ("oauth1", "no-route", "rest-disabled", "rest-closed", "php-error", "server-error",
                 "blocked", "not-found", "not-index")
@@ -3963,8 +3966,12 @@ class _Doctor:
         try:
             request = self.request("POST", "/wp/v2/posts", json=body)
             resp = self.client.send(request, follow_redirects=False)
-        except WPError as exc:
-            self.add("write-other", seen=f"{where}: {exc}")
+        except (TransportError, RedirectError) as exc:
+            fix = _told(*_transport_cause(exc, self.client.timeout))[1]
+            self.add("write-failed", seen=f"{where}: {exc}", fix=fix)
+            return
+        except WPError as exc:  # the auth flow's own errors say what to fix
+            self.add("write-failed", seen=f"{where}: {exc}", fix="")
             return
         value = _json_of(resp)[0]
         evidence, shown = _evidence(resp)

@@ -999,6 +999,8 @@ WRITE_ANSWERS = [
     (lambda s: json_answer([]), "something turns the POST into a GET"),
     (lambda s: json_answer({"code": "rest_cannot_create", "message": "No.", "data": {"status": 403}}, 403),
      "Reads work but writes are refused"),
+    (lambda s: json_answer({"code": "acme_quota", "message": "Quota.", "data": {"status": 409}}, 409),
+     "409 acme_quota \"Quota.\"\nA plugin answered with its own error code"),
 ]
 
 
@@ -1017,6 +1019,7 @@ def test_a_post_whose_connection_is_dropped_means_writes_cannot_work() -> None:
     assert ("POST /wp/v2/posts (a deliberately invalid post): no complete answer from 127.0.0.1:"
             in text_of(report, "write-path"))
     assert "the server closed the connection" in text_of(report, "write-path")
+    assert "A firewall or the server dropped the request" in report.get("write-path").fix
     assert not report.writes_possible
 
 
@@ -1035,6 +1038,8 @@ def test_a_post_whose_connection_is_dropped_means_writes_cannot_work() -> None:
     (lambda s: json_answer({"code": "jwt_auth_invalid_token", "message": "Wrong number of segments",
                             "data": {"status": 403}}, 403),
      "credentials", "the JWT plugin refused the token"),
+    (lambda s: json_answer({"code": "acme_locked", "message": "Locked.", "data": {"status": 423}}, 423),
+     "credentials", "423 acme_locked \"Locked.\"\nA plugin answered with its own error code"),
 ])
 def test_other_answers_of_users_me(answer: Part, check: str, says: str) -> None:
     with serve(fake_wp({"GET /wp-json/wp/v2/users/me?context=edit": answer})) as server:
