@@ -1004,6 +1004,8 @@ class Auth:
     _repr: tuple[str, ...] = ()
     #: ``describe()``'s words, formatted with the auth as ``{0}``.
     _about = ""
+    #: ``secrets()`` of an auth whose secrets never change.
+    _secrets: tuple[str, ...] = ()
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request
@@ -1014,7 +1016,7 @@ class Auth:
 
     def secrets(self) -> tuple[str, ...]:
         """The raw secrets held, password first: for redaction and shape checks, never to show."""
-        return ()
+        return self._secrets
 
     def __repr__(self) -> str:
         shown = (f"{n[1:]}='****'" if n[0] == "*" else f"{n}={getattr(self, n)!r}" for n in self._repr)
@@ -1022,7 +1024,7 @@ class Auth:
 
 
 class _HeaderAuth(Auth):
-    """One ``Authorization`` value, computed once and the only copy of the secret kept."""
+    """One ``Authorization`` value, computed once."""
 
     _repr: tuple[str, ...] = ("username", "*password")
 
@@ -1034,15 +1036,10 @@ class _HeaderAuth(Auth):
             raise ConfigError("a WordPress username for Basic auth cannot contain ':'")
         self.username = username
         self._header = _basic_header(username, password)
+        self._secrets = (password, self._header)
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request.with_headers(Authorization=self._header)
-
-    def secrets(self) -> tuple[str, ...]:
-        scheme, _, credential = self._header.partition(" ")
-        if scheme == "Basic":  # the password is the part after the first ':'
-            credential = base64.b64decode(credential).decode().partition(":")[2]
-        return credential, self._header
 
 
 class ApplicationPassword(_HeaderAuth):
@@ -1073,6 +1070,7 @@ class BearerToken(_HeaderAuth):
         if not token or any(c.isspace() for c in token):
             raise ConfigError("BearerToken needs a token without spaces (just the token, no 'Bearer ')")
         self._header = "Bearer " + token
+        self._secrets = (token, self._header)
 
 
 def _json_or_none(resp: Response) -> Any:
@@ -1089,16 +1087,17 @@ def _dig(value: Any, *keys: str) -> Any:
     return value
 
 
-def _auth_route_request(request: Request, method: str, route: str, body: bytes | None = None,
-                        content_type: str = "") -> Request:
-    """A request an auth flow sends (no credentials yet) to another route of the API or a site URL."""
-    headers = {k: v for k, v in request.headers.items()
-               if k.lower() in ("user-agent", "accept", "accept-encoding")}
+def _ask(request: Request, method: str, route: str, body: bytes | None = None, content_type: str = "",
+         **headers: str) -> Generator[Request, Response, tuple[Request, Response]]:
+    """Send a step of an auth flow (no credentials) to another route of the API or a site URL."""
     if content_type:
         headers["Content-Type"] = content_type
+    kept = {k: v for k, v in request.headers.items()
+            if k.lower() in ("user-agent", "accept", "accept-encoding")}
     url = _build_url(request.api_root, route) if route.startswith("/") else route
-    return Request(method, url, headers, body, route=route if route.startswith("/") else "",
+    sent = Request(method, url, {**kept, **headers}, body, route=route if route.startswith("/") else "",
                    api_root=request.api_root, follow_redirects=False)
+    return sent, (yield sent)
 
 
 def _raise_for(request: Request, resp: Response, what: str) -> NoReturn:
@@ -1113,8 +1112,7 @@ def _raise_for(request: Request, resp: Response, what: str) -> NoReturn:
 
 def _index_value(request: Request, key: str, what: str) -> Generator[Request, Response, str]:
     """The string ``key`` of the REST index (``home``, ``url``), read without credentials."""
-    index_request = _auth_route_request(request, "GET", "/")
-    resp = yield index_request
+    index_request, resp = yield from _ask(request, "GET", "/")
     value = _dig(_json_or_none(resp), key)
     if resp.status != 200 or not isinstance(value, str):
         _raise_for(index_request, resp, what)
@@ -1157,16 +1155,15 @@ class _LoginAuth(Auth):
                 headers = yield from self._login(request, refused is not None)
             return headers
 
-    def _held(self) -> dict[str, str] | None:
-        """The headers kept from the last login; None if there are none to use."""
+    def _held(self) -> dict[str, str] | None:  # the headers kept from the last login, if still usable
         raise NotImplementedError
 
     def _login(self, request: Request, refused: bool) -> Generator[Request, Response, dict[str, str]]:
         """Log in, keep what the login gives and return its headers (``refused``: the kept ones were)."""
         raise NotImplementedError
 
-    def _answered(self, response: Response) -> None:
-        """The final answer to a request, for what it renews (``CookieAuth``'s nonce)."""
+    def _answered(self, response: Response) -> None:  # the final answer (CookieAuth's fresh nonce)
+        pass
 
 
 class JWTAuth(_LoginAuth):
@@ -1180,6 +1177,8 @@ class JWTAuth(_LoginAuth):
     _renew_codes = ("jwt_auth_invalid_token", "jwt_auth_obsolete_token", "jwt_auth_bad_iss",
                     "jwt_auth_expired_token")
     _about = "a JWT for {0.username!r} from {0.token_route}"
+    _token: str | None = None
+    _expires = 0.0
     # self_signed() only: the site's secret, the user to act as, the iss claim, each token's lifetime.
     _secret: bytes | None = None
     _user_id = ""
@@ -1192,8 +1191,6 @@ class JWTAuth(_LoginAuth):
         super().__init__(username, password)
         self.token_route: str | None = _check_route(token_route)
         self._clock = clock
-        self._token: str | None = None
-        self._expires = 0.0
 
     @classmethod
     def self_signed(cls, secret: str | bytes, user_id: int | str, *, issuer: str | None = None,
@@ -1223,30 +1220,29 @@ class JWTAuth(_LoginAuth):
             return {"Authorization": "Bearer " + self._token}
 
     def _login(self, request: Request, refused: bool) -> Generator[Request, Response, dict[str, str]]:
-        get_token = self._mint if self._secret is not None else self._fetch
-        token, expires = yield from get_token(request)
+        token = yield from (self._fetch(request) if self._secret is None else self._mint(request))
+        expires = self._clock() + 300  # when the token has no usable exp
+        with contextlib.suppress(TokenError, OverflowError):  # an exp of 10**400 fits no float
+            exp = jwt_peek(token).get("exp")
+            if isinstance(exp, (int, float)) and not isinstance(exp, bool) and math.isfinite(exp):
+                expires = float(exp)
         with self._lock:
             self._token, self._expires = token, expires
         return {"Authorization": "Bearer " + token}
 
-    def _fetch(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
-        login = _auth_route_request(request, "POST", self.token_route or "/jwt-auth/v1/token",
-                                    _json_dumps({"username": self.username, "password": self._password}),
-                                    "application/json; charset=utf-8")
-        resp = yield login
+    def _fetch(self, request: Request) -> Generator[Request, Response, str]:
+        login, resp = yield from _ask(request, "POST", self.token_route or "/jwt-auth/v1/token",
+                                      _json_dumps({"username": self.username, "password": self._password}),
+                                      "application/json; charset=utf-8")
         value = _json_or_none(resp)
         if resp.status != 200 or not isinstance(value, dict):
             _raise_for(login, resp, "JWT login failed")
         token = value.get("token") or _dig(value, "data", "token")
         if not isinstance(token, str):
             _raise_for(login, resp, "the JWT token route answered without a token")
-        with contextlib.suppress(TokenError, OverflowError):  # an exp of 10**400 fits no float
-            exp = jwt_peek(token).get("exp")
-            if isinstance(exp, (int, float)) and not isinstance(exp, bool) and math.isfinite(exp):
-                return token, float(exp)
-        return token, self._clock() + 300
+        return token
 
-    def _mint(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
+    def _mint(self, request: Request) -> Generator[Request, Response, str]:
         if self._issuer is None:
             self._issuer = yield from _index_value(request, "home",
                                                    "reading the site's home URL for the JWT issuer")
@@ -1256,7 +1252,7 @@ class JWTAuth(_LoginAuth):
         claims = {"iss": self._issuer, "iat": int(now) - 30, "nbf": int(now) - 30,
                   "exp": int(now + self._ttl), "data": {"user": {"id": self._user_id}}}
         assert self._secret is not None
-        return jwt_encode(claims, self._secret), float(claims["exp"])  # type: ignore[arg-type]
+        return jwt_encode(claims, self._secret)
 
 
 class CookieAuth(_LoginAuth):
@@ -1266,12 +1262,12 @@ class CookieAuth(_LoginAuth):
 
     _about = "a cookie login as {0.username!r}"
     _renew_codes = ("rest_cookie_invalid_nonce",)
+    _nonce: str | None = None
+    _site_url: str | None = None
 
     def __init__(self, username: str, password: str) -> None:
         super().__init__(username, password)
         self._cookies: dict[str, str] = {}
-        self._nonce: str | None = None
-        self._site_url: str | None = None
 
     def secrets(self) -> tuple[str, ...]:
         with self._lock:
@@ -1304,15 +1300,14 @@ class CookieAuth(_LoginAuth):
             self._site_url = url.rstrip("/")
         # No testcookie field: with it wp-login.php also wants its TEST_COOKIE, which we never got.
         form = urllib.parse.urlencode({"log": self.username, "pwd": self._password}).encode()
-        login = _auth_route_request(request, "POST", self._site_url + "/wp-login.php", form,
-                                    "application/x-www-form-urlencoded")
-        resp = yield login
+        login, resp = yield from _ask(request, "POST", self._site_url + "/wp-login.php", form,
+                                      "application/x-www-form-urlencoded")
         set_cookies = (h.split(";", 1)[0].partition("=") for h in resp.headers.get_all("Set-Cookie"))
         cookies = {n.strip(): v.strip() for n, _, v in set_cookies
                    if n.strip() and v.strip() not in ("", "deleted")}  # not the deleted ones
         if resp.status not in (302, 303) or not any(k.startswith("wordpress_logged_in_") for k in cookies):
-            text = resp.body.decode("utf-8", "replace")
-            error = re.search(r'id="login_error"[^>]*>(.*?)</div>', text, re.DOTALL)
+            error = re.search(r'id="login_error"[^>]*>(.*?)</div>', resp.body.decode("utf-8", "replace"),
+                              re.DOTALL)
             why = _strip_tags(error.group(1)) if error else f"{resp.status} without login cookies"
             raise AuthenticationError(
                 401, "login_failed", f"wp-login.php refused the login: {why}", None,
@@ -1327,8 +1322,7 @@ class CookieAuth(_LoginAuth):
         assert self._site_url is not None
         cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
         url = self._site_url + "/wp-admin/admin-ajax.php?action=rest-nonce"
-        ask = _auth_route_request(request, "GET", url)
-        resp = yield ask.with_headers(Cookie=cookie)
+        ask, resp = yield from _ask(request, "GET", url, Cookie=cookie)
         nonce = resp.body.decode("utf-8", "replace").strip()
         if resp.status != 200 or not re.fullmatch(r"[0-9a-f]{6,32}", nonce):
             raise AuthenticationError(
@@ -1395,16 +1389,12 @@ class OAuth1(Auth):
             raise ConfigError(f"signature_method {signature_method!r}: use HMAC-SHA1 or HMAC-SHA256, "
                               "the two WordPress's OAuth servers accept")
         self.consumer_key, self.token, self.signature_method = consumer_key, token, signature_method
-        self._secret, self._token_secret = consumer_secret, token_secret
+        self._key = f"{_pct(consumer_secret)}&{_pct(token_secret)}"  # RFC 5849 3.4.2
         self._clock = clock
+        self._secrets = tuple(s for s in (consumer_secret, token_secret) if s)
         self._repr = ("consumer_key", "*consumer_secret", *(("token", "*token_secret") if token else ()))
-
-    def describe(self) -> str:
-        token = " with an access token" if self.token else ""
-        return f"OAuth 1.0a for consumer {self.consumer_key!r}{token}"
-
-    def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self._secret, self._token_secret) if s)
+        with_token = " with an access token" if token else ""
+        self._about = "OAuth 1.0a for consumer {0.consumer_key!r}" + with_token
 
     def oauth_params(self, request: Request, *, php_order: bool = False) -> dict[str, str]:
         """The ``oauth_*`` protocol parameters of ``request``, ``oauth_signature`` included."""
@@ -1420,8 +1410,7 @@ class OAuth1(Auth):
         if request.body and content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
             pairs += urllib.parse.parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
         pairs += params.items()
-        key = f"{_pct(self._secret)}&{_pct(self._token_secret)}"
-        params["oauth_signature"] = _oauth_signature(request.method, request.url, pairs, key,
+        params["oauth_signature"] = _oauth_signature(request.method, request.url, pairs, self._key,
                                                      self.signature_method, php_order=php_order)
         return params
 
@@ -1521,12 +1510,9 @@ class WooCommerceKeys(Auth):
             raise ConfigError("WooCommerceKeys takes the consumer key (ck_...) and the consumer "
                               "secret (cs_...) from WooCommerce > Settings > Advanced > REST API")
         self.consumer_key, self.query_string = consumer_key, query_string
-        self._secret = consumer_secret
-        self._header = _basic_header(consumer_key, consumer_secret)
+        self._secret, self._header = consumer_secret, _basic_header(consumer_key, consumer_secret)
+        self._secrets = (consumer_secret, self._header)
         self._signer = OAuth1(consumer_key, consumer_secret, signature_method="HMAC-SHA256", clock=clock)
-
-    def secrets(self) -> tuple[str, ...]:
-        return self._secret, self._header
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         parts = urllib.parse.urlsplit(request.url)
