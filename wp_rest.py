@@ -1043,9 +1043,8 @@ class _HeaderAuth(Auth):
 
 
 class ApplicationPassword(_HeaderAuth):
-    """A WordPress Application Password (Users > Profile), sent as HTTP Basic. Spaces in the password
-    are optional; letter case matters. Works over HTTPS, or over HTTP on sites whose environment type
-    is ``local``."""
+    """A WordPress Application Password (Users > Profile), sent as HTTP Basic; spaces in it are optional,
+    letter case matters. Works over HTTPS, or over HTTP on sites whose environment type is ``local``."""
 
     _about = "the application password of {0.username!r}"
 
@@ -1120,12 +1119,15 @@ def _index_value(request: Request, key: str, what: str) -> Generator[Request, Re
 
 
 class _LoginAuth(Auth):
-    """Credentials that log in with the user's login password (``JWTAuth``, ``CookieAuth``) and keep
-    the headers the login gives until they are missing, about to expire or refused."""
+    """Logs in with the login password; keeps the headers it gives until they expire or are refused."""
 
     _repr: tuple[str, ...] = ("username", "*password")
     #: Error codes of a 401/403 that mean the kept headers were refused: log in again, retry once.
     _renew_codes: tuple[str, ...] = ()
+    #: Of the subclass: the headers kept from the last login, None if unusable; and the login, which
+    #: keeps what it gets and returns the headers to send (its bool: the kept ones were refused).
+    _held: Callable[[], dict[str, str] | None]
+    _login: Callable[[Request, bool], Generator[Request, Response, dict[str, str]]]
 
     def __init__(self, username: str, password: str) -> None:
         if not username or not password:
@@ -1155,22 +1157,14 @@ class _LoginAuth(Auth):
                 headers = yield from self._login(request, refused is not None)
             return headers
 
-    def _held(self) -> dict[str, str] | None:  # the headers kept from the last login, if still usable
-        raise NotImplementedError
-
-    def _login(self, request: Request, refused: bool) -> Generator[Request, Response, dict[str, str]]:
-        """Log in, keep what the login gives and return its headers (``refused``: the kept ones were)."""
-        raise NotImplementedError
-
     def _answered(self, response: Response) -> None:  # the final answer (CookieAuth's fresh nonce)
         pass
 
 
 class JWTAuth(_LoginAuth):
-    """JSON Web Tokens from a JWT plugin's token route, got with the login password and cached; renewed
-    ahead of ``exp`` (read without the secret), and on a 401/403 ``jwt_auth_*`` invalid-token code (the
-    request is then retried once). Reads Tmeister's ``{"token": ...}`` and Useful Team's
-    ``{"data": {"token": ...}}``. ``self_signed()`` needs no password, only the site's JWT secret."""
+    """JSON Web Tokens got with the login password from a JWT plugin's token route (Tmeister's ``{"token"}``
+    or Useful Team's ``{"data": {"token"}}``), cached, renewed ahead of ``exp`` and on a 401/403 invalid-token
+    code (then the request is retried once). ``self_signed()`` needs only the site's JWT secret."""
 
     #: Renew a token this many seconds before its ``exp``.
     renew_margin = 60.0
@@ -1282,8 +1276,7 @@ class CookieAuth(_LoginAuth):
             return {"Cookie": cookie, "X-WP-Nonce": self._nonce}
 
     def _answered(self, response: Response) -> None:
-        fresh = response.headers.get("X-WP-Nonce")
-        if fresh:
+        if fresh := response.headers.get("X-WP-Nonce"):
             with self._lock:
                 self._nonce = fresh
 
@@ -1342,10 +1335,9 @@ def _pct(value: str) -> str:
 
 
 def _php_order(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """WooCommerce's order: PHP keeps the last of repeated names, then sorts by the raw name.
-    ``WC_REST_Authentication::check_oauth_signature()`` runs ``uksort($params, 'strcmp')`` on $_GET +
-    $_POST + the header's oauth_* values before encoding; PHP has already renamed ' ' and '.' to '_'
-    and grouped ``a[b]`` names under ``a`` (in query order)."""
+    """WooCommerce's order: ``WC_REST_Authentication::check_oauth_signature()`` runs ``uksort($params,
+    'strcmp')`` on $_GET + $_POST + oauth_*, in which PHP renamed ' ' and '.' to '_', grouped ``a[b]`` under
+    ``a`` (in query order) and kept the last of repeated names."""
     merged: dict[str, str] = {}
     for name, value in pairs:
         base, bracket, rest = name.partition("[")
@@ -1355,8 +1347,7 @@ def _php_order(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _oauth_signature(method: str, url: str, pairs: list[tuple[str, str]], key: str,
                      signature_method: str, *, php_order: bool = False) -> str:
-    """RFC 5849 3.4: the HMAC of the method, the base URI (3.4.1.2: scheme and host in lower case,
-    default port left out, no query) and the sorted, encoded parameters."""
+    """RFC 5849 3.4: the HMAC of the method, the base URI (3.4.1.2) and the sorted, encoded parameters."""
     if php_order:
         encoded = [(_pct(k), _pct(v)) for k, v in _php_order(pairs)]
     else:
@@ -1470,8 +1461,7 @@ class OAuth1Flow:
         return self._endpoints
 
     def _exchange(self, endpoint: str, form: dict[str, str], what: str, *token: str) -> tuple[str, str]:
-        """POST the signed ``form`` to an endpoint for a token and its secret; ``token``: the request
-        token and its secret. oauth_callback and oauth_verifier are signed in the body (RFC 5849 3.5.2)."""
+        """A token and its secret for the ``form`` (signed in the body: RFC 5849 3.5.2) and ``token``."""
         auth = OAuth1(self.consumer_key, self._secret, *token, signature_method=self.signature_method)
         with Client(self.site_url, auth=auth, **self._client_kwargs) as client:
             request = client.build_request(
@@ -1496,10 +1486,10 @@ class OAuth1Flow:
 
 
 class WooCommerceKeys(Auth):
-    """WooCommerce REST API keys (``ck_...``/``cs_...``), for ``wc/`` routes only. Over https: HTTP Basic,
-    or with ``query_string=True`` the keys as query parameters (for hosts that strip the header; access
-    logs then hold the secret). Over http the secret never leaves: one-legged OAuth 1.0a, HMAC-SHA256,
-    in the query (``WC_REST_Authentication::perform_oauth_authentication()``)."""
+    """WooCommerce REST API keys (``ck_...``/``cs_...``) for ``wc/`` routes: HTTP Basic over https, or the
+    keys in the query with ``query_string=True`` (for hosts that strip the header; logs then hold the secret);
+    over http the secret never leaves: one-legged OAuth 1.0a, HMAC-SHA256, in the query (WooCommerce's
+    ``WC_REST_Authentication::perform_oauth_authentication()``)."""
 
     _repr = ("consumer_key", "*consumer_secret")
     _about = "the WooCommerce key {0.consumer_key:.7}..."
