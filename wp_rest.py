@@ -1352,12 +1352,10 @@ def _oauth_signature(method: str, url: str, pairs: list[tuple[str, str]], key: s
         encoded = [(_pct(k), _pct(v)) for k, v in _php_order(pairs)]
     else:
         encoded = sorted((_pct(k), _pct(v)) for k, v in pairs)
-    parts = urllib.parse.urlsplit(url)
-    host = (parts.hostname or "").lower()
+    scheme, host, port = _origin(url)  # in lower case, the default port filled in
     host = f"[{host}]" if ":" in host else host
-    if parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
-        host += f":{parts.port}"
-    base_uri = f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
+    port_part = "" if port == (443 if scheme == "https" else 80) else f":{port}"
+    base_uri = f"{scheme}://{host}{port_part}{urllib.parse.urlsplit(url).path or '/'}"
     normalized = "&".join(f"{k}={v}" for k, v in encoded)
     base = "&".join((method.upper(), _pct(base_uri), _pct(normalized)))
     import hashlib
@@ -1549,8 +1547,7 @@ def _write_credentials(path: str, data: dict[str, Any]) -> None:
     """Replace the file atomically, created with mode 0600 (never readable by others, even briefly)."""
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, ensure_ascii=False)
     os.replace(tmp, path)
 
