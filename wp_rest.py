@@ -1004,6 +1004,8 @@ class Auth:
     _repr: tuple[str, ...] = ()
     #: ``describe()``'s words, formatted with the auth as ``{0}``.
     _about = ""
+    #: ``secrets()`` of an auth whose secrets never change.
+    _secrets: tuple[str, ...] = ()
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request
@@ -1014,7 +1016,7 @@ class Auth:
 
     def secrets(self) -> tuple[str, ...]:
         """The raw secrets held, password first: for redaction and shape checks, never to show."""
-        return ()
+        return self._secrets
 
     def __repr__(self) -> str:
         shown = (f"{n[1:]}='****'" if n[0] == "*" else f"{n}={getattr(self, n)!r}" for n in self._repr)
@@ -1022,7 +1024,7 @@ class Auth:
 
 
 class _HeaderAuth(Auth):
-    """One ``Authorization`` value, computed once and the only copy of the secret kept."""
+    """One ``Authorization`` value, computed once."""
 
     _repr: tuple[str, ...] = ("username", "*password")
 
@@ -1034,21 +1036,15 @@ class _HeaderAuth(Auth):
             raise ConfigError("a WordPress username for Basic auth cannot contain ':'")
         self.username = username
         self._header = _basic_header(username, password)
+        self._secrets = (password, self._header)
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request.with_headers(Authorization=self._header)
 
-    def secrets(self) -> tuple[str, ...]:
-        scheme, _, credential = self._header.partition(" ")
-        if scheme == "Basic":  # the password is the part after the first ':'
-            credential = base64.b64decode(credential).decode().partition(":")[2]
-        return credential, self._header
-
 
 class ApplicationPassword(_HeaderAuth):
-    """A WordPress Application Password (Users > Profile), sent as HTTP Basic. Spaces in the password
-    are optional; letter case matters. Works over HTTPS, or over HTTP on sites whose environment type
-    is ``local``."""
+    """A WordPress Application Password (Users > Profile), sent as HTTP Basic; spaces in it are optional,
+    letter case matters. Works over HTTPS, or over HTTP on sites whose environment type is ``local``."""
 
     _about = "the application password of {0.username!r}"
 
@@ -1073,6 +1069,7 @@ class BearerToken(_HeaderAuth):
         if not token or any(c.isspace() for c in token):
             raise ConfigError("BearerToken needs a token without spaces (just the token, no 'Bearer ')")
         self._header = "Bearer " + token
+        self._secrets = (token, self._header)
 
 
 def _json_or_none(resp: Response) -> Any:
@@ -1089,16 +1086,17 @@ def _dig(value: Any, *keys: str) -> Any:
     return value
 
 
-def _auth_route_request(request: Request, method: str, route: str, body: bytes | None = None,
-                        content_type: str = "") -> Request:
-    """A request an auth flow sends (no credentials yet) to another route of the API or a site URL."""
-    headers = {k: v for k, v in request.headers.items()
-               if k.lower() in ("user-agent", "accept", "accept-encoding")}
+def _ask(request: Request, method: str, route: str, body: bytes | None = None, content_type: str = "",
+         **headers: str) -> Generator[Request, Response, tuple[Request, Response]]:
+    """Send a step of an auth flow (no credentials) to another route of the API or a site URL."""
     if content_type:
         headers["Content-Type"] = content_type
+    kept = {k: v for k, v in request.headers.items()
+            if k.lower() in ("user-agent", "accept", "accept-encoding")}
     url = _build_url(request.api_root, route) if route.startswith("/") else route
-    return Request(method, url, headers, body, route=route if route.startswith("/") else "",
+    sent = Request(method, url, {**kept, **headers}, body, route=route if route.startswith("/") else "",
                    api_root=request.api_root, follow_redirects=False)
+    return sent, (yield sent)
 
 
 def _raise_for(request: Request, resp: Response, what: str) -> NoReturn:
@@ -1113,8 +1111,7 @@ def _raise_for(request: Request, resp: Response, what: str) -> NoReturn:
 
 def _index_value(request: Request, key: str, what: str) -> Generator[Request, Response, str]:
     """The string ``key`` of the REST index (``home``, ``url``), read without credentials."""
-    index_request = _auth_route_request(request, "GET", "/")
-    resp = yield index_request
+    index_request, resp = yield from _ask(request, "GET", "/")
     value = _dig(_json_or_none(resp), key)
     if resp.status != 200 or not isinstance(value, str):
         _raise_for(index_request, resp, what)
@@ -1122,12 +1119,15 @@ def _index_value(request: Request, key: str, what: str) -> Generator[Request, Re
 
 
 class _LoginAuth(Auth):
-    """Credentials that log in with the user's login password (``JWTAuth``, ``CookieAuth``) and keep
-    the headers the login gives until they are missing, about to expire or refused."""
+    """Logs in with the login password; keeps the headers it gives until they expire or are refused."""
 
     _repr: tuple[str, ...] = ("username", "*password")
     #: Error codes of a 401/403 that mean the kept headers were refused: log in again, retry once.
     _renew_codes: tuple[str, ...] = ()
+    #: Of the subclass: the headers kept from the last login, None if unusable; and the login, which
+    #: keeps what it gets and returns the headers to send (its bool: the kept ones were refused).
+    _held: Callable[[], dict[str, str] | None]
+    _login: Callable[[Request, bool], Generator[Request, Response, dict[str, str]]]
 
     def __init__(self, username: str, password: str) -> None:
         if not username or not password:
@@ -1157,29 +1157,22 @@ class _LoginAuth(Auth):
                 headers = yield from self._login(request, refused is not None)
             return headers
 
-    def _held(self) -> dict[str, str] | None:
-        """The headers kept from the last login; None if there are none to use."""
-        raise NotImplementedError
-
-    def _login(self, request: Request, refused: bool) -> Generator[Request, Response, dict[str, str]]:
-        """Log in, keep what the login gives and return its headers (``refused``: the kept ones were)."""
-        raise NotImplementedError
-
-    def _answered(self, response: Response) -> None:
-        """The final answer to a request, for what it renews (``CookieAuth``'s nonce)."""
+    def _answered(self, response: Response) -> None:  # the final answer (CookieAuth's fresh nonce)
+        pass
 
 
 class JWTAuth(_LoginAuth):
-    """JSON Web Tokens from a JWT plugin's token route, got with the login password and cached; renewed
-    ahead of ``exp`` (read without the secret), and on a 401/403 ``jwt_auth_*`` invalid-token code (the
-    request is then retried once). Reads Tmeister's ``{"token": ...}`` and Useful Team's
-    ``{"data": {"token": ...}}``. ``self_signed()`` needs no password, only the site's JWT secret."""
+    """JSON Web Tokens got with the login password from a JWT plugin's token route (Tmeister's ``{"token"}``
+    or Useful Team's ``{"data": {"token"}}``), cached, renewed ahead of ``exp`` and on a 401/403 invalid-token
+    code (then the request is retried once). ``self_signed()`` needs only the site's JWT secret."""
 
     #: Renew a token this many seconds before its ``exp``.
     renew_margin = 60.0
     _renew_codes = ("jwt_auth_invalid_token", "jwt_auth_obsolete_token", "jwt_auth_bad_iss",
                     "jwt_auth_expired_token")
     _about = "a JWT for {0.username!r} from {0.token_route}"
+    _token: str | None = None
+    _expires = 0.0
     # self_signed() only: the site's secret, the user to act as, the iss claim, each token's lifetime.
     _secret: bytes | None = None
     _user_id = ""
@@ -1192,8 +1185,6 @@ class JWTAuth(_LoginAuth):
         super().__init__(username, password)
         self.token_route: str | None = _check_route(token_route)
         self._clock = clock
-        self._token: str | None = None
-        self._expires = 0.0
 
     @classmethod
     def self_signed(cls, secret: str | bytes, user_id: int | str, *, issuer: str | None = None,
@@ -1223,30 +1214,29 @@ class JWTAuth(_LoginAuth):
             return {"Authorization": "Bearer " + self._token}
 
     def _login(self, request: Request, refused: bool) -> Generator[Request, Response, dict[str, str]]:
-        get_token = self._mint if self._secret is not None else self._fetch
-        token, expires = yield from get_token(request)
+        token = yield from (self._fetch(request) if self._secret is None else self._mint(request))
+        expires = self._clock() + 300  # when the token has no usable exp
+        with contextlib.suppress(TokenError, OverflowError):  # an exp of 10**400 fits no float
+            exp = jwt_peek(token).get("exp")
+            if isinstance(exp, (int, float)) and not isinstance(exp, bool) and math.isfinite(exp):
+                expires = float(exp)
         with self._lock:
             self._token, self._expires = token, expires
         return {"Authorization": "Bearer " + token}
 
-    def _fetch(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
-        login = _auth_route_request(request, "POST", self.token_route or "/jwt-auth/v1/token",
-                                    _json_dumps({"username": self.username, "password": self._password}),
-                                    "application/json; charset=utf-8")
-        resp = yield login
+    def _fetch(self, request: Request) -> Generator[Request, Response, str]:
+        login, resp = yield from _ask(request, "POST", self.token_route or "/jwt-auth/v1/token",
+                                      _json_dumps({"username": self.username, "password": self._password}),
+                                      "application/json; charset=utf-8")
         value = _json_or_none(resp)
         if resp.status != 200 or not isinstance(value, dict):
             _raise_for(login, resp, "JWT login failed")
         token = value.get("token") or _dig(value, "data", "token")
         if not isinstance(token, str):
             _raise_for(login, resp, "the JWT token route answered without a token")
-        with contextlib.suppress(TokenError, OverflowError):  # an exp of 10**400 fits no float
-            exp = jwt_peek(token).get("exp")
-            if isinstance(exp, (int, float)) and not isinstance(exp, bool) and math.isfinite(exp):
-                return token, float(exp)
-        return token, self._clock() + 300
+        return token
 
-    def _mint(self, request: Request) -> Generator[Request, Response, tuple[str, float]]:
+    def _mint(self, request: Request) -> Generator[Request, Response, str]:
         if self._issuer is None:
             self._issuer = yield from _index_value(request, "home",
                                                    "reading the site's home URL for the JWT issuer")
@@ -1256,7 +1246,7 @@ class JWTAuth(_LoginAuth):
         claims = {"iss": self._issuer, "iat": int(now) - 30, "nbf": int(now) - 30,
                   "exp": int(now + self._ttl), "data": {"user": {"id": self._user_id}}}
         assert self._secret is not None
-        return jwt_encode(claims, self._secret), float(claims["exp"])  # type: ignore[arg-type]
+        return jwt_encode(claims, self._secret)
 
 
 class CookieAuth(_LoginAuth):
@@ -1266,12 +1256,12 @@ class CookieAuth(_LoginAuth):
 
     _about = "a cookie login as {0.username!r}"
     _renew_codes = ("rest_cookie_invalid_nonce",)
+    _nonce: str | None = None
+    _site_url: str | None = None
 
     def __init__(self, username: str, password: str) -> None:
         super().__init__(username, password)
         self._cookies: dict[str, str] = {}
-        self._nonce: str | None = None
-        self._site_url: str | None = None
 
     def secrets(self) -> tuple[str, ...]:
         with self._lock:
@@ -1286,8 +1276,7 @@ class CookieAuth(_LoginAuth):
             return {"Cookie": cookie, "X-WP-Nonce": self._nonce}
 
     def _answered(self, response: Response) -> None:
-        fresh = response.headers.get("X-WP-Nonce")
-        if fresh:
+        if fresh := response.headers.get("X-WP-Nonce"):
             with self._lock:
                 self._nonce = fresh
 
@@ -1304,15 +1293,14 @@ class CookieAuth(_LoginAuth):
             self._site_url = url.rstrip("/")
         # No testcookie field: with it wp-login.php also wants its TEST_COOKIE, which we never got.
         form = urllib.parse.urlencode({"log": self.username, "pwd": self._password}).encode()
-        login = _auth_route_request(request, "POST", self._site_url + "/wp-login.php", form,
-                                    "application/x-www-form-urlencoded")
-        resp = yield login
+        login, resp = yield from _ask(request, "POST", self._site_url + "/wp-login.php", form,
+                                      "application/x-www-form-urlencoded")
         set_cookies = (h.split(";", 1)[0].partition("=") for h in resp.headers.get_all("Set-Cookie"))
         cookies = {n.strip(): v.strip() for n, _, v in set_cookies
                    if n.strip() and v.strip() not in ("", "deleted")}  # not the deleted ones
         if resp.status not in (302, 303) or not any(k.startswith("wordpress_logged_in_") for k in cookies):
-            text = resp.body.decode("utf-8", "replace")
-            error = re.search(r'id="login_error"[^>]*>(.*?)</div>', text, re.DOTALL)
+            error = re.search(r'id="login_error"[^>]*>(.*?)</div>', resp.body.decode("utf-8", "replace"),
+                              re.DOTALL)
             why = _strip_tags(error.group(1)) if error else f"{resp.status} without login cookies"
             raise AuthenticationError(
                 401, "login_failed", f"wp-login.php refused the login: {why}", None,
@@ -1327,8 +1315,7 @@ class CookieAuth(_LoginAuth):
         assert self._site_url is not None
         cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
         url = self._site_url + "/wp-admin/admin-ajax.php?action=rest-nonce"
-        ask = _auth_route_request(request, "GET", url)
-        resp = yield ask.with_headers(Cookie=cookie)
+        ask, resp = yield from _ask(request, "GET", url, Cookie=cookie)
         nonce = resp.body.decode("utf-8", "replace").strip()
         if resp.status != 200 or not re.fullmatch(r"[0-9a-f]{6,32}", nonce):
             raise AuthenticationError(
@@ -1348,10 +1335,9 @@ def _pct(value: str) -> str:
 
 
 def _php_order(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """WooCommerce's order: PHP keeps the last of repeated names, then sorts by the raw name.
-    ``WC_REST_Authentication::check_oauth_signature()`` runs ``uksort($params, 'strcmp')`` on $_GET +
-    $_POST + the header's oauth_* values before encoding; PHP has already renamed ' ' and '.' to '_'
-    and grouped ``a[b]`` names under ``a`` (in query order)."""
+    """WooCommerce's order: ``WC_REST_Authentication::check_oauth_signature()`` runs ``uksort($params,
+    'strcmp')`` on $_GET + $_POST + oauth_*, in which PHP renamed ' ' and '.' to '_', grouped ``a[b]`` under
+    ``a`` (in query order) and kept the last of repeated names."""
     merged: dict[str, str] = {}
     for name, value in pairs:
         base, bracket, rest = name.partition("[")
@@ -1361,18 +1347,15 @@ def _php_order(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _oauth_signature(method: str, url: str, pairs: list[tuple[str, str]], key: str,
                      signature_method: str, *, php_order: bool = False) -> str:
-    """RFC 5849 3.4: the HMAC of the method, the base URI (3.4.1.2: scheme and host in lower case,
-    default port left out, no query) and the sorted, encoded parameters."""
+    """RFC 5849 3.4: the HMAC of the method, the base URI (3.4.1.2) and the sorted, encoded parameters."""
     if php_order:
         encoded = [(_pct(k), _pct(v)) for k, v in _php_order(pairs)]
     else:
         encoded = sorted((_pct(k), _pct(v)) for k, v in pairs)
-    parts = urllib.parse.urlsplit(url)
-    host = (parts.hostname or "").lower()
+    scheme, host, port = _origin(url)  # in lower case, the default port filled in
     host = f"[{host}]" if ":" in host else host
-    if parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
-        host += f":{parts.port}"
-    base_uri = f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
+    port_part = "" if port == (443 if scheme == "https" else 80) else f":{port}"
+    base_uri = f"{scheme}://{host}{port_part}{urllib.parse.urlsplit(url).path or '/'}"
     normalized = "&".join(f"{k}={v}" for k, v in encoded)
     base = "&".join((method.upper(), _pct(base_uri), _pct(normalized)))
     import hashlib
@@ -1395,16 +1378,12 @@ class OAuth1(Auth):
             raise ConfigError(f"signature_method {signature_method!r}: use HMAC-SHA1 or HMAC-SHA256, "
                               "the two WordPress's OAuth servers accept")
         self.consumer_key, self.token, self.signature_method = consumer_key, token, signature_method
-        self._secret, self._token_secret = consumer_secret, token_secret
+        self._key = f"{_pct(consumer_secret)}&{_pct(token_secret)}"  # RFC 5849 3.4.2
         self._clock = clock
+        self._secrets = tuple(s for s in (consumer_secret, token_secret) if s)
         self._repr = ("consumer_key", "*consumer_secret", *(("token", "*token_secret") if token else ()))
-
-    def describe(self) -> str:
-        token = " with an access token" if self.token else ""
-        return f"OAuth 1.0a for consumer {self.consumer_key!r}{token}"
-
-    def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self._secret, self._token_secret) if s)
+        with_token = " with an access token" if token else ""
+        self._about = "OAuth 1.0a for consumer {0.consumer_key!r}" + with_token
 
     def oauth_params(self, request: Request, *, php_order: bool = False) -> dict[str, str]:
         """The ``oauth_*`` protocol parameters of ``request``, ``oauth_signature`` included."""
@@ -1420,8 +1399,7 @@ class OAuth1(Auth):
         if request.body and content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
             pairs += urllib.parse.parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
         pairs += params.items()
-        key = f"{_pct(self._secret)}&{_pct(self._token_secret)}"
-        params["oauth_signature"] = _oauth_signature(request.method, request.url, pairs, key,
+        params["oauth_signature"] = _oauth_signature(request.method, request.url, pairs, self._key,
                                                      self.signature_method, php_order=php_order)
         return params
 
@@ -1481,8 +1459,7 @@ class OAuth1Flow:
         return self._endpoints
 
     def _exchange(self, endpoint: str, form: dict[str, str], what: str, *token: str) -> tuple[str, str]:
-        """POST the signed ``form`` to an endpoint for a token and its secret; ``token``: the request
-        token and its secret. oauth_callback and oauth_verifier are signed in the body (RFC 5849 3.5.2)."""
+        """A token and its secret for the ``form`` (signed in the body: RFC 5849 3.5.2) and ``token``."""
         auth = OAuth1(self.consumer_key, self._secret, *token, signature_method=self.signature_method)
         with Client(self.site_url, auth=auth, **self._client_kwargs) as client:
             request = client.build_request(
@@ -1507,10 +1484,10 @@ class OAuth1Flow:
 
 
 class WooCommerceKeys(Auth):
-    """WooCommerce REST API keys (``ck_...``/``cs_...``), for ``wc/`` routes only. Over https: HTTP Basic,
-    or with ``query_string=True`` the keys as query parameters (for hosts that strip the header; access
-    logs then hold the secret). Over http the secret never leaves: one-legged OAuth 1.0a, HMAC-SHA256,
-    in the query (``WC_REST_Authentication::perform_oauth_authentication()``)."""
+    """WooCommerce REST API keys (``ck_...``/``cs_...``) for ``wc/`` routes: HTTP Basic over https, or the
+    keys in the query with ``query_string=True`` (for hosts that strip the header; logs then hold the secret);
+    over http the secret never leaves: one-legged OAuth 1.0a, HMAC-SHA256, in the query (WooCommerce's
+    ``WC_REST_Authentication::perform_oauth_authentication()``)."""
 
     _repr = ("consumer_key", "*consumer_secret")
     _about = "the WooCommerce key {0.consumer_key:.7}..."
@@ -1521,12 +1498,9 @@ class WooCommerceKeys(Auth):
             raise ConfigError("WooCommerceKeys takes the consumer key (ck_...) and the consumer "
                               "secret (cs_...) from WooCommerce > Settings > Advanced > REST API")
         self.consumer_key, self.query_string = consumer_key, query_string
-        self._secret = consumer_secret
-        self._header = _basic_header(consumer_key, consumer_secret)
+        self._secret, self._header = consumer_secret, _basic_header(consumer_key, consumer_secret)
+        self._secrets = (consumer_secret, self._header)
         self._signer = OAuth1(consumer_key, consumer_secret, signature_method="HMAC-SHA256", clock=clock)
-
-    def secrets(self) -> tuple[str, ...]:
-        return self._secret, self._header
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         parts = urllib.parse.urlsplit(request.url)
@@ -1573,8 +1547,7 @@ def _write_credentials(path: str, data: dict[str, Any]) -> None:
     """Replace the file atomically, created with mode 0600 (never readable by others, even briefly)."""
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, ensure_ascii=False)
     os.replace(tmp, path)
 

@@ -118,6 +118,20 @@ def test_jwt_does_not_renew_on_other_refusals() -> None:
     assert len(drive(auth.flow(request()), [denied])) == 1
 
 
+def test_two_refused_requests_share_one_renewal() -> None:
+    """Single flight: a flow refused after another flow renewed reuses the new token, no second login."""
+    old, new = _token(time.time() + 600), _token(time.time() + 700)
+    auth = wp_rest.JWTAuth("admin", "pw")
+    auth._token, auth._expires = old, time.time() + 600
+    refused = response(401, {"code": "jwt_auth_invalid_token", "message": "Expired token", "data": {"status": 401}})
+    first, second = auth.flow(request()), auth.flow(request())
+    assert next(first).headers["Authorization"] == next(second).headers["Authorization"] == "Bearer " + old
+    assert first.send(refused).route == "/jwt-auth/v1/token"
+    assert first.send(response(200, {"token": new})).headers["Authorization"] == "Bearer " + new
+    retried = second.send(refused)
+    assert (retried.route, retried.headers["Authorization"]) == ("/wp/v2/posts", "Bearer " + new)
+
+
 def test_jwt_login_without_a_token_is_reported() -> None:
     auth = wp_rest.JWTAuth("admin", "pw")
     with pytest.raises(wp_rest.InvalidResponse, match="without a token"):
