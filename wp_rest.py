@@ -2476,10 +2476,9 @@ class Client:
             value, cleaned, parsed = None, "", False
         if not parsed or resp.status >= 400 or cleaned:
             # Error texts quote the body: a debug page or WAF may echo our credentials there.
-            secrets = _auth_secrets(self.auth)
             text = resp.body.decode("utf-8", "surrogateescape")
-            if any(secret in text for secret in secrets):
-                resp = resp.replace(body=_redact(text, secrets).encode("utf-8", "surrogateescape"))
+            if (redacted := _redact(text, _auth_secrets(self.auth))) != text:
+                resp = resp.replace(body=redacted.encode("utf-8", "surrogateescape"))
                 try:
                     value, cleaned = _decode_json(resp.body) if parsed else (None, "")
                 except ValueError:
@@ -2560,12 +2559,10 @@ class Client:
                            method=exc.method, url=exc.url, route=exc.route) from None
 
     def diagnose(self, *, login_password: str | None = None, login_username: str | None = None) -> Report:
-        """Check the site and these credentials (reads only) and say what stops writes and the fix.
+        """Check the site and these credentials (reads only): what stops writes, and the fix; a ``Report``.
 
-        ``login_password`` (an administrator's, of ``login_username`` or the credentials' user) runs
-        WordPress's site-health test after a cookie login, which tells a wrong credential from a stripped
-        Authorization header. Returns a ``Report`` (``render()``, ``to_dict()``), never with a secret.
-        """
+        ``login_password`` (an administrator's) runs WordPress's site-health test after a cookie login,
+        telling a wrong credential from a stripped Authorization header. No secret enters the report."""
         return _diagnose(self, login_password=login_password, login_username=login_username)
 
     def list_items(self, route: str, **params: Any) -> Page:
