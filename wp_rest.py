@@ -2352,8 +2352,7 @@ class Client:
     def send(self, request: Request, *, auth: bool = True, follow_redirects: bool = True) -> Response:
         """Send once (no retries) and return the answer whatever its status; ``auth=False`` sends it
         anonymously, ``follow_redirects`` follows a 3xx of GET and HEAD (credentials to the same origin)."""
-        if request.follow_redirects != follow_redirects:
-            request = request.replace(follow_redirects=follow_redirects)
+        request = request.replace(follow_redirects=follow_redirects)
         return self._send_with_auth(request) if auth else self._send_following(request)
 
     def _call(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
