@@ -2141,19 +2141,16 @@ class Client:
     """A WordPress site's REST API; thread-safe, with one pool of keep-alive connections.
 
     Args:
-        url: the API root (``https://example.com/wp-json/`` or ``...?rest_route=/``), or the site URL
-            (subdirectory installs too), resolved on first use from its ``Link: <...>;
-            rel="https://api.w.org/"`` header, else to ``?rest_route=/`` (plain permalinks).
+        url: the API root (``/wp-json/``, ``?rest_route=/``) or the site URL (subdirectory installs
+            too), whose root comes from its ``Link: rel="https://api.w.org/"``, else ``?rest_route=/``.
         auth: an ``Auth`` (``ApplicationPassword``...), a callable ``Request -> Request``, or None.
         timeout: seconds for one attempt (connect, send and the whole answer).
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
-        allow_insecure_http: send credentials over plain HTTP to a host other than this machine
-            (also needed through a proxy not on this machine to an http site).
-        user_agent: the ``User-Agent`` header.
+        allow_insecure_http: send credentials over plain HTTP to another machine (or proxy).
         retry: a ``Retry``, an int (attempts after the first) or False.
-        transport: what sends the requests (``MockTransport`` in tests; default ``HTTPTransport``).
-        proxy: ``http://[user:password@]host:port``, None for none, or by default ``HTTP_PROXY``/
-            ``HTTPS_PROXY``/``NO_PROXY`` as curl reads them; https goes through ``CONNECT``.
+        transport: what sends requests (default ``HTTPTransport``; ``MockTransport`` in tests).
+        proxy: ``http://[user:password@]host:port``, None, or by default ``HTTP(S)_PROXY`` and
+            ``NO_PROXY`` as curl reads them; https goes through ``CONNECT``.
 
     Raises:
         ConfigError: a malformed URL, an unusable CA bundle, or credentials over plain HTTP
@@ -2182,7 +2179,11 @@ class Client:
         self.timeout = float(timeout)
         self.allow_insecure_http = allow_insecure_http
         self.user_agent = user_agent or f"wp-rest/{__version__} (Python {sys.version.split()[0]})"
-        self.retry = _as_retry(retry)
+        if retry is None or retry is True:
+            retry = Retry()
+        elif not isinstance(retry, (Retry, int)):
+            raise ConfigError("retry must be a wp_rest.Retry, an int or a bool")
+        self.retry = retry if isinstance(retry, Retry) else Retry(total=int(retry))  # False: no retries
         self.transport: Transport = transport if transport is not None else HTTPTransport(verify, proxy=proxy)
         if self.auth is not None:
             self._check_secure(self.url)
@@ -2211,8 +2212,7 @@ class Client:
         self.transport.close()
 
     def with_auth(self, auth: Auth | Callable[[Request], Request] | None) -> Client:
-        """A client like this one (URL, transport and pool, timeout, rules, API root) with other
-        credentials; ``None`` gives an anonymous client."""
+        """A client sharing this one's settings, pool and API root, with other credentials (None: none)."""
         twin = Client(self.url, auth=auth, timeout=self.timeout, user_agent=self.user_agent, retry=self.retry,
                       allow_insecure_http=self.allow_insecure_http, transport=self.transport, proxy=None)
         twin._root = self._root
@@ -2221,14 +2221,12 @@ class Client:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, site: str | None = None,
                  **kwargs: Any) -> Client:
-        """A client configured from environment variables; keyword arguments go on to ``Client``.
+        """A client from ``WP_*`` variables; keyword arguments go on to ``Client``.
 
-        ``WP_URL`` and at most one kind of credential: ``WP_USERNAME`` with ``WP_APP_PASSWORD``, or with
-        ``WP_PASSWORD`` (the login password) and ``WP_AUTH=jwt|cookie|basic``; ``WP_JWT_TOKEN`` (a bearer
-        token); ``WP_JWT_SECRET`` with ``WP_JWT_USER_ID`` (``JWTAuth.self_signed``). ``WP_CA_BUNDLE`` (a PEM
-        file) becomes ``verify``. ``site=NAME``, ``WP_SITE=NAME`` or an unset ``WP_URL`` take the site
-        stored by ``wp-rest login`` (``credentials_path()``). Raises ``ConfigError`` naming the variable
-        that is missing or malformed, or the two kinds of credential set.
+        ``WP_URL`` and one kind of credential: ``WP_USERNAME`` with ``WP_APP_PASSWORD``, or with
+        ``WP_PASSWORD`` and ``WP_AUTH=jwt|cookie|basic``; ``WP_JWT_TOKEN``; ``WP_JWT_SECRET`` with
+        ``WP_JWT_USER_ID``. ``WP_CA_BUNDLE`` becomes ``verify``. ``site=NAME``, ``WP_SITE`` or no ``WP_URL``
+        take a site stored by ``wp-rest login``. Raises ``ConfigError`` naming the variable at fault.
         """
         env = os.environ if environ is None else environ
         def get(name: str) -> str:
@@ -2277,16 +2275,12 @@ class Client:
             # ?rest_route= works on every permalink setting (rest_api_loaded(), wp-includes/rest-api.php).
             root = site + "?rest_route=/"
             resp = self._send_following(Request("GET", root, headers))
-            try:
-                index, _ = _decode_json(resp.body)
-            except ValueError:
-                index = None
+            index = _json_or_none(resp)
             if resp.status != 200 or not isinstance(index, dict) or "namespaces" not in index:
-                answered = f"{resp.status} {resp.content_type or 'without a content type'}"
-                raise _invalid_answer(f'no WordPress REST API found at {self.url}: the site sends no Link '
-                                      f'rel="{API_REL}" header and {root} answered {answered}. Check the '
-                                      "URL; a security plugin or firewall may block the REST API.",
-                                      resp, url=root)
+                raise _invalid_answer(f"no WordPress REST API found at {self.url}: the site sends no Link "
+                                      f'rel="{API_REL}" header and {root} answered {resp.status} '
+                                      f"{resp.content_type or 'without a content type'}. Check the URL; a "
+                                      "security plugin or firewall may block the REST API.", resp, url=root)
             root = _join_link(resp.url, resp.links.get(API_REL, "")) or root
         if self.auth is not None and _origin(root) != _origin(self.url):
             raise ConfigError(f"{self.url} says its REST API lives at {root}, another origin; credentials go "
@@ -2300,17 +2294,15 @@ class Client:
 
     def request(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
                 json: Any = None, headers: Mapping[str, str] | None = None) -> Any:
-        """Call ``route`` below the API root (``/wp/v2/posts``) and return its decoded JSON (None for an
-        empty body). ``params`` is the query (lists joined with commas, None values dropped). Raises
-        ``APIError`` (a subclass per status), TransportError, RedirectError, InvalidResponse, ConfigError.
-        """
+        """Call ``route`` (``/wp/v2/posts``) with retries; its decoded JSON, None for an empty body.
+
+        Raises ``APIError`` (a subclass per status), TransportError, RedirectError, InvalidResponse."""
         return self._call(method, route, params=params, json=json, headers=headers)[0]
 
     def build_request(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
                       json: Any = None, headers: Mapping[str, str] | None = None,
                       body: bytes | None = None) -> Request:
-        """A ``Request`` for ``route`` below the API root, or for an absolute http(s) URL as is,
-        with the client's default headers; ``json`` is encoded as the body."""
+        """A ``Request`` for ``route`` below the API root, or for an absolute http(s) URL as is."""
         method = method.upper()
         hdrs = {"User-Agent": self.user_agent, "Accept": "application/json", "Accept-Encoding": "gzip"}
         if json is not None:
@@ -2331,18 +2323,14 @@ class Client:
                        api_root=self.api_root)
 
     def send(self, request: Request, *, auth: bool = True, follow_redirects: bool = True) -> Response:
-        """Send a request once (no retries) and return the answer whatever its status. ``auth=False``
-        skips the auth flow (the request goes anonymously); ``follow_redirects=False`` returns a 3xx as
-        it is, True follows it for GET and HEAD (credentials only to the same origin). Raises
-        TransportError, RedirectError, ConfigError."""
-        if request.follow_redirects != follow_redirects:
-            request = request.replace(follow_redirects=follow_redirects)
+        """Send once (no retries) and return the answer whatever its status; ``auth=False`` sends it
+        anonymously, ``follow_redirects`` follows a 3xx of GET and HEAD (credentials to the same origin)."""
+        request = request.replace(follow_redirects=follow_redirects)
         return self._send_with_auth(request) if auth else self._send_following(request)
 
     def _call(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
               json: Any = None, headers: Mapping[str, str] | None = None,
               body: bytes | None = None) -> tuple[Any, Response]:
-        """Build, send with retries, decode: (the decoded answer, the response)."""
         request = self.build_request(method, route, params=params, json=json, headers=headers, body=body)
         retry: Retry | None = self.retry
         while True:
@@ -2363,7 +2351,7 @@ class Client:
             retry.sleep(retry.delay(resp))
 
     def _send_with_auth(self, request: Request) -> Response:
-        """Drive the auth flow: send what it yields, feed it the answers (httpx's pattern)."""
+        """Send what the auth flow yields and feed it the answers (httpx's pattern)."""
         if self.auth is None:
             return self._send_following(request)
         origin = _origin(request.url)
@@ -2390,8 +2378,7 @@ class Client:
             flow.close()
 
     def _send_following(self, request: Request) -> Response:
-        """Send, following redirects for GET/HEAD only; credentials (the auth's and any the caller
-        put in ``headers=``) never cross origins."""
+        """Send, following redirects of GET/HEAD; credentials (also the caller's) never cross origins."""
         home = _origin(request.url)
         if any(name.lower() in _SECRET_HEADERS for name in request.headers):
             self._check_secure(request.url, home)
@@ -2461,10 +2448,9 @@ class Client:
             value, cleaned, parsed = None, "", False
         if not parsed or resp.status >= 400 or cleaned:
             # Error texts quote the body: a debug page or WAF may echo our credentials there.
-            secrets = _auth_secrets(self.auth)
             text = resp.body.decode("utf-8", "surrogateescape")
-            if any(secret in text for secret in secrets):
-                resp = resp.replace(body=_redact(text, secrets).encode("utf-8", "surrogateescape"))
+            if (redacted := _redact(text, _auth_secrets(self.auth))) != text:
+                resp = resp.replace(body=redacted.encode("utf-8", "surrogateescape"))
                 try:
                     value, cleaned = _decode_json(resp.body) if parsed else (None, "")
                 except ValueError:
@@ -2492,7 +2478,6 @@ class Client:
         return value
 
     def _request_object(self, method: str, route: str, **kwargs: Any) -> dict[str, Any]:
-        """The decoded answer of a route that answers a JSON object (arguments as for ``_call``)."""
         result: dict[str, Any] = self._call(method, route, **kwargs)[0]
         return result
 
@@ -2506,9 +2491,8 @@ class Client:
         return self._request_object("GET", "/wp/v2/users/me", params=params)
 
     def abilities(self, *, category: str | None = None, namespace: str | None = None) -> list[dict[str, Any]]:
-        """Every ability the user may see (all pages): name, label, description, category,
-        ``input_schema``, ``output_schema`` and ``meta.annotations`` (readonly, destructive, idempotent).
-        Raises ``NotFound`` when the site has no Abilities API (it needs WordPress 6.9 or later)."""
+        """Every ability the user may see, with schemas and ``meta.annotations``; ``NotFound`` when the
+        site has no Abilities API (WordPress 6.9 or later has it)."""
         with self._abilities_api():
             return list(self.iter_items(f"{_ABILITIES}/abilities", category=category, namespace=namespace))
 
@@ -2518,13 +2502,12 @@ class Client:
             return self._request_object("GET", f"{_ABILITIES}/abilities/{_check_ability(name)}")
 
     def run_ability(self, name: str, input: Any = None) -> Any:
-        """Run an ability and return its result (WordPress sends it without an envelope).
+        """Run an ability (``input`` None sends none) and return its result.
 
-        WP_REST_Abilities_V1_Run_Controller requires the method the ability's annotations name:
-        readonly runs as GET, destructive and idempotent as DELETE (both with ``input`` in the query,
-        PHP-style), anything else as POST (``{"input": ...}``); None sends no input. Raises ``NotFound``
-        (``rest_ability_not_found``, or no Abilities API), ``BadRequest`` (``ability_invalid_input``,
-        naming the field), ``AuthenticationError`` or ``PermissionDenied`` (``rest_ability_cannot_execute``).
+        WP_REST_Abilities_V1_Run_Controller requires the method the annotations name: readonly GET,
+        destructive and idempotent DELETE (``input`` in the query), else POST (``{"input": ...}``).
+        Raises ``NotFound`` (no such ability or no Abilities API), ``BadRequest``
+        (``ability_invalid_input``), ``AuthenticationError`` or ``PermissionDenied``.
         """
         annotations = (self.ability(name).get("meta") or {}).get("annotations") or {}
         method = ("GET" if annotations.get("readonly") else
@@ -2537,7 +2520,7 @@ class Client:
 
     @contextlib.contextmanager
     def _abilities_api(self) -> Iterator[None]:
-        """Turn a 404 of a site without the Abilities API into an error that says so."""
+        """A 404 of a site without the Abilities API becomes an error that says so."""
         try:
             yield
         except NotFound as exc:
@@ -2548,14 +2531,10 @@ class Client:
                            method=exc.method, url=exc.url, route=exc.route) from None
 
     def diagnose(self, *, login_password: str | None = None, login_username: str | None = None) -> Report:
-        """Check the site and these credentials, and say what stops writes and how to fix it.
+        """Check the site and these credentials (reads only): what stops writes, and the fix; a ``Report``.
 
-        Reads only, each bounded by ``timeout``. ``login_password`` (optional, an administrator's, of
-        ``login_username``, by default the credentials' user) runs WordPress's own site-health test after
-        one cookie login (never Basic), which tells a wrong credential from a stripped Authorization
-        header (both answer 401). Returns a ``Report`` (``render()``, ``to_dict()``, ``writes_possible``)
-        that never contains a secret.
-        """
+        ``login_password`` (an administrator's) runs WordPress's site-health test after a cookie login,
+        telling a wrong credential from a stripped Authorization header. No secret enters the report."""
         return _diagnose(self, login_password=login_password, login_username=login_username)
 
     def list_items(self, route: str, **params: Any) -> Page:
@@ -2571,10 +2550,8 @@ class Client:
     def iter_items(self, route: str, *, concurrency: int = 1, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a collection, page by page as you iterate (100 a page by default).
 
-        The pages are those the first page counts (``X-WP-TotalPages``); a page that repeats the one
-        before it ends the iteration with ``InvalidResponse`` (a broken cache or proxy would otherwise
-        repeat it forever). ``concurrency``: pages fetched in parallel after the first one; items still
-        come in order, and at most ``concurrency`` pages are held at once.
+        ``concurrency`` pages after the first are fetched in parallel, still yielded in order. A page
+        repeating the one before raises ``InvalidResponse`` (a broken cache would loop forever).
         """
         if not (isinstance(concurrency, int) and 1 <= concurrency <= 32):
             raise ConfigError("concurrency must be an integer from 1 to 32")
@@ -2618,9 +2595,7 @@ class Client:
                     future.cancel()
 
     def post_types(self) -> dict[str, dict[str, Any]]:
-        """Every post type the REST API serves, by slug (read once per client): ``/wp/v2/types`` lists
-        only types registered with ``show_in_rest``, and with ``context=edit`` only those the user may
-        edit, with their capabilities (``WP_REST_Post_Types_Controller::get_items``)."""
+        """Every post type the REST API serves (``show_in_rest``), by slug; read once per client."""
         if self._types_cache is None:
             types = self.request("GET", "/wp/v2/types")
             items = types.items() if isinstance(types, dict) else ()
@@ -2628,8 +2603,7 @@ class Client:
         return self._types_cache
 
     def type_route(self, post_type: str) -> str:
-        """The collection route of a post type, e.g. ``/wp/v2/pages`` for ``page``; ``ConfigError``
-        (listing the valid ones) when the site has no such type."""
+        """The route of a post type (``/wp/v2/pages`` for ``page``); ConfigError listing the valid ones."""
         if post_type in _CORE_ROUTES:
             return _CORE_ROUTES[post_type]
         types = self.post_types()
@@ -2640,20 +2614,15 @@ class Client:
         return f"/{info.get('rest_namespace') or 'wp/v2'}/{info['rest_base']}"
 
     def writable_types(self, capabilities: Mapping[str, Any]) -> list[str]:
-        """Slugs of the post types a user with ``capabilities`` (from ``me()``) may create. Each type
-        maps its meta capability ``create_posts`` to a primitive one (``edit_pages`` for pages:
-        ``get_post_type_capabilities`` in post.php)."""
+        """Slugs of the post types a user with ``capabilities`` (from ``me()``) may create; each type maps
+        ``create_posts`` to its own capability (get_post_type_capabilities() in post.php)."""
         try:
             editable = self.request("GET", "/wp/v2/types", params={"context": "edit"})
         except (AuthenticationError, PermissionDenied):
             return []
-        names = []
-        for slug, info in dict(editable).items():
-            caps = info.get("capabilities") or {} if isinstance(info, dict) else {}
-            needed = caps.get("create_posts") or caps.get("edit_posts") or "edit_posts"
-            if slug != "attachment" and capabilities.get(needed):
-                names.append(str(slug))
-        return sorted(names)
+        needed = {str(k): _dig(v, "capabilities", "create_posts") or _dig(v, "capabilities", "edit_posts")
+                  for k, v in dict(editable).items() if k != "attachment"}
+        return sorted(slug for slug, cap in needed.items() if capabilities.get(cap or "edit_posts"))
 
     def find_term(self, taxonomy: str, name: str) -> dict[str, Any] | None:
         """The term whose name (case-insensitive) or slug is ``name``, or None."""
@@ -2677,9 +2646,8 @@ class Client:
             raise
 
     def check_ids(self, fields: Mapping[str, Any]) -> None:
-        """Refuse (ConfigError naming the field and id) category, tag and ``featured_media`` ids the
-        site does not have: WordPress stores an unknown term id as nothing and still answers 200
-        (``wp_set_object_terms`` skips it), so the check runs before the write."""
+        """ConfigError for a category, tag or ``featured_media`` id the site lacks: WordPress would
+        drop it and answer 200 (wp_set_object_terms())."""
         for taxonomy in ("categories", "tags"):
             if ids := sorted({int(i) for i in fields.get(taxonomy) or ()}):
                 found = self.list_terms(taxonomy, include=ids, per_page=100, _fields="id")
@@ -2692,9 +2660,8 @@ class Client:
                 raise ConfigError(f"featured_media: no media with id {media}") from None
 
     def guard_modified(self, route: str, expected_modified: str | None) -> dict[str, Any]:
-        """Read the item at ``route`` (id, status, modified); ``EditConflict`` when ``modified`` differs
-        from ``expected_modified``. WordPress has no conditional update: a write in the gap between
-        this read and the caller's write, or within the same second, goes unseen."""
+        """The item at ``route`` (id, status, modified); ``EditConflict`` when not ``expected_modified``.
+        WordPress has no conditional update: a write after this read or in the same second goes unseen."""
         current = self._request_object("GET", route, params={"_fields": "id,status,modified"})
         modified = str(current.get("modified", ""))
         if expected_modified is not None and expected_modified.strip() != modified:
@@ -2711,9 +2678,8 @@ class Client:
         return datetime.timezone(datetime.timedelta(hours=float(index.get("gmt_offset") or 0)))
 
     def schedule_time(self, date: str | None, *, now: datetime.datetime | None = None) -> datetime.datetime:
-        """The moment a ``future`` post goes live; ConfigError unless a valid date strictly after now.
-        A date without an offset is the site's local time, as WordPress reads ``date`` (rest-api.php,
-        ``rest_get_date_with_gmt``); a past one would publish at once (``wp_insert_post``)."""
+        """When a ``future`` post goes live; ConfigError unless a date after now (else WordPress publishes
+        at once). No offset means site time, as rest_get_date_with_gmt() (rest-api.php) reads it."""
         if not date:
             raise ConfigError("status future needs a date in the future (none was given)")
         try:
@@ -2731,9 +2697,8 @@ class Client:
 
     @staticmethod
     def not_kept(requested: Mapping[str, Any], saved: Mapping[str, Any]) -> list[str]:
-        """The requested fields that WordPress did not store as asked, one sentence each. WordPress drops
-        unregistered meta keys and terms it refuses without an error (``WP_REST_Meta_Fields::update_value``,
-        ``handle_terms``)."""
+        """A sentence per requested field not stored as asked: WordPress drops unregistered meta and
+        refused terms silently (WP_REST_Meta_Fields::update_value(), handle_terms())."""
         out: list[str] = []
         meta: dict[str, Any] = saved["meta"] if isinstance(saved.get("meta"), dict) else {}
         for key, value in (requested.get("meta") or {}).items():
@@ -2761,15 +2726,11 @@ class Client:
     def upload_media(self, file: str | os.PathLike[str] | bytes, *, filename: str | None = None,
                      content_type: str | None = None, status: str | None = None,
                      **fields: Any) -> dict[str, Any]:
-        """Upload a file to the media library in one request and return the attachment.
+        """Upload a path or bytes (then ``filename`` is required) and return the attachment.
 
-        ``file`` is a path or the file's bytes (then ``filename``, the name WordPress stores, is
-        required); ``content_type`` defaults to a guess from the name. The file is public at once (the
-        web server serves ``source_url`` to anyone, for drafts' images too): ``status="private"`` hides
-        only its page and REST entry. ``fields``: such as ``alt_text``, ``caption``, ``title``, ``post``.
+        The file is public at once (``source_url``); ``status="private"`` hides only its page and REST
+        entry. ``fields``: ``alt_text``, ``caption``, ``title``, ``post``...
         """
-        if status is not None:
-            fields["status"] = status
         if isinstance(file, bytes):
             data = file
             if not filename:
@@ -2787,8 +2748,8 @@ class Client:
         # WordPress reads only a plain filename= (no RFC 6266 filename*=), so a
         # non-ASCII name travels as its UTF-8 bytes (http.client sends latin-1).
         disposition = f'attachment; filename="{name}"'.encode().decode("latin-1")
-        headers = {"Content-Type": ctype, "Content-Disposition": disposition}
-        return self._request_object("POST", "/wp/v2/media", params=fields or None, body=data, headers=headers)
+        return self._request_object("POST", "/wp/v2/media", params={**fields, "status": status}, body=data,
+                                    headers={"Content-Type": ctype, "Content-Disposition": disposition})
 
     def create_posts(self, posts: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
@@ -2798,17 +2759,15 @@ class Client:
 
     def create_users(self, users: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
-        """Create many users (``username``, ``email``, ``password``, ``roles``...); see ``create_items``.
-        WordPress 6.8 and later batch users; older versions create them one by one."""
+        """Create many users (``username``, ``email``, ``password``, ``roles``...); see ``create_items``."""
         return self.create_items("/wp/v2/users", users, chunk_size=chunk_size)
 
     def create_items(self, route: str, items: Iterable[Mapping[str, Any]], *,
                      chunk_size: int = 25) -> list[dict[str, Any] | APIError]:
-        """Create many items of a collection through ``/batch/v1`` (25 a request), one by one where the
-        site does not batch that route (WordPress < 5.6, or a route without ``allow_batch``, such as
-        users before 6.8). Returns one entry per item, in order: the created item or the ``APIError``
-        WordPress gave for it (batches are not transactional). Raises ``WPError`` when a request fails
-        as a whole: its ``completed`` holds the results before it; its own items may or may not exist.
+        """Create items through ``/batch/v1``, or one by one where the site does not batch the route.
+
+        Returns per item, in order, the item or its ``APIError`` (batches are not transactional).
+        Raises ``WPError`` when a request fails whole, with ``completed``: the results before it.
         """
         if not (isinstance(chunk_size, int) and 1 <= chunk_size <= 25):
             raise ConfigError("chunk_size must be 1 to 25 (WordPress's batch limit)")
@@ -2838,8 +2797,7 @@ class Client:
             raise _invalid_answer("POST /batch/v1 answered without one response per request", resp, "POST")
         out: list[dict[str, Any] | APIError] = []
         for item, answer in zip(chunk, answers, strict=True):
-            answer = answer if isinstance(answer, dict) else {}
-            status, payload = answer.get("status"), answer.get("body")
+            status, payload = _dig(answer, "status"), _dig(answer, "body")
             if isinstance(status, bool) or not isinstance(status, int):
                 status = 500  # an answer without a readable status is a failure of that item
             if isinstance(payload, dict) and payload.get("code") == "rest_batch_not_allowed":
@@ -2866,32 +2824,34 @@ class Client:
 
     def create_post_once(self, slug: str, *, title: str, content: str = "", status: str = "draft",
                          settle: float = 2.0, **fields: Any) -> dict[str, Any]:
-        """Create the post identified by ``slug`` unless it exists; a lost answer never makes two.
+        """Create the post with ``slug`` unless it exists; a lost answer never makes two.
 
-        WordPress keeps post slugs unique (a taken slug becomes ``<slug>-2``), so a slug the caller
-        chooses (``f"import-{uuid4().hex}"``, a natural key such as ``"report-2024-06"``) is a marker the
-        server guards, for drafts too. The post is looked up (``status=any``: it needs edit rights) and
-        created if absent. When the answer is lost after the request was sent (``TransportError`` with
-        ``request_sent``, a 5xx, an unreadable body), it waits ``settle`` seconds and looks again: it
-        returns what is there, or POSTs again (at most ``self.retry.total`` more times). When WordPress
-        answers ``<slug>-N``, a lost earlier attempt holds the slug: the new copy is deleted for good.
-
-        ``slug``: lowercase letters, digits and single hyphens, with a letter, at most 190 characters;
-        other arguments as for ``create_post``. Returns the post (``context=edit``), created or found.
-        Raises the last attempt's ``WPError`` when the post could not be created and is not there, and
-        ``ConfigError`` for a slug WordPress would change (also feed names and ``embed``, which
-        wp_unique_post_slug() renames on publishing), for ``status='pending'`` by a user who cannot
-        publish (wp_insert_post() empties that slug), and for a slug held by a post the user cannot
-        read (the renamed copy is deleted). A trashed post is not found; a request still running after
+        WordPress keeps slugs unique (a taken one becomes ``<slug>-2``), so the slug marks the post (the
+        lookup needs edit rights). After a lost answer (a sent ``TransportError``, 5xx, unreadable body)
+        it waits ``settle`` seconds, looks again, POSTs again (at most ``retry.total`` times); a
+        ``<slug>-N`` copy is deleted.
+        Returns the post created or found. Raises the last ``WPError`` when it is not there, and
+        ``ConfigError`` for a slug WordPress would change (not lowercase letters, digits and single
+        hyphens with a letter, over 190 characters, a feed name or ``embed``: wp_unique_post_slug()),
+        ``pending`` by a user who cannot publish (wp_insert_post() empties the slug), and a slug of a
+        post the user cannot read. A trashed post is not found; a request still running after
         ``settle`` seconds can make a second copy, removed only if it is the later one.
         """
-        self._check_findable(slug, status)
-        body = {"title": title, "content": content, "status": status, **fields, "slug": slug}
+        if (not isinstance(slug, str) or len(slug) > 190 or not _ONCE_SLUG.fullmatch(slug)
+                or slug in _REWRITTEN_SLUGS):
+            raise ConfigError(f"slug {slug!r} is not one WordPress keeps unchanged: use lowercase letters, "
+                              "digits and single hyphens, with a letter, not a feed name or 'embed', e.g. "
+                              "f'import-{uuid.uuid4().hex}'")
+        if status == "pending" and not self.me().get("capabilities", {}).get("publish_posts"):
+            # wp_insert_post() empties the slug of a new pending post whose author cannot publish.
+            raise ConfigError("create_post_once cannot create a pending post for a user who cannot publish: "
+                              "WordPress drops its slug, so it could not be found again. Create it as a "
+                              "draft, then update_post(id, status='pending').")
         post = self._post_by_slug(slug)
         tries_left = self.retry.total
         while post is None:
             try:
-                post = self._request_object("POST", "/wp/v2/posts", json=body)
+                post = self.create_post(title=title, content=content, status=status, **fields, slug=slug)
             except (TransportError, ServerError, InvalidResponse) as exc:
                 if isinstance(exc, TransportError) and not exc.request_sent:
                     raise  # never reached WordPress (and the client already retried the connection)
@@ -2915,21 +2875,6 @@ class Client:
                          slug, keep["id"], post["id"])
             post = keep
         return post
-
-    def _check_findable(self, slug: str, status: str) -> None:
-        """Refuse a post that create_post_once could not find again by its slug."""
-        if (not isinstance(slug, str) or len(slug) > 190 or not _ONCE_SLUG.fullmatch(slug)
-                or slug in _REWRITTEN_SLUGS):
-            raise ConfigError(
-                f"slug {slug!r} is not one WordPress keeps unchanged: use lowercase letters, digits and "
-                "single hyphens, with a letter, not a feed name or 'embed', "
-                "e.g. f'import-{uuid.uuid4().hex}'")
-        if status == "pending" and not self.me().get("capabilities", {}).get("publish_posts"):
-            # wp_insert_post() empties the slug of a new pending post whose author cannot publish.
-            raise ConfigError(
-                "create_post_once cannot create a pending post for a user who cannot publish: WordPress "
-                "drops its slug, so it could not be found again. Create it as a draft, then "
-                "update_post(id, status='pending').")
 
     def _post_by_slug(self, slug: str) -> dict[str, Any] | None:
         page = self.list_posts(slug=slug, status="any", context="edit", per_page=2, orderby="id", order="asc")
@@ -2958,7 +2903,6 @@ class Client:
 
 
 def _count(params: Mapping[str, Any], name: str, default: int) -> int:
-    """``page``/``per_page`` as a positive int (digits in a string too), or ConfigError."""
     value = params.get(name, default)
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value.strip()):
         value = int(value)
@@ -2968,19 +2912,9 @@ def _count(params: Mapping[str, Any], name: str, default: int) -> int:
 
 
 def _int_header(resp: Response, name: str, default: int) -> int:
-    """A count header (X-WP-Total...); anything but 1 to 9 digits is treated as absent."""
+    """A count header (X-WP-Total...); anything but 1 to 9 digits counts as absent."""
     value = (resp.headers.get(name) or "").strip()
     return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else default
-
-
-def _as_retry(retry: Retry | int | bool | None) -> Retry:
-    if isinstance(retry, Retry):
-        return retry
-    if retry is None or retry is True:
-        return Retry()
-    if isinstance(retry, int):
-        return Retry(total=int(retry))  # False: no retries
-    raise ConfigError("retry must be a wp_rest.Retry, an int or a bool")
 
 
 _APP_PASSWORD = re.compile(r"\A[A-Za-z0-9]{24}\Z")

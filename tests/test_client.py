@@ -695,6 +695,17 @@ def test_upload_media_refuses_bytes_without_a_name_and_an_unreadable_file(tmp_pa
     assert client.transport.requests == []
 
 
+def test_upload_media_sends_the_bytes_with_the_name_and_fields_and_status_in_the_query() -> None:
+    client = wp_rest.Client(ROOT, transport=wp_rest.MockTransport(lambda r: json_response({"id": 7})))
+    assert client.upload_media(b"GIF89a", filename="dot.gif", alt_text="a dot") == {"id": 7}
+    client.upload_media(b"GIF89a", filename="dot.gif", status="private")
+    first, second = client.transport.requests
+    assert first.body == b"GIF89a" and first.url == ROOT + "wp/v2/media?alt_text=a+dot"
+    assert first.headers["Content-Type"] == "image/gif"
+    assert first.headers["Content-Disposition"] == 'attachment; filename="dot.gif"'
+    assert second.url == ROOT + "wp/v2/media?status=private"
+
+
 # --- batches and exactly-once creation -------------------------------------------------------
 
 
