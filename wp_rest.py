@@ -65,11 +65,11 @@ if TYPE_CHECKING:
 
     from typing_extensions import dataclass_transform as _dataclass_transform
 
-    _T = TypeVar("_T")
+    _T = TypeVar("_T", bound="_Record")
 else:
     Protocol = object
 
-    def _dataclass_transform(**kwargs: object) -> Callable[[_T], _T]:
+    def _dataclass_transform(**kwargs: object) -> Callable[[type], type]:
         return lambda f: f
 
 # --- Constants ----------------------------------------------------------------
@@ -306,8 +306,7 @@ class _Record:
 
     def replace(self: _T, **changes: Any) -> _T:
         """A copy with ``changes`` applied (the value itself never changes)."""
-        fields: tuple[str, ...] = self._fields  # type: ignore[attr-defined]
-        return type(self)(**{**{n: getattr(self, n) for n in fields}, **changes})
+        return type(self)(**{**{n: getattr(self, n) for n in self._fields}, **changes})
 
 
 def _strip_tags(text: str) -> str:
@@ -327,8 +326,7 @@ def _masked_headers(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _origin(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) with default ports filled in, for same-origin checks."""
-    parts = urllib.parse.urlsplit(url)
-    return _netloc_origin(parts.scheme, parts.netloc)
+    return _netloc_origin(*urllib.parse.urlsplit(url)[:2])
 
 
 @functools.lru_cache(maxsize=128)
@@ -383,10 +381,8 @@ def _parse_link_header(values: list[str]) -> dict[str, str]:
     """Map each ``rel`` of ``Link`` headers to its target URL (first one wins)."""
     links: dict[str, str] = {}
     for value in values:
-        for match in re.finditer(r'<([^>]*)>((?:\s*;\s*[^,;<]+(?:="[^"]*"|=[^,;]*)?)*)', value):
-            target, params = match.group(1), match.group(2)
-            rel = re.search(r'rel\s*=\s*"([^"]*)"|rel\s*=\s*([^\s;,]+)', params)
-            if rel:
+        for target, params in re.findall(r'<([^>]*)>((?:\s*;\s*[^,;<]+(?:="[^"]*"|=[^,;]*)?)*)', value):
+            if rel := re.search(r'rel\s*=\s*"([^"]*)"|rel\s*=\s*([^\s;,]+)', params):
                 for name in (rel.group(1) or rel.group(2)).split():
                     links.setdefault(name, target)
     return links
@@ -523,7 +519,6 @@ def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -
 
 
 def _build_query(url: str, params: Mapping[str, Any]) -> str:
-    """``url`` with ``params`` added to its query."""
     parts = urllib.parse.urlsplit(url)
     extra = urllib.parse.urlencode(_query_pairs(params), safe=_QUERY_SAFE)
     return urllib.parse.urlunsplit(parts._replace(query="&".join(filter(None, (parts.query, extra)))))
