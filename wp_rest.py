@@ -389,8 +389,7 @@ def _parse_link_header(values: list[str]) -> dict[str, str]:
 
 
 def _decode_json(body: bytes) -> tuple[Any, str]:
-    """Parse a REST body; return (value, what had to be cleaned) or raise ValueError. Tolerates a
-    UTF-8 BOM and PHP notices before the JSON, common faults of real hosts that leave the JSON intact."""
+    """(value, what was cleaned off) of a REST body, past a BOM or PHP notices; ValueError if not JSON."""
     text = body.decode("utf-8")
     cleaned = "a UTF-8 byte order mark" if text.startswith("\ufeff") else ""
     text = text.removeprefix("\ufeff")
