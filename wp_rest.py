@@ -56,8 +56,7 @@ import warnings
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
-# argparse (CLI), concurrent.futures (iter_items with concurrency), hashlib/hmac (JWT) and mimetypes
-# (upload_media) are imported where used, and typing only by the type checker: `import wp_rest` stays cheap.
+# What only some calls need is imported where used, typing only by the type checker: importing stays cheap.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
@@ -66,11 +65,11 @@ if TYPE_CHECKING:
 
     from typing_extensions import dataclass_transform as _dataclass_transform
 
-    _T = TypeVar("_T")
+    _T = TypeVar("_T", bound="_Record")
 else:
     Protocol = object
 
-    def _dataclass_transform(**kwargs: object) -> Callable[[_T], _T]:
+    def _dataclass_transform(**kwargs: object) -> Callable[[type], type]:
         return lambda f: f
 
 # --- Constants ----------------------------------------------------------------
@@ -100,12 +99,21 @@ _REWRITTEN_SLUGS = frozenset({"feed", "rdf", "rss", "rss2", "atom", "embed"})
 POOL_SIZE = 10
 #: Request headers whose values are credentials: never logged, shown or sent to another origin.
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-wp-nonce"})
+#: PHP notices and warnings that ``display_errors`` printed before the JSON, as text or HTML.
+_PHP_NOTICE = re.compile(
+    r"\A(?:\s*(?:<br\s*/?>\s*)?(?:<b>)?(?:PHP )?"
+    r"(?:Notice|Warning|Deprecated|Strict Standards|Fatal error|Parse error)(?:</b>)?:"
+    r".*?on line (?:<b>)?\d+(?:</b>)?(?:<br\s*/?>)?)+\s*", re.DOTALL)
+#: Query names WordPress reads as routing, method or format switches: rest_api_loaded()
+#: reads ``rest_route``, WP_REST_Server::serve_request() ``_method``, ``_envelope`` and ``_jsonp``.
+_RESERVED_PARAMS = frozenset({"rest_route", "_method", "_envelope", "_jsonp"})
+#: Query characters left unencoded, and the characters of a route (RFC 3986 pchar, with '/').
+_QUERY_SAFE = "/:@!$'()*,;"
+_ROUTE_OK = re.compile(r"\A(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)+\Z")
 
 _log = logging.getLogger("wp_rest")
 
 # --- Exceptions ---------------------------------------------------------------
-# WPError > ConfigError (also ValueError), TransportError > ProxyError, RedirectError, InvalidResponse,
-# APIError > a class per status, EditConflict, TokenError > the JWT errors. One warning: WeakSecretWarning.
 
 
 class WPError(Exception):
@@ -225,8 +233,6 @@ class InvalidSignature(TokenError):
 
 
 class _TimeClaimError(TokenError):
-    """A time claim failed; carries the clock reading used."""
-
     now: float = 0.0
     leeway: float = 0.0
     by_seconds: float = 0.0
@@ -271,20 +277,16 @@ class _Record:
         cls._defaults = {n: cls.__dict__[n] for n in cls._fields if n in cls.__dict__}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        names, setter = self._fields, object.__setattr__
+        names = self._fields
         if len(args) > len(names):
             raise TypeError(f"{type(self).__name__}() takes {', '.join(names)}; got {len(args)} positional")
-        for name, value in zip(names, args, strict=False):
-            setter(self, name, value)
-        for name in names[len(args):]:
-            if name in kwargs:
-                setter(self, name, kwargs.pop(name))
-            elif name in self._defaults:
-                setter(self, name, self._defaults[name])
-            else:
+        if extra := kwargs.keys() - set(names[len(args):]):
+            raise TypeError(f"{type(self).__name__}() got unexpected or repeated {', '.join(sorted(extra))}")
+        values = {**self._defaults, **dict(zip(names, args, strict=False)), **kwargs}
+        for name in names:
+            if name not in values:
                 raise TypeError(f"{type(self).__name__}() is missing {name}")
-        if kwargs:
-            raise TypeError(f"{type(self).__name__}() got unexpected or repeated {', '.join(sorted(kwargs))}")
+            object.__setattr__(self, name, values[name])
         self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -304,8 +306,7 @@ class _Record:
 
     def replace(self: _T, **changes: Any) -> _T:
         """A copy with ``changes`` applied (the value itself never changes)."""
-        fields: tuple[str, ...] = self._fields  # type: ignore[attr-defined]
-        return type(self)(**{**{n: getattr(self, n) for n in fields}, **changes})
+        return type(self)(**{**{n: getattr(self, n) for n in self._fields}, **changes})
 
 
 def _strip_tags(text: str) -> str:
@@ -325,28 +326,25 @@ def _masked_headers(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _origin(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) with default ports filled in, for same-origin checks."""
-    parts = urllib.parse.urlsplit(url)
-    return _netloc_origin(parts.scheme, parts.netloc)
+    return _netloc_origin(*urllib.parse.urlsplit(url)[:2])
 
 
 @functools.lru_cache(maxsize=128)
 def _netloc_origin(scheme: str, netloc: str) -> tuple[str, str, int]:
-    """_origin's work per (scheme, netloc) from urlsplit: cached, as a client talks to one or two origins."""
+    """Cached per (scheme, netloc): a client talks to one or two origins."""
     parts = urllib.parse.SplitResult(scheme, netloc, "", "", "")
     try:
         port = parts.port
-    except ValueError:
+    except ValueError:  # an unreadable port counts as the scheme's default
         port = None
-    if port is None:
-        port = 443 if scheme == "https" else 80
-    return scheme, (parts.hostname or "").lower(), port
+    default = 443 if scheme == "https" else 80
+    return scheme, (parts.hostname or "").lower(), default if port is None else port
 
 
 @functools.lru_cache(maxsize=128)
 def _is_loopback(host: str) -> bool:
-    """A loopback address, or ``localhost`` when every address it resolves to is one. Other names
-    (``evil.localhost`` too) are not trusted: what they resolve to can change before the connection;
-    ``localhost`` is pinned to the address checked here (``_loopback_address``)."""
+    """A loopback address, or ``localhost`` resolving to loopback only (then pinned to that address);
+    other names, ``evil.localhost`` too, may resolve elsewhere by the time of the connection."""
     host = host.strip("[]").lower()
     if host == "localhost":
         return _loopback_address(host) is not None
@@ -363,9 +361,8 @@ def _loopback_address(host: str) -> str | None:
         found = {str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
     except OSError:
         return None
-    if not found or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in found):
-        return None
-    return min(found)  # 127.0.0.1 sorts before ::1
+    only_loopback = all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in found)
+    return min(found) if found and only_loopback else None  # 127.0.0.1 sorts before ::1
 
 
 def _check_transport_security(url: str, allow_insecure_http: bool,
@@ -384,29 +381,18 @@ def _parse_link_header(values: list[str]) -> dict[str, str]:
     """Map each ``rel`` of ``Link`` headers to its target URL (first one wins)."""
     links: dict[str, str] = {}
     for value in values:
-        for match in re.finditer(r'<([^>]*)>((?:\s*;\s*[^,;<]+(?:="[^"]*"|=[^,;]*)?)*)', value):
-            target, params = match.group(1), match.group(2)
-            rel = re.search(r'rel\s*=\s*"([^"]*)"|rel\s*=\s*([^\s;,]+)', params)
-            if rel:
+        for target, params in re.findall(r'<([^>]*)>((?:\s*;\s*[^,;<]+(?:="[^"]*"|=[^,;]*)?)*)', value):
+            if rel := re.search(r'rel\s*=\s*"([^"]*)"|rel\s*=\s*([^\s;,]+)', params):
                 for name in (rel.group(1) or rel.group(2)).split():
                     links.setdefault(name, target)
     return links
 
 
-#: PHP notices and warnings that ``display_errors`` printed before the JSON, as text or HTML.
-_PHP_NOTICE = re.compile(
-    r"\A(?:\s*(?:<br\s*/?>\s*)?(?:<b>)?(?:PHP )?"
-    r"(?:Notice|Warning|Deprecated|Strict Standards|Fatal error|Parse error)(?:</b>)?:"
-    r".*?on line (?:<b>)?\d+(?:</b>)?(?:<br\s*/?>)?)+\s*", re.DOTALL)
-
-
 def _decode_json(body: bytes) -> tuple[Any, str]:
-    """Parse a REST body; return (value, what had to be cleaned) or raise ValueError. Tolerates a
-    UTF-8 BOM and PHP notices before the JSON, common faults of real hosts that leave the JSON intact."""
+    """(value, what was cleaned off) of a REST body, past a BOM or PHP notices; ValueError if not JSON."""
     text = body.decode("utf-8")
-    cleaned = ""
-    if text.startswith("\ufeff"):
-        text, cleaned = text[1:], "a UTF-8 byte order mark"
+    cleaned = "a UTF-8 byte order mark" if text.startswith("\ufeff") else ""
+    text = text.removeprefix("\ufeff")
     try:
         return _json_loads(text), cleaned
     except ValueError:
@@ -423,11 +409,6 @@ def _json_loads(text: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
-
-
-#: Query names WordPress reads as routing, method or format switches: rest_api_loaded()
-#: reads ``rest_route``, WP_REST_Server::serve_request() ``_method``, ``_envelope`` and ``_jsonp``.
-_RESERVED_PARAMS = frozenset({"rest_route", "_method", "_envelope", "_jsonp"})
 
 
 @functools.lru_cache(maxsize=256)
@@ -468,10 +449,6 @@ def _query_pairs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
                 "the route, the method or the response format that WordPress serves")
         add(str(key), value)
     return pairs
-
-
-_QUERY_SAFE = "/:@!$'()*,;"
-_ROUTE_OK = re.compile(r"\A(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)+\Z")
 
 
 @functools.lru_cache(maxsize=512)
@@ -532,17 +509,15 @@ def _build_url(root: str, route: str, params: Mapping[str, Any] | None = None) -
     route = _check_route(route)
     query = _query_pairs(params) if params else []
     parts = urllib.parse.urlsplit(root)  # cached by urllib: the same for every request of a client
+    path = parts.path.rstrip("/") + route
     if "rest_route=" in parts.query:
         base = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "rest_route"]
-        encoded = urllib.parse.urlencode([*base, ("rest_route", route), *query], safe=_QUERY_SAFE)
-        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, encoded, ""))
-    path = parts.path.rstrip("/") + route
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path,
-                                    urllib.parse.urlencode(query, safe=_QUERY_SAFE), ""))
+        path, query = parts.path, [*base, ("rest_route", route), *query]
+    encoded = urllib.parse.urlencode(query, safe=_QUERY_SAFE)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, encoded, ""))
 
 
 def _build_query(url: str, params: Mapping[str, Any]) -> str:
-    """``url`` with ``params`` added to its query."""
     parts = urllib.parse.urlsplit(url)
     extra = urllib.parse.urlencode(_query_pairs(params), safe=_QUERY_SAFE)
     return urllib.parse.urlunsplit(parts._replace(query="&".join(filter(None, (parts.query, extra)))))

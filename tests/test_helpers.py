@@ -30,6 +30,13 @@ def test_credentials_over_plain_http_to_a_remote_host_are_refused() -> None:
     wp_rest.Client("http://[::1]:8080", auth=AUTH)
 
 
+def test_credentials_over_plain_http_through_a_remote_proxy_are_refused() -> None:
+    # The proxy reads the request in clear text even when the site is this machine.
+    with pytest.raises(wp_rest.ConfigError, match=r"to 127\.0\.0\.1 through the proxy proxy\.example"):
+        wp_rest.Client("http://127.0.0.1:8080/", auth=AUTH, proxy="http://proxy.example:3128")
+    wp_rest.Client("http://127.0.0.1:8080/", auth=AUTH, proxy="http://127.0.0.1:3128")
+
+
 @pytest.mark.parametrize("host", ["evil.localhost", "a.b.localhost", "localhost.example.com", "127.0.0.1.nip.io"])
 def test_names_that_merely_look_local_get_no_credentials_over_http(host: str) -> None:
     with pytest.raises(wp_rest.ConfigError, match="plain HTTP"):
@@ -73,6 +80,23 @@ def test_dicts_and_lists_in_params_are_encoded_the_php_way() -> None:
         ("input[tags][1]", "y"), ("input[on]", "true")]
     with pytest.raises(wp_rest.ConfigError, match="cannot contain brackets"):
         wp_rest.Client("https://x/wp-json/").url_for("/a", {"input": {"a]b": 1}})
+
+
+def test_a_set_in_params_is_sent_as_a_sorted_list() -> None:
+    # A set has no order of its own: sorting keeps the URL, and so caches and logs, stable.
+    url = wp_rest.Client("https://x/wp-json/").url_for("/a", {"include": {3, 10, 2}})
+    assert urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query) == [
+        ("include[0]", "10"), ("include[1]", "2"), ("include[2]", "3")]
+
+
+def test_a_rejected_application_password_gets_its_own_hint() -> None:
+    body = b'{"code":"incorrect_password","message":"<strong>Error:</strong> bad","data":{"status":401}}'
+    answer = wp_rest.Response(401, [("Content-Type", "application/json")], body)
+    client, _ = fake_client(lambda r: answer, retry=False)
+    with pytest.raises(wp_rest.AuthenticationError) as info:
+        client.get_post(5)
+    assert str(info.value).startswith("401 incorrect_password: Error: bad (GET /wp/v2/posts/5)\n")
+    assert "rejected this user's application password: create a new one" in str(info.value)
 
 
 def test_param_values_are_encoded_and_cannot_add_params() -> None:
