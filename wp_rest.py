@@ -940,20 +940,15 @@ class Headers:
     def __init__(self, items: Any = ()) -> None:
         pairs = items.items() if hasattr(items, "items") else items
         self._items = [(str(k), str(v)) for k, v in pairs]
-        self._index: dict[str, list[str]] = {}
-        for key, value in self._items:
-            self._index.setdefault(key.lower(), []).append(value)
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        found = self._index.get(name.lower())
-        return found[0] if found else default
+        return next(iter(self.get_all(name)), default)
 
     def get_all(self, name: str) -> list[str]:
-        return list(self._index.get(name.lower(), ()))
+        return [v for k, v in self._items if k.lower() == name.lower()]
 
     def __getitem__(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
+        if (value := self.get(name)) is None:
             raise KeyError(name)
         return value
 
@@ -1631,9 +1626,8 @@ class Retry(_Record):
 
     Args:
         total: attempts after the first one; 0 switches retrying off.
-        backoff_factor: before retry ``n`` sleep a random time between half of and all of
-            ``backoff_factor * 2 ** (n - 1)`` seconds (jitter, so that many clients do not retry in
-            step), at most ``backoff_max``.
+        backoff_factor: before retry ``n`` sleep between half of and all of ``backoff_factor * 2 ** (n - 1)``
+            seconds, at most ``backoff_max`` (random, so that many clients do not retry in step).
         status_forcelist: statuses that make an idempotent request retry.
         idempotent_methods: the methods retried after the request may have reached the server.
         respect_retry_after: honour ``Retry-After`` (seconds or HTTP date) up to ``retry_after_max``;
@@ -1668,20 +1662,15 @@ class Retry(_Record):
         """The ``Retry`` for one more attempt after this answer or error, or None: give up. ``method`` is
         the one WordPress executes. A write is tried again only when ``error`` says it never left; an
         answer only for an idempotent method with a status in ``status_forcelist`` and a ``Retry-After``
-        within ``retry_after_max``."""
-        if self.attempts >= self.total:
-            return None
-        if error is not None:
-            # An untrusted certificate stays untrusted: retrying only delays the error.
-            if isinstance(error.__cause__, ssl.SSLCertVerificationError) or (
-                    error.request_sent and method not in self.idempotent_methods):
-                return None
-        elif response is None or response.status not in self.status_forcelist or (
-                method not in self.idempotent_methods):
-            return None
-        elif self.respect_retry_after and (self.retry_after(response) or 0) > self.retry_after_max:
-            return None  # the caller gets RateLimited with retry_after set
-        return self.replace(attempts=self.attempts + 1)
+        within ``retry_after_max`` (a longer wish: the caller raises ``RateLimited`` with it)."""
+        idempotent = method in self.idempotent_methods
+        if error is not None:  # an untrusted certificate stays untrusted: retrying only delays the error
+            again = (idempotent or not error.request_sent) and not isinstance(
+                error.__cause__, ssl.SSLCertVerificationError)
+        else:
+            again = idempotent and response is not None and response.status in self.status_forcelist and (
+                not self.respect_retry_after or (self.retry_after(response) or 0) <= self.retry_after_max)
+        return self.replace(attempts=self.attempts + 1) if again and self.attempts < self.total else None
 
     def delay(self, response: Response | None = None) -> float:
         """Seconds to sleep before the attempt this ``Retry`` counts: backoff, or the server's wish."""
@@ -1722,25 +1711,21 @@ class Retry(_Record):
 def _ssl_context(verify: bool | str) -> ssl.SSLContext:
     """The client's own TLS context, without the system CAs yet (HTTPTransport loads them when needed)."""
     if isinstance(verify, bool):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
-        if not verify:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = verify  # before CERT_NONE, which a hostname check refuses
+        ctx.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
         return ctx
     if not isinstance(verify, (str, os.PathLike)):
         raise ConfigError("verify must be True, False or the path of a CA bundle (PEM)")
-    path = os.fspath(verify)
     try:
-        return ssl.create_default_context(cafile=path)
+        return ssl.create_default_context(cafile=verify)
     except OSError as exc:  # no such file, not readable, or not PEM (ssl.SSLError)
-        raise ConfigError(f"verify={path!r} is not a readable PEM CA bundle: {exc}") from exc
+        raise ConfigError(f"verify={os.fspath(verify)!r} is not a readable PEM CA bundle: {exc}") from exc
 
 
 def _connection_dropped(conn: http.client.HTTPConnection) -> bool:
     """An idle keep-alive socket that is readable has been closed (or broken) by the server."""
-    try:
-        if conn.sock is None:
-            return True
+    try:  # a pooled connection has its socket: http.client drops it only after a closing answer, never pooled
         if hasattr(select, "poll"):  # select() refuses a descriptor above 1023 (FD_SETSIZE)
             poller = select.poll()
             poller.register(conn.sock, select.POLLIN)
@@ -1967,11 +1952,8 @@ class HTTPTransport:
             if scheme == "https" and self._default_cas_pending:
                 self.ssl_context.load_default_certs(ssl.Purpose.SERVER_AUTH)
                 self._default_cas_pending = False
-        address = (host, port)
-        if proxy:
-            parts = urllib.parse.urlsplit(proxy)
-            address = (str(parts.hostname), parts.port or 80)
-        elif scheme == "http" and host == "localhost":
+        address = _origin(proxy)[1:] if proxy else (host, port)
+        if scheme == "http" and host == "localhost" and not proxy:
             # Plain http to localhost goes to the address _is_loopback() checked, not a new lookup.
             address = (_loopback_address(host) or host, port)
         if scheme == "http":
@@ -2041,8 +2023,7 @@ class HTTPTransport:
         # a HEAD): a POST on that connection would fail in a way that looks like a lost write.
         with self._lock:
             idle = self._idle.setdefault((origin, proxy), [])
-            kept = not (resp.will_close or forwarded) and len(idle) < POOL_SIZE
-            if kept:
+            if kept := not (resp.will_close or forwarded) and len(idle) < POOL_SIZE:
                 idle.append(conn)
         if not kept:
             conn.close()
@@ -2057,18 +2038,17 @@ class HTTPTransport:
                    connected: bool, sent: bool) -> TransportError:
         """The error for a request without a complete answer, free of credentials the server echoed."""
         secrets = _secret_forms(v for k, v in request.headers.items() if k.lower() in _SECRET_HEADERS)
-        why = f"{_redact(_describe_os_error(failure), secrets)} ({request.method} {request.url})"
-        maybe = ("; the request was not sent" if not sent else
-                 "; the server may have processed it" if request.method not in ("GET", "HEAD") else "")
-        host = f"{origin[1]}:{origin[2]}"
+        why = _redact(_describe_os_error(failure), secrets)
+        what = f"{origin[1]}:{origin[2]}: {why} ({request.method} {request.url})" + (
+            "; the request was not sent" if not sent else
+            "; the server may have processed it" if request.method not in ("GET", "HEAD") else "")
         kwargs: dict[str, Any] = {"method": request.method, "url": request.url, "request_sent": sent}
         if connected:
-            error = TransportError(f"no complete answer from {host}: {why}{maybe}", **kwargs)
+            error = TransportError(f"no complete answer from {what}", **kwargs)
         elif proxy:  # a refused CONNECT: OSError("Tunnel connection failed: 407 ...")
-            error = ProxyError(f"through the proxy {_show_proxy(proxy)} to {host}: {why}{maybe}",
-                               proxy=proxy, **kwargs)
+            error = ProxyError(f"through the proxy {_show_proxy(proxy)} to {what}", proxy=proxy, **kwargs)
         else:
-            error = TransportError(f"could not connect to {host}: {why}{maybe}", **kwargs)
+            error = TransportError(f"could not connect to {what}", **kwargs)
         if _redact(repr(failure.args), secrets) == repr(failure.args):
             error.__cause__ = failure
         return error
@@ -2077,33 +2057,30 @@ class HTTPTransport:
     def _read_body(request: Request, resp: http.client.HTTPResponse, deadline: float) -> bytes:
         """The whole body, gunzipped, at most MAX_BODY_BYTES; read by the deadline (``_DeadlineSocket``)."""
         def unusable(why: str) -> InvalidResponse:
-            return InvalidResponse(f"{resp.status} answer with an unusable body: {why} ({request.method} "
-                                   f"{request.url})", status=resp.status, body_start="",
-                                   content_type=str(resp.headers.get("Content-Type", "")),
-                                   method=request.method, url=request.url)
+            return _invalid_answer(f"{resp.status} answer with an unusable body: {why} ({request.method} "
+                                   f"{request.url})", Response(resp.status, Headers(resp.msg.items()), b""),
+                                   request.method, request.url)
 
-        chunks: list[bytes] = []
-        size = 0
+        body = bytearray()
         gzipped = str(resp.headers.get("Content-Encoding", "")).lower().strip() in ("gzip", "x-gzip")
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
         while _time_left(deadline) and not resp.isclosed() and (chunk := resp.read1(65536)):
             if inflater is not None:
                 try:
-                    chunk = inflater.decompress(chunk, MAX_BODY_BYTES + 1 - size)
+                    chunk = inflater.decompress(chunk, MAX_BODY_BYTES + 1 - len(body))
                 except zlib.error as exc:
                     raise unusable(f"it is not valid gzip ({exc})") from None
                 if inflater.unused_data:  # else junk after the stream would be read until the timeout
                     raise unusable("data follows the end of its gzip stream")
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
+            if len(body) + len(chunk) > MAX_BODY_BYTES:
                 raise unusable(f"it is larger than {MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)")
-            chunks.append(chunk)
+            body += chunk
         if resp.length:  # read1() takes an early end of a Content-Length body for the end
             raise http.client.IncompleteRead(b"", resp.length)
         if inflater is not None and not inflater.eof:
             raise unusable("its gzip stream is truncated")
         resp.close()  # fully read: frees the connection for the next request (keep-alive)
-        return b"".join(chunks)
+        return bytes(body)
 
 
 def _ascii_location(value: str) -> str:
