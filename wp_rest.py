@@ -1690,37 +1690,19 @@ class Retry(_Record):
     def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
         """``Retry-After`` as seconds from now (RFC 9110 10.2.3), or None when absent or unreadable.
         Delay-seconds is ASCII digits only; an HTTP date in the past gives 0. Never an exception."""
-        if not value:
-            return None
-        value = value.strip()
+        value = (value or "").strip()
         if re.fullmatch(r"[0-9]+", value):  # str.isdigit() also takes "²" and "٣"
             return min(float(value), 1e9)  # 300 digits would be inf
         try:
             when = email.utils.parsedate_to_datetime(value)
             if when.tzinfo is None:  # "-0000" means UTC without saying so (RFC 5322 3.3)
                 when = when.replace(tzinfo=datetime.timezone.utc)
-            wait = when.timestamp() - (time.time() if now is None else now)
-        except (TypeError, ValueError, IndexError, OverflowError):
+            return max(0.0, when.timestamp() - (time.time() if now is None else now))
+        except (TypeError, ValueError, IndexError, OverflowError):  # also an absent or blank value
             return None
-        return max(0.0, wait)
 
 
 # --- Transport ----------------------------------------------------------------
-
-
-def _ssl_context(verify: bool | str) -> ssl.SSLContext:
-    """The client's own TLS context, without the system CAs yet (HTTPTransport loads them when needed)."""
-    if isinstance(verify, bool):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = verify  # before CERT_NONE, which a hostname check refuses
-        ctx.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
-        return ctx
-    if not isinstance(verify, (str, os.PathLike)):
-        raise ConfigError("verify must be True, False or the path of a CA bundle (PEM)")
-    try:
-        return ssl.create_default_context(cafile=verify)
-    except OSError as exc:  # no such file, not readable, or not PEM (ssl.SSLError)
-        raise ConfigError(f"verify={os.fspath(verify)!r} is not a readable PEM CA bundle: {exc}") from exc
 
 
 def _connection_dropped(conn: http.client.HTTPConnection) -> bool:
@@ -1737,8 +1719,7 @@ def _connection_dropped(conn: http.client.HTTPConnection) -> bool:
 
 def _time_left(deadline: float) -> float:
     """Seconds until ``deadline`` (a ``time.monotonic()`` value); TimeoutError once it has passed."""
-    left = deadline - time.monotonic()
-    if left <= 0:
+    if (left := deadline - time.monotonic()) <= 0:
         raise TimeoutError("the answer did not arrive within the timeout")
     return left
 
@@ -1751,8 +1732,7 @@ class _DeadlineSocket(socket.socket):
 
     @classmethod
     def connect_by(cls, address: tuple[str, int], deadline: float) -> _DeadlineSocket:
-        plain = socket.create_connection(address, _time_left(deadline))
-        sock = cls(fileno=plain.detach())
+        sock = cls(fileno=socket.create_connection(address, _time_left(deadline)).detach())
         sock.deadline = deadline
         sock.settimeout(_time_left(deadline))  # a TLS handshake's one timeout: the time left
         return sock
@@ -1928,11 +1908,22 @@ class HTTPTransport:
         if proxy is ENV_PROXY and not any(k.lower() in ("http_proxy", "https_proxy") for k in os.environ):
             proxy = None  # none set now: nothing to look up on each request
         self.proxy = _check_proxy(proxy)
-        self.ssl_context = _ssl_context(verify)
-        self.ssl_context.sslsocket_class = _DeadlineSSLSocket
+        if isinstance(verify, bool):
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = verify  # before CERT_NONE, which a hostname check refuses
+            ctx.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+        elif isinstance(verify, (str, os.PathLike)):
+            try:
+                ctx = ssl.create_default_context(cafile=verify)
+            except OSError as exc:  # no such file, not readable, or not PEM (ssl.SSLError)
+                raise ConfigError(f"verify={os.fspath(verify)!r} is not a readable PEM CA bundle: "
+                                  f"{exc}") from exc
+        else:
+            raise ConfigError("verify must be True, False or the path of a CA bundle (PEM)")
+        ctx.sslsocket_class = _DeadlineSSLSocket
         #: Verifying without a CA bundle: the system's CAs (0.1 s to read) load on the first https request.
-        self._default_cas_pending = (self.ssl_context.verify_mode != ssl.CERT_NONE
-                                     and not self.ssl_context.cert_store_stats()["x509_ca"])
+        self._default_cas_pending = ctx.verify_mode != ssl.CERT_NONE and not ctx.cert_store_stats()["x509_ca"]
+        self.ssl_context = ctx
         self._idle: dict[tuple[tuple[str, str, int], str], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         #: Connections opened so far (for tests and benchmarks).
