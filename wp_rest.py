@@ -1659,10 +1659,8 @@ class Retry(_Record):
 
     def increment(self, method: str, response: Response | None = None,
                   error: TransportError | None = None) -> Retry | None:
-        """The ``Retry`` for one more attempt after this answer or error, or None: give up. ``method`` is
-        the one WordPress executes. A write is tried again only when ``error`` says it never left; an
-        answer only for an idempotent method with a status in ``status_forcelist`` and a ``Retry-After``
-        within ``retry_after_max`` (a longer wish: the caller raises ``RateLimited`` with it)."""
+        """The ``Retry`` for one more attempt after this answer or error by the rules above, or None: give up.
+        ``method`` is the one WordPress executes. A ``Retry-After`` over ``retry_after_max`` gives None."""
         idempotent = method in self.idempotent_methods
         if error is not None:  # an untrusted certificate stays untrusted: retrying only delays the error
             again = (idempotent or not error.request_sent) and not isinstance(
@@ -1899,9 +1897,8 @@ class HTTPTransport:
 
     Args:
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
-        proxy: ``http://[user:password@]host:port``, None for none, or by default what ``HTTP_PROXY``,
-            ``HTTPS_PROXY`` and ``NO_PROXY`` say (as curl and requests read them) if either proxy
-            variable is set when the transport is made.
+        proxy: ``http://[user:password@]host:port``, None for none, or by default (if ``HTTP_PROXY`` or
+            ``HTTPS_PROXY`` is set when the transport is made) what they and ``NO_PROXY`` say, as curl does.
     """
 
     def __init__(self, verify: bool | str = True, *, proxy: str | object | None = ENV_PROXY) -> None:
@@ -1961,10 +1958,9 @@ class HTTPTransport:
 
     def close(self) -> None:
         with self._lock:
-            conns = [c for idle in self._idle.values() for c in idle]
+            for conn in (c for idle in self._idle.values() for c in idle):
+                conn.close()
             self._idle.clear()
-        for conn in conns:
-            conn.close()
 
     def send(self, request: Request, *, timeout: float) -> Response:
         _check_sendable(request)
