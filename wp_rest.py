@@ -915,20 +915,15 @@ class Headers:
     def __init__(self, items: Any = ()) -> None:
         pairs = items.items() if hasattr(items, "items") else items
         self._items = [(str(k), str(v)) for k, v in pairs]
-        self._index: dict[str, list[str]] = {}
-        for key, value in self._items:
-            self._index.setdefault(key.lower(), []).append(value)
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        found = self._index.get(name.lower())
-        return found[0] if found else default
+        return next(iter(self.get_all(name)), default)
 
     def get_all(self, name: str) -> list[str]:
-        return list(self._index.get(name.lower(), ()))
+        return [v for k, v in self._items if k.lower() == name.lower()]
 
     def __getitem__(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
+        if (value := self.get(name)) is None:
             raise KeyError(name)
         return value
 
@@ -1579,9 +1574,8 @@ class Retry(_Record):
 
     Args:
         total: attempts after the first one; 0 switches retrying off.
-        backoff_factor: before retry ``n`` sleep a random time between half of and all of
-            ``backoff_factor * 2 ** (n - 1)`` seconds (jitter, so that many clients do not retry in
-            step), at most ``backoff_max``.
+        backoff_factor: before retry ``n`` sleep between half of and all of ``backoff_factor * 2 ** (n - 1)``
+            seconds, at most ``backoff_max`` (random, so that many clients do not retry in step).
         status_forcelist: statuses that make an idempotent request retry.
         idempotent_methods: the methods retried after the request may have reached the server.
         respect_retry_after: honour ``Retry-After`` (seconds or HTTP date) up to ``retry_after_max``;
@@ -1613,23 +1607,16 @@ class Retry(_Record):
 
     def increment(self, method: str, response: Response | None = None,
                   error: TransportError | None = None) -> Retry | None:
-        """The ``Retry`` for one more attempt after this answer or error, or None: give up. ``method`` is
-        the one WordPress executes. A write is tried again only when ``error`` says it never left; an
-        answer only for an idempotent method with a status in ``status_forcelist`` and a ``Retry-After``
-        within ``retry_after_max``."""
-        if self.attempts >= self.total:
-            return None
-        if error is not None:
-            # An untrusted certificate stays untrusted: retrying only delays the error.
-            if isinstance(error.__cause__, ssl.SSLCertVerificationError) or (
-                    error.request_sent and method not in self.idempotent_methods):
-                return None
-        elif response is None or response.status not in self.status_forcelist or (
-                method not in self.idempotent_methods):
-            return None
-        elif self.respect_retry_after and (self.retry_after(response) or 0) > self.retry_after_max:
-            return None  # the caller gets RateLimited with retry_after set
-        return self.replace(attempts=self.attempts + 1)
+        """The ``Retry`` for one more attempt after this answer or error by the rules above, or None: give up.
+        ``method`` is the one WordPress executes. A ``Retry-After`` over ``retry_after_max`` gives None."""
+        idempotent = method in self.idempotent_methods
+        if error is not None:  # an untrusted certificate stays untrusted: retrying only delays the error
+            again = (idempotent or not error.request_sent) and not isinstance(
+                error.__cause__, ssl.SSLCertVerificationError)
+        else:
+            again = idempotent and response is not None and response.status in self.status_forcelist and (
+                not self.respect_retry_after or (self.retry_after(response) or 0) <= self.retry_after_max)
+        return self.replace(attempts=self.attempts + 1) if again and self.attempts < self.total else None
 
     def delay(self, response: Response | None = None) -> float:
         """Seconds to sleep before the attempt this ``Retry`` counts: backoff, or the server's wish."""
@@ -1649,46 +1636,24 @@ class Retry(_Record):
     def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
         """``Retry-After`` as seconds from now (RFC 9110 10.2.3), or None when absent or unreadable.
         Delay-seconds is ASCII digits only; an HTTP date in the past gives 0. Never an exception."""
-        if not value:
-            return None
-        value = value.strip()
+        value = (value or "").strip()
         if re.fullmatch(r"[0-9]+", value):  # str.isdigit() also takes "²" and "٣"
             return min(float(value), 1e9)  # 300 digits would be inf
         try:
             when = email.utils.parsedate_to_datetime(value)
             if when.tzinfo is None:  # "-0000" means UTC without saying so (RFC 5322 3.3)
                 when = when.replace(tzinfo=datetime.timezone.utc)
-            wait = when.timestamp() - (time.time() if now is None else now)
-        except (TypeError, ValueError, IndexError, OverflowError):
+            return max(0.0, when.timestamp() - (time.time() if now is None else now))
+        except (TypeError, ValueError, IndexError, OverflowError):  # also an absent or blank value
             return None
-        return max(0.0, wait)
 
 
 # --- Transport ----------------------------------------------------------------
 
 
-def _ssl_context(verify: bool | str) -> ssl.SSLContext:
-    """The client's own TLS context, without the system CAs yet (HTTPTransport loads them when needed)."""
-    if isinstance(verify, bool):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
-        if not verify:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        return ctx
-    if not isinstance(verify, (str, os.PathLike)):
-        raise ConfigError("verify must be True, False or the path of a CA bundle (PEM)")
-    path = os.fspath(verify)
-    try:
-        return ssl.create_default_context(cafile=path)
-    except OSError as exc:  # no such file, not readable, or not PEM (ssl.SSLError)
-        raise ConfigError(f"verify={path!r} is not a readable PEM CA bundle: {exc}") from exc
-
-
 def _connection_dropped(conn: http.client.HTTPConnection) -> bool:
     """An idle keep-alive socket that is readable has been closed (or broken) by the server."""
-    try:
-        if conn.sock is None:
-            return True
+    try:  # a pooled connection has its socket: http.client drops it only after a closing answer, never pooled
         if hasattr(select, "poll"):  # select() refuses a descriptor above 1023 (FD_SETSIZE)
             poller = select.poll()
             poller.register(conn.sock, select.POLLIN)
@@ -1700,8 +1665,7 @@ def _connection_dropped(conn: http.client.HTTPConnection) -> bool:
 
 def _time_left(deadline: float) -> float:
     """Seconds until ``deadline`` (a ``time.monotonic()`` value); TimeoutError once it has passed."""
-    left = deadline - time.monotonic()
-    if left <= 0:
+    if (left := deadline - time.monotonic()) <= 0:
         raise TimeoutError("the answer did not arrive within the timeout")
     return left
 
@@ -1714,8 +1678,7 @@ class _DeadlineSocket(socket.socket):
 
     @classmethod
     def connect_by(cls, address: tuple[str, int], deadline: float) -> _DeadlineSocket:
-        plain = socket.create_connection(address, _time_left(deadline))
-        sock = cls(fileno=plain.detach())
+        sock = cls(fileno=socket.create_connection(address, _time_left(deadline)).detach())
         sock.deadline = deadline
         sock.settimeout(_time_left(deadline))  # a TLS handshake's one timeout: the time left
         return sock
@@ -1882,20 +1845,30 @@ class HTTPTransport:
 
     Args:
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
-        proxy: ``http://[user:password@]host:port``, None for none, or by default what ``HTTP_PROXY``,
-            ``HTTPS_PROXY`` and ``NO_PROXY`` say (as curl and requests read them) if either proxy
-            variable is set when the transport is made.
+        proxy: ``http://[user:password@]host:port``, None for none, or by default (if ``HTTP_PROXY`` or
+            ``HTTPS_PROXY`` is set when the transport is made) what they and ``NO_PROXY`` say, as curl does.
     """
 
     def __init__(self, verify: bool | str = True, *, proxy: str | object | None = ENV_PROXY) -> None:
         if proxy is ENV_PROXY and not any(k.lower() in ("http_proxy", "https_proxy") for k in os.environ):
             proxy = None  # none set now: nothing to look up on each request
         self.proxy = _check_proxy(proxy)
-        self.ssl_context = _ssl_context(verify)
-        self.ssl_context.sslsocket_class = _DeadlineSSLSocket
+        if isinstance(verify, bool):
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = verify  # before CERT_NONE, which a hostname check refuses
+            ctx.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+        elif isinstance(verify, (str, os.PathLike)):
+            try:
+                ctx = ssl.create_default_context(cafile=verify)
+            except OSError as exc:  # no such file, not readable, or not PEM (ssl.SSLError)
+                raise ConfigError(f"verify={os.fspath(verify)!r} is not a readable PEM CA bundle: "
+                                  f"{exc}") from exc
+        else:
+            raise ConfigError("verify must be True, False or the path of a CA bundle (PEM)")
+        ctx.sslsocket_class = _DeadlineSSLSocket
         #: Verifying without a CA bundle: the system's CAs (0.1 s to read) load on the first https request.
-        self._default_cas_pending = (self.ssl_context.verify_mode != ssl.CERT_NONE
-                                     and not self.ssl_context.cert_store_stats()["x509_ca"])
+        self._default_cas_pending = ctx.verify_mode != ssl.CERT_NONE and not ctx.cert_store_stats()["x509_ca"]
+        self.ssl_context = ctx
         self._idle: dict[tuple[tuple[str, str, int], str], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         #: Connections opened so far (for tests and benchmarks).
@@ -1915,11 +1888,8 @@ class HTTPTransport:
             if scheme == "https" and self._default_cas_pending:
                 self.ssl_context.load_default_certs(ssl.Purpose.SERVER_AUTH)
                 self._default_cas_pending = False
-        address = (host, port)
-        if proxy:
-            parts = urllib.parse.urlsplit(proxy)
-            address = (str(parts.hostname), parts.port or 80)
-        elif scheme == "http" and host == "localhost":
+        address = _origin(proxy)[1:] if proxy else (host, port)
+        if scheme == "http" and host == "localhost" and not proxy:
             # Plain http to localhost goes to the address _is_loopback() checked, not a new lookup.
             address = (_loopback_address(host) or host, port)
         if scheme == "http":
@@ -1936,10 +1906,9 @@ class HTTPTransport:
 
     def close(self) -> None:
         with self._lock:
-            conns = [c for idle in self._idle.values() for c in idle]
+            for conn in (c for idle in self._idle.values() for c in idle):
+                conn.close()
             self._idle.clear()
-        for conn in conns:
-            conn.close()
 
     def send(self, request: Request, *, timeout: float) -> Response:
         _check_sendable(request)
@@ -1989,8 +1958,7 @@ class HTTPTransport:
         # a HEAD): a POST on that connection would fail in a way that looks like a lost write.
         with self._lock:
             idle = self._idle.setdefault((origin, proxy), [])
-            kept = not (resp.will_close or forwarded) and len(idle) < POOL_SIZE
-            if kept:
+            if kept := not (resp.will_close or forwarded) and len(idle) < POOL_SIZE:
                 idle.append(conn)
         if not kept:
             conn.close()
@@ -2005,18 +1973,17 @@ class HTTPTransport:
                    connected: bool, sent: bool) -> TransportError:
         """The error for a request without a complete answer, free of credentials the server echoed."""
         secrets = _secret_forms(v for k, v in request.headers.items() if k.lower() in _SECRET_HEADERS)
-        why = f"{_redact(_describe_os_error(failure), secrets)} ({request.method} {request.url})"
-        maybe = ("; the request was not sent" if not sent else
-                 "; the server may have processed it" if request.method not in ("GET", "HEAD") else "")
-        host = f"{origin[1]}:{origin[2]}"
+        why = _redact(_describe_os_error(failure), secrets)
+        what = f"{origin[1]}:{origin[2]}: {why} ({request.method} {request.url})" + (
+            "; the request was not sent" if not sent else
+            "; the server may have processed it" if request.method not in ("GET", "HEAD") else "")
         kwargs: dict[str, Any] = {"method": request.method, "url": request.url, "request_sent": sent}
         if connected:
-            error = TransportError(f"no complete answer from {host}: {why}{maybe}", **kwargs)
+            error = TransportError(f"no complete answer from {what}", **kwargs)
         elif proxy:  # a refused CONNECT: OSError("Tunnel connection failed: 407 ...")
-            error = ProxyError(f"through the proxy {_show_proxy(proxy)} to {host}: {why}{maybe}",
-                               proxy=proxy, **kwargs)
+            error = ProxyError(f"through the proxy {_show_proxy(proxy)} to {what}", proxy=proxy, **kwargs)
         else:
-            error = TransportError(f"could not connect to {host}: {why}{maybe}", **kwargs)
+            error = TransportError(f"could not connect to {what}", **kwargs)
         if _redact(repr(failure.args), secrets) == repr(failure.args):
             error.__cause__ = failure
         return error
@@ -2025,33 +1992,30 @@ class HTTPTransport:
     def _read_body(request: Request, resp: http.client.HTTPResponse, deadline: float) -> bytes:
         """The whole body, gunzipped, at most MAX_BODY_BYTES; read by the deadline (``_DeadlineSocket``)."""
         def unusable(why: str) -> InvalidResponse:
-            return InvalidResponse(f"{resp.status} answer with an unusable body: {why} ({request.method} "
-                                   f"{request.url})", status=resp.status, body_start="",
-                                   content_type=str(resp.headers.get("Content-Type", "")),
-                                   method=request.method, url=request.url)
+            return _invalid_answer(f"{resp.status} answer with an unusable body: {why} ({request.method} "
+                                   f"{request.url})", Response(resp.status, Headers(resp.msg.items()), b""),
+                                   request.method, request.url)
 
-        chunks: list[bytes] = []
-        size = 0
+        body = bytearray()
         gzipped = str(resp.headers.get("Content-Encoding", "")).lower().strip() in ("gzip", "x-gzip")
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
         while _time_left(deadline) and not resp.isclosed() and (chunk := resp.read1(65536)):
             if inflater is not None:
                 try:
-                    chunk = inflater.decompress(chunk, MAX_BODY_BYTES + 1 - size)
+                    chunk = inflater.decompress(chunk, MAX_BODY_BYTES + 1 - len(body))
                 except zlib.error as exc:
                     raise unusable(f"it is not valid gzip ({exc})") from None
                 if inflater.unused_data:  # else junk after the stream would be read until the timeout
                     raise unusable("data follows the end of its gzip stream")
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
+            if len(body) + len(chunk) > MAX_BODY_BYTES:
                 raise unusable(f"it is larger than {MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)")
-            chunks.append(chunk)
+            body += chunk
         if resp.length:  # read1() takes an early end of a Content-Length body for the end
             raise http.client.IncompleteRead(b"", resp.length)
         if inflater is not None and not inflater.eof:
             raise unusable("its gzip stream is truncated")
         resp.close()  # fully read: frees the connection for the next request (keep-alive)
-        return b"".join(chunks)
+        return bytes(body)
 
 
 def _ascii_location(value: str) -> str:
