@@ -2086,6 +2086,7 @@ class Client:
         timeout: seconds for one attempt (connect, send and the whole answer).
         verify: True, False (no TLS verification) or the path of a PEM CA bundle.
         allow_insecure_http: send credentials over plain HTTP to another machine (or proxy).
+        user_agent: the ``User-Agent`` header; by default ``wp-rest/VERSION (Python X.Y.Z)``.
         retry: a ``Retry``, an int (attempts after the first) or False.
         transport: what sends requests (default ``HTTPTransport``; ``MockTransport`` in tests).
         proxy: ``http://[user:password@]host:port``, None, or by default ``HTTP(S)_PROXY`` and
