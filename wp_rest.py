@@ -994,7 +994,7 @@ class Auth:
 
 
 class _HeaderAuth(Auth):
-    """One ``Authorization`` value, computed once."""
+    """One ``Authorization`` value, computed once and the only copy of the secret kept."""
 
     _repr: tuple[str, ...] = ("username", "*password")
 
@@ -1006,10 +1006,15 @@ class _HeaderAuth(Auth):
             raise ConfigError("a WordPress username for Basic auth cannot contain ':'")
         self.username = username
         self._header = _basic_header(username, password)
-        self._secrets = (password, self._header)
 
     def flow(self, request: Request) -> Generator[Request, Response, None]:
         yield request.with_headers(Authorization=self._header)
+
+    def secrets(self) -> tuple[str, ...]:
+        scheme, _, credential = self._header.partition(" ")
+        if scheme == "Basic":  # the password is the part after the first ':'
+            credential = base64.b64decode(credential).decode().partition(":")[2]
+        return credential, self._header
 
 
 class ApplicationPassword(_HeaderAuth):
@@ -1039,7 +1044,6 @@ class BearerToken(_HeaderAuth):
         if not token or any(c.isspace() for c in token):
             raise ConfigError("BearerToken needs a token without spaces (just the token, no 'Bearer ')")
         self._header = "Bearer " + token
-        self._secrets = (token, self._header)
 
 
 def _json_or_none(resp: Response) -> Any:
