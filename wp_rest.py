@@ -114,6 +114,8 @@ _ROUTE_OK = re.compile(r"\A(?:/[A-Za-z0-9\-._~!$&'()*+,;=:@%]*)+\Z")
 _log = logging.getLogger("wp_rest")
 
 # --- Exceptions ---------------------------------------------------------------
+# WPError > ConfigError (also ValueError), TransportError > ProxyError, RedirectError, InvalidResponse,
+# APIError > a class per status, EditConflict, TokenError > the JWT errors. One warning: WeakSecretWarning.
 
 
 class WPError(Exception):
@@ -233,6 +235,8 @@ class InvalidSignature(TokenError):
 
 
 class _TimeClaimError(TokenError):
+    """A time claim failed; carries the clock reading used."""
+
     now: float = 0.0
     leeway: float = 0.0
     by_seconds: float = 0.0
@@ -2240,7 +2244,8 @@ class Client:
                 json: Any = None, headers: Mapping[str, str] | None = None) -> Any:
         """Call ``route`` (``/wp/v2/posts``) with retries; its decoded JSON, None for an empty body.
 
-        Raises ``APIError`` (a subclass per status), TransportError, RedirectError, InvalidResponse."""
+        Raises ``APIError`` (a subclass per status), TransportError, RedirectError, InvalidResponse,
+        ConfigError."""
         return self._call(method, route, params=params, json=json, headers=headers)[0]
 
     def build_request(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
@@ -2268,7 +2273,8 @@ class Client:
 
     def send(self, request: Request, *, auth: bool = True, follow_redirects: bool = True) -> Response:
         """Send once (no retries) and return the answer whatever its status; ``auth=False`` sends it
-        anonymously, ``follow_redirects`` follows a 3xx of GET and HEAD (credentials to the same origin)."""
+        anonymously, ``follow_redirects`` follows a 3xx of GET and HEAD (credentials to the same origin).
+        Raises TransportError, RedirectError, ConfigError."""
         request = request.replace(follow_redirects=follow_redirects)
         return self._send_with_auth(request) if auth else self._send_following(request)
 
