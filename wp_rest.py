@@ -691,9 +691,8 @@ def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.time
 
     ``leeway`` (seconds or a timedelta) applies to every time claim. ``issuer`` must equal ``iss`` exactly
     (case-sensitive, as the plugins compare). ``audience`` (one string or several) must be in ``aud``; when
-    None, ``aud`` goes unchecked (PyJWT would reject it, but WordPress plugins never set it).
-    ``verify_exp=False`` skips only the ``exp`` comparison, to renew an expired token. ``clock`` returns
-    seconds since the epoch.
+    None, ``aud`` goes unchecked (PyJWT would reject it; WordPress plugins never set it). ``verify_exp=False``
+    skips only the ``exp`` comparison, to renew an expired token.
 
     A bad token raises only TokenError subclasses: MalformedToken (shape, base64url, JSON, no ``alg``, a
     ``crit``, a malformed claim), InvalidSignature (``alg`` not HS256, HMAC mismatch), ExpiredToken,
@@ -701,20 +700,17 @@ def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.time
     ConfigError (empty secret, negative or non-finite leeway, empty audience) or TypeError.
     """
     key = _jwt_key(secret)
-    if isinstance(leeway, bool) or not isinstance(leeway, (int, float, datetime.timedelta)):
+    slack = leeway.total_seconds() if isinstance(leeway, datetime.timedelta) else leeway
+    if isinstance(slack, bool) or not isinstance(slack, (int, float)):
         raise TypeError(f"leeway must be seconds or a timedelta, not {type(leeway).__name__}")
-    try:
-        slack = leeway.total_seconds() if isinstance(leeway, datetime.timedelta) else float(leeway)
-    except OverflowError:  # an int too big for a float
-        slack = math.inf
-    if not 0 <= slack < math.inf:
+    if not 0 <= slack <= sys.float_info.max:  # compared exactly, so an int too big for a float fails too
         raise ConfigError(f"leeway must be finite and >= 0, not {leeway!r}")
     wanted = None if audience is None else frozenset((audience,) if isinstance(audience, str) else audience)
     if wanted is not None and (not wanted or not all(isinstance(a, str) for a in wanted)):
         raise ConfigError("audience must be a string or a non-empty iterable of strings")
     try:
         claims = _jwt_payload(token, key)
-        _jwt_check_claims(claims, float(clock()), slack, verify_exp, issuer, wanted)
+        _jwt_check_claims(claims, float(clock()), float(slack), verify_exp, issuer, wanted)
     except TokenError as exc:
         _log.debug("JWT rejected: %s", exc)
         raise
@@ -732,15 +728,12 @@ def jwt_peek(token: str) -> dict[str, Any]:
 
 def _jwt_key(secret: str | bytes) -> bytes:
     """The HMAC key bytes; a str secret is UTF-8, as PHP uses it."""
-    if isinstance(secret, str):
-        # Checked, not caught: a UnicodeEncodeError would carry the secret into tracebacks.
-        if not secret.isascii() and re.search(r"[\ud800-\udfff]", secret):
-            raise ConfigError("JWT secret is not valid Unicode (unpaired surrogate)")
-        key = secret.encode("utf-8")
-    elif isinstance(secret, (bytes, bytearray)):
-        key = bytes(secret)
-    else:
+    if not isinstance(secret, (str, bytes, bytearray)):
         raise TypeError(f"JWT secret must be str or bytes, not {type(secret).__name__}")
+    # Checked, not caught: a UnicodeEncodeError would carry the secret into tracebacks.
+    if isinstance(secret, str) and re.search(r"[\ud800-\udfff]", secret):
+        raise ConfigError("JWT secret is not valid Unicode (unpaired surrogate)")
+    key = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
     if not key:
         raise ConfigError("JWT secret is empty")
     return key
@@ -796,7 +789,6 @@ def _jwt_object(raw: bytes, what: str) -> dict[str, Any]:
 def _jwt_mac(key: bytes, signing_input: str) -> bytes:
     import hashlib
     import hmac
-
     return hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()
 
 
@@ -809,29 +801,25 @@ def _jwt_payload(token: str, key: bytes | None) -> dict[str, Any]:
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedToken(f"token has {len(parts)} segments, a JWS has 3 (RFC 7515 §7.1)")
-    header_raw = _jwt_b64decode(parts[0], "header")
-    payload = _jwt_b64decode(parts[1], "payload")
-    signature = _jwt_b64decode(parts[2], "signature")
+    header_raw, payload, signature = map(_jwt_b64decode, parts, ("header", "payload", "signature"))
     header = _jwt_object(header_raw, "header")
-    if key is None:
-        return _jwt_object(payload, "payload")
-    alg = header.get("alg")
-    if not isinstance(alg, str):
-        raise MalformedToken("header has no 'alg' string (RFC 7515 §4.1.1)", claim="alg", value=alg)
-    # The algorithm is ours to choose: "none" is unsigned (RFC 7518 §3.6) and
-    # RS/ES/PS with an HMAC secret is the alg-confusion attack (RFC 8725 §2.1).
-    if alg != "HS256":
-        raise InvalidSignature(f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg",
-                               value=alg)
-    # No extension is implemented, so any crit must fail (§4.1.11), RFC 7797 unencoded payloads too.
-    if "crit" in header:
-        raise MalformedToken("header has 'crit'; no critical extension is supported", claim="crit",
-                             value=header["crit"])
-    # Over the received segments, never re-serialised; constant time (RFC 7518 §3.2).
-    import hmac
-
-    if not hmac.compare_digest(signature, _jwt_mac(key, f"{parts[0]}.{parts[1]}")):
-        raise InvalidSignature("signature verification failed")
+    if key is not None:
+        alg = header.get("alg")
+        if not isinstance(alg, str):
+            raise MalformedToken("header has no 'alg' string (RFC 7515 §4.1.1)", claim="alg", value=alg)
+        # The algorithm is ours to choose: "none" is unsigned (RFC 7518 §3.6) and
+        # RS/ES/PS with an HMAC secret is the alg-confusion attack (RFC 8725 §2.1).
+        if alg != "HS256":
+            raise InvalidSignature(f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg",
+                                   value=alg)
+        # No extension is implemented, so any crit must fail (§4.1.11), RFC 7797 unencoded payloads too.
+        if "crit" in header:
+            raise MalformedToken("header has 'crit'; no critical extension is supported", claim="crit",
+                                 value=header["crit"])
+        # Over the received segments, never re-serialised; constant time (RFC 7518 §3.2).
+        import hmac
+        if not hmac.compare_digest(signature, _jwt_mac(key, f"{parts[0]}.{parts[1]}")):
+            raise InvalidSignature("signature verification failed")
     return _jwt_object(payload, "payload")
 
 
@@ -839,18 +827,15 @@ def _jwt_check_claims(claims: dict[str, Any], now: float, leeway: float, verify_
                       issuer: str | None, wanted: frozenset[str] | None) -> None:
     """The time claims (NumericDate, RFC 7519 §2), then ``iss`` and ``aud`` when asked for."""
     times: dict[str, float] = {}
-    for name in ("nbf", "iat", "exp"):
-        if name not in claims:
-            continue
+    for name in [n for n in ("nbf", "iat", "exp") if n in claims]:
         value = claims[name]
         # bool is an int subclass in Python, but true/false are not numbers in JSON.
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise MalformedToken(f"claim {name!r} must be a number, not JSON {_jwt_kind(value)}",
                                  claim=name, value=value)
-        try:
-            times[name] = float(value)
-        except OverflowError:
-            raise MalformedToken(f"claim {name!r} is out of range", claim=name, value=value) from None
+        if abs(value) > sys.float_info.max:  # an integer too big for a float
+            raise MalformedToken(f"claim {name!r} is out of range", claim=name, value=value)
+        times[name] = float(value)
     context = f"now={_jwt_secs(now)}, leeway={_jwt_secs(leeway)} s"
     # RFC 7519 makes iat informational, but php-jwt and PyJWT reject a future iat;
     # nbf and iat are checked before exp, as php-jwt does.
@@ -888,10 +873,8 @@ def _jwt_check_claims(claims: dict[str, Any], now: float, leeway: float, verify_
 
 def _jwt_kind(value: Any) -> str:
     """Name a parsed JSON value's type the way JSON does."""
-    for kind, name in ((bool, "boolean"), (str, "string"), (dict, "object"), (list, "array")):
-        if isinstance(value, kind):
-            return name
-    return "null" if value is None else "number"
+    kinds = {bool: "boolean", str: "string", dict: "object", list: "array", type(None): "null"}
+    return kinds.get(type(value), "number")
 
 
 def _jwt_show(value: Any) -> str:
