@@ -789,6 +789,7 @@ def _jwt_object(raw: bytes, what: str) -> dict[str, Any]:
 def _jwt_mac(key: bytes, signing_input: str) -> bytes:
     import hashlib
     import hmac
+
     return hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()
 
 
@@ -818,6 +819,7 @@ def _jwt_payload(token: str, key: bytes | None) -> dict[str, Any]:
                                  value=header["crit"])
         # Over the received segments, never re-serialised; constant time (RFC 7518 §3.2).
         import hmac
+
         if not hmac.compare_digest(signature, _jwt_mac(key, f"{parts[0]}.{parts[1]}")):
             raise InvalidSignature("signature verification failed")
     return _jwt_object(payload, "payload")
@@ -837,21 +839,18 @@ def _jwt_check_claims(claims: dict[str, Any], now: float, leeway: float, verify_
             raise MalformedToken(f"claim {name!r} is out of range", claim=name, value=value)
         times[name] = float(value)
     context = f"now={_jwt_secs(now)}, leeway={_jwt_secs(leeway)} s"
-    # RFC 7519 makes iat informational, but php-jwt and PyJWT reject a future iat;
-    # nbf and iat are checked before exp, as php-jwt does.
-    for name in ("nbf", "iat"):
-        when = times.get(name)
-        if when is not None and when > now + leeway:
+    # In the order nbf, iat, exp, as php-jwt checks them. RFC 7519 makes iat informational, but php-jwt
+    # and PyJWT reject a future iat; now must be *before* exp (§4.1.4), so exp == now is expired.
+    for claim, when in times.items():
+        if claim != "exp" and when > now + leeway:
             ahead = when - now
-            raise ImmatureToken(f"token not valid yet: {name} is {_jwt_secs(ahead)} s in the future "
-                                f"({name}={_jwt_secs(when)}, {context})", claim=name, value=claims[name],
+            raise ImmatureToken(f"token not valid yet: {claim} is {_jwt_secs(ahead)} s in the future "
+                                f"({claim}={_jwt_secs(when)}, {context})", claim=claim, value=claims[claim],
                                 now=now, leeway=leeway, by_seconds=ahead)
-    # RFC 7519 §4.1.4: now must be *before* exp, so exp == now is expired.
-    exp = times.get("exp")
-    if verify_exp and exp is not None and now - leeway >= exp:
-        ago = now - exp
-        raise ExpiredToken(f"token expired {_jwt_secs(ago)} s ago (exp={_jwt_secs(exp)}, {context})",
-                           claim="exp", value=claims["exp"], now=now, leeway=leeway, by_seconds=ago)
+        if claim == "exp" and verify_exp and now - leeway >= when:
+            ago = now - when
+            raise ExpiredToken(f"token expired {_jwt_secs(ago)} s ago (exp={_jwt_secs(when)}, {context})",
+                               claim="exp", value=claims["exp"], now=now, leeway=leeway, by_seconds=ago)
     if issuer is not None and claims.get("iss") != issuer:
         found = f"iss={_jwt_show(claims['iss'])}" if "iss" in claims else "no 'iss' claim"
         raise InvalidIssuer(f"issuer mismatch: {found}, expected {issuer!r}", claim="iss",
@@ -4210,9 +4209,7 @@ def main(argv: list[str] | None = None) -> int:
         command = {"doctor": _doctor_command, "login": _login_command}.get(args.command)
         if command is not None:
             return command(args)
-        env = dict(os.environ)
-        if args.url:
-            env["WP_URL"] = args.url
+        env: Mapping[str, str] = {**os.environ, "WP_URL": args.url} if args.url else os.environ
         with Client.from_env(env, timeout=args.timeout, allow_insecure_http=args.insecure_http) as client:
             return _run_command(client, args)
     except ConfigError as exc:
