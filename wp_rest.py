@@ -4117,8 +4117,7 @@ def _login_command(args: argparse.Namespace) -> int:
     if answer.get("success") == "false" or answer.get("error") or not answer.get("password"):
         why = ("no answer from the browser" if not answer else f"WordPress answered error={answer['error']!r}"
                if answer.get("error") else "the request was rejected in the browser")
-        print(f"wp-rest: error: no application password ({why}); nothing was stored", file=sys.stderr)
-        return 1
+        raise WPError(f"no application password ({why}); nothing was stored")  # main exits 1
     with Client(site, auth=ApplicationPassword(answer.get("user_login", ""), answer["password"]),
                 **kwargs) as client:
         user = client.me()  # raises AuthenticationError if WordPress does not take it
@@ -4212,12 +4211,9 @@ def main(argv: list[str] | None = None) -> int:
         env: Mapping[str, str] = {**os.environ, "WP_URL": args.url} if args.url else os.environ
         with Client.from_env(env, timeout=args.timeout, allow_insecure_http=args.insecure_http) as client:
             return _run_command(client, args)
-    except ConfigError as exc:
-        print(f"wp-rest: error: {exc}", file=sys.stderr)
-        return 2
-    except WPError as exc:
+    except WPError as exc:  # one line on stderr; a ConfigError is a usage error
         print(f"wp-rest: error: {exc}".replace("\n", " "), file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt:
         return 130
 
