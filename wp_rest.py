@@ -670,9 +670,8 @@ def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.time
 
     ``leeway`` (seconds or a timedelta) applies to every time claim. ``issuer`` must equal ``iss`` exactly
     (case-sensitive, as the plugins compare). ``audience`` (one string or several) must be in ``aud``; when
-    None, ``aud`` goes unchecked (PyJWT would reject it, but WordPress plugins never set it).
-    ``verify_exp=False`` skips only the ``exp`` comparison, to renew an expired token. ``clock`` returns
-    seconds since the epoch.
+    None, ``aud`` goes unchecked (PyJWT would reject it; WordPress plugins never set it). ``verify_exp=False``
+    skips only the ``exp`` comparison, to renew an expired token.
 
     A bad token raises only TokenError subclasses: MalformedToken (shape, base64url, JSON, no ``alg``, a
     ``crit``, a malformed claim), InvalidSignature (``alg`` not HS256, HMAC mismatch), ExpiredToken,
@@ -680,20 +679,17 @@ def jwt_decode(token: str, secret: str | bytes, *, leeway: float | datetime.time
     ConfigError (empty secret, negative or non-finite leeway, empty audience) or TypeError.
     """
     key = _jwt_key(secret)
-    if isinstance(leeway, bool) or not isinstance(leeway, (int, float, datetime.timedelta)):
+    slack = leeway.total_seconds() if isinstance(leeway, datetime.timedelta) else leeway
+    if isinstance(slack, bool) or not isinstance(slack, (int, float)):
         raise TypeError(f"leeway must be seconds or a timedelta, not {type(leeway).__name__}")
-    try:
-        slack = leeway.total_seconds() if isinstance(leeway, datetime.timedelta) else float(leeway)
-    except OverflowError:  # an int too big for a float
-        slack = math.inf
-    if not 0 <= slack < math.inf:
+    if not 0 <= slack <= sys.float_info.max:  # compared exactly, so an int too big for a float fails too
         raise ConfigError(f"leeway must be finite and >= 0, not {leeway!r}")
     wanted = None if audience is None else frozenset((audience,) if isinstance(audience, str) else audience)
     if wanted is not None and (not wanted or not all(isinstance(a, str) for a in wanted)):
         raise ConfigError("audience must be a string or a non-empty iterable of strings")
     try:
         claims = _jwt_payload(token, key)
-        _jwt_check_claims(claims, float(clock()), slack, verify_exp, issuer, wanted)
+        _jwt_check_claims(claims, float(clock()), float(slack), verify_exp, issuer, wanted)
     except TokenError as exc:
         _log.debug("JWT rejected: %s", exc)
         raise
@@ -711,15 +707,12 @@ def jwt_peek(token: str) -> dict[str, Any]:
 
 def _jwt_key(secret: str | bytes) -> bytes:
     """The HMAC key bytes; a str secret is UTF-8, as PHP uses it."""
-    if isinstance(secret, str):
-        # Checked, not caught: a UnicodeEncodeError would carry the secret into tracebacks.
-        if not secret.isascii() and re.search(r"[\ud800-\udfff]", secret):
-            raise ConfigError("JWT secret is not valid Unicode (unpaired surrogate)")
-        key = secret.encode("utf-8")
-    elif isinstance(secret, (bytes, bytearray)):
-        key = bytes(secret)
-    else:
+    if not isinstance(secret, (str, bytes, bytearray)):
         raise TypeError(f"JWT secret must be str or bytes, not {type(secret).__name__}")
+    # Checked, not caught: a UnicodeEncodeError would carry the secret into tracebacks.
+    if isinstance(secret, str) and re.search(r"[\ud800-\udfff]", secret):
+        raise ConfigError("JWT secret is not valid Unicode (unpaired surrogate)")
+    key = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
     if not key:
         raise ConfigError("JWT secret is empty")
     return key
@@ -788,29 +781,26 @@ def _jwt_payload(token: str, key: bytes | None) -> dict[str, Any]:
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedToken(f"token has {len(parts)} segments, a JWS has 3 (RFC 7515 §7.1)")
-    header_raw = _jwt_b64decode(parts[0], "header")
-    payload = _jwt_b64decode(parts[1], "payload")
-    signature = _jwt_b64decode(parts[2], "signature")
+    header_raw, payload, signature = map(_jwt_b64decode, parts, ("header", "payload", "signature"))
     header = _jwt_object(header_raw, "header")
-    if key is None:
-        return _jwt_object(payload, "payload")
-    alg = header.get("alg")
-    if not isinstance(alg, str):
-        raise MalformedToken("header has no 'alg' string (RFC 7515 §4.1.1)", claim="alg", value=alg)
-    # The algorithm is ours to choose: "none" is unsigned (RFC 7518 §3.6) and
-    # RS/ES/PS with an HMAC secret is the alg-confusion attack (RFC 8725 §2.1).
-    if alg != "HS256":
-        raise InvalidSignature(f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg",
-                               value=alg)
-    # No extension is implemented, so any crit must fail (§4.1.11), RFC 7797 unencoded payloads too.
-    if "crit" in header:
-        raise MalformedToken("header has 'crit'; no critical extension is supported", claim="crit",
-                             value=header["crit"])
-    # Over the received segments, never re-serialised; constant time (RFC 7518 §3.2).
-    import hmac
+    if key is not None:
+        alg = header.get("alg")
+        if not isinstance(alg, str):
+            raise MalformedToken("header has no 'alg' string (RFC 7515 §4.1.1)", claim="alg", value=alg)
+        # The algorithm is ours to choose: "none" is unsigned (RFC 7518 §3.6) and
+        # RS/ES/PS with an HMAC secret is the alg-confusion attack (RFC 8725 §2.1).
+        if alg != "HS256":
+            raise InvalidSignature(f"algorithm {_jwt_show(alg)} is not accepted, only HS256", claim="alg",
+                                   value=alg)
+        # No extension is implemented, so any crit must fail (§4.1.11), RFC 7797 unencoded payloads too.
+        if "crit" in header:
+            raise MalformedToken("header has 'crit'; no critical extension is supported", claim="crit",
+                                 value=header["crit"])
+        # Over the received segments, never re-serialised; constant time (RFC 7518 §3.2).
+        import hmac
 
-    if not hmac.compare_digest(signature, _jwt_mac(key, f"{parts[0]}.{parts[1]}")):
-        raise InvalidSignature("signature verification failed")
+        if not hmac.compare_digest(signature, _jwt_mac(key, f"{parts[0]}.{parts[1]}")):
+            raise InvalidSignature("signature verification failed")
     return _jwt_object(payload, "payload")
 
 
@@ -818,34 +808,28 @@ def _jwt_check_claims(claims: dict[str, Any], now: float, leeway: float, verify_
                       issuer: str | None, wanted: frozenset[str] | None) -> None:
     """The time claims (NumericDate, RFC 7519 §2), then ``iss`` and ``aud`` when asked for."""
     times: dict[str, float] = {}
-    for name in ("nbf", "iat", "exp"):
-        if name not in claims:
-            continue
+    for name in [n for n in ("nbf", "iat", "exp") if n in claims]:
         value = claims[name]
         # bool is an int subclass in Python, but true/false are not numbers in JSON.
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise MalformedToken(f"claim {name!r} must be a number, not JSON {_jwt_kind(value)}",
                                  claim=name, value=value)
-        try:
-            times[name] = float(value)
-        except OverflowError:
-            raise MalformedToken(f"claim {name!r} is out of range", claim=name, value=value) from None
+        if abs(value) > sys.float_info.max:  # an integer too big for a float
+            raise MalformedToken(f"claim {name!r} is out of range", claim=name, value=value)
+        times[name] = float(value)
     context = f"now={_jwt_secs(now)}, leeway={_jwt_secs(leeway)} s"
-    # RFC 7519 makes iat informational, but php-jwt and PyJWT reject a future iat;
-    # nbf and iat are checked before exp, as php-jwt does.
-    for name in ("nbf", "iat"):
-        when = times.get(name)
-        if when is not None and when > now + leeway:
+    # In the order nbf, iat, exp, as php-jwt checks them. RFC 7519 makes iat informational, but php-jwt
+    # and PyJWT reject a future iat; now must be *before* exp (§4.1.4), so exp == now is expired.
+    for claim, when in times.items():
+        if claim != "exp" and when > now + leeway:
             ahead = when - now
-            raise ImmatureToken(f"token not valid yet: {name} is {_jwt_secs(ahead)} s in the future "
-                                f"({name}={_jwt_secs(when)}, {context})", claim=name, value=claims[name],
+            raise ImmatureToken(f"token not valid yet: {claim} is {_jwt_secs(ahead)} s in the future "
+                                f"({claim}={_jwt_secs(when)}, {context})", claim=claim, value=claims[claim],
                                 now=now, leeway=leeway, by_seconds=ahead)
-    # RFC 7519 §4.1.4: now must be *before* exp, so exp == now is expired.
-    exp = times.get("exp")
-    if verify_exp and exp is not None and now - leeway >= exp:
-        ago = now - exp
-        raise ExpiredToken(f"token expired {_jwt_secs(ago)} s ago (exp={_jwt_secs(exp)}, {context})",
-                           claim="exp", value=claims["exp"], now=now, leeway=leeway, by_seconds=ago)
+        if claim == "exp" and verify_exp and now - leeway >= when:
+            ago = now - when
+            raise ExpiredToken(f"token expired {_jwt_secs(ago)} s ago (exp={_jwt_secs(when)}, {context})",
+                               claim="exp", value=claims["exp"], now=now, leeway=leeway, by_seconds=ago)
     if issuer is not None and claims.get("iss") != issuer:
         found = f"iss={_jwt_show(claims['iss'])}" if "iss" in claims else "no 'iss' claim"
         raise InvalidIssuer(f"issuer mismatch: {found}, expected {issuer!r}", claim="iss",
@@ -867,10 +851,8 @@ def _jwt_check_claims(claims: dict[str, Any], now: float, leeway: float, verify_
 
 def _jwt_kind(value: Any) -> str:
     """Name a parsed JSON value's type the way JSON does."""
-    for kind, name in ((bool, "boolean"), (str, "string"), (dict, "object"), (list, "array")):
-        if isinstance(value, kind):
-            return name
-    return "null" if value is None else "number"
+    kinds = {bool: "boolean", str: "string", dict: "object", list: "array", type(None): "null"}
+    return kinds.get(type(value), "number")
 
 
 def _jwt_show(value: Any) -> str:
@@ -3987,8 +3969,7 @@ def _login_command(args: argparse.Namespace) -> int:
     if answer.get("success") == "false" or answer.get("error") or not answer.get("password"):
         why = ("no answer from the browser" if not answer else f"WordPress answered error={answer['error']!r}"
                if answer.get("error") else "the request was rejected in the browser")
-        print(f"wp-rest: error: no application password ({why}); nothing was stored", file=sys.stderr)
-        return 1
+        raise WPError(f"no application password ({why}); nothing was stored")  # main exits 1
     with Client(site, auth=ApplicationPassword(answer.get("user_login", ""), answer["password"]),
                 **kwargs) as client:
         user = client.me()  # raises AuthenticationError if WordPress does not take it
@@ -4079,17 +4060,12 @@ def main(argv: list[str] | None = None) -> int:
         command = {"doctor": _doctor_command, "login": _login_command}.get(args.command)
         if command is not None:
             return command(args)
-        env = dict(os.environ)
-        if args.url:
-            env["WP_URL"] = args.url
+        env: Mapping[str, str] = {**os.environ, "WP_URL": args.url} if args.url else os.environ
         with Client.from_env(env, timeout=args.timeout, allow_insecure_http=args.insecure_http) as client:
             return _run_command(client, args)
-    except ConfigError as exc:
-        print(f"wp-rest: error: {exc}", file=sys.stderr)
-        return 2
-    except WPError as exc:
+    except WPError as exc:  # one line on stderr; a ConfigError is a usage error
         print(f"wp-rest: error: {exc}".replace("\n", " "), file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt:
         return 130
 
