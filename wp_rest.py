@@ -3832,6 +3832,9 @@ class _Doctor:
             self.add(cause, "write-path", seen=f"POST {request.url} answered {shown}", detail=detail)
 
 
+# --- Command line -------------------------------------------------------------
+
+
 def _add_doctor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The ``doctor`` subcommand of ``wp-rest``."""
     doctor = sub.add_parser(
@@ -3852,6 +3855,14 @@ def _add_doctor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                         help="user for that login (default: the credentials' user)")
 
 
+def _connect_options(args: argparse.Namespace, ca_bundle: str | None = None) -> dict[str, Any]:
+    """Client options from --timeout, --insecure-http and the CA bundle (given, else $WP_CA_BUNDLE)."""
+    ca_bundle = ca_bundle or os.environ.get("WP_CA_BUNDLE", "").strip()
+    if ca_bundle and not os.path.isfile(ca_bundle):
+        raise ConfigError(f"CA bundle {ca_bundle!r}: no such file")
+    return {"timeout": args.timeout, "verify": ca_bundle or True, "allow_insecure_http": args.insecure_http}
+
+
 def _doctor_command(args: argparse.Namespace) -> int:
     """``wp-rest doctor [URL]``: print the report; 0 when writes can work, 1 when not, 2 on misuse."""
     env = os.environ
@@ -3862,9 +3873,7 @@ def _doctor_command(args: argparse.Namespace) -> int:
     url = args.doctor_url or args.url or get("WP_URL")
     if not url:
         raise ConfigError("doctor needs the site URL: wp-rest doctor https://example.com (or set WP_URL)")
-    ca_bundle = args.ca_bundle or get("WP_CA_BUNDLE")
-    if ca_bundle and not os.path.isfile(ca_bundle):
-        raise ConfigError(f"CA bundle {ca_bundle!r}: no such file")
+    options = _connect_options(args, args.ca_bundle)
     login_password = env.get(args.login_password_env or "WP_LOGIN_PASSWORD") or None
     if args.login_password_env and not login_password:
         raise ConfigError(f"--login-password-env {args.login_password_env}: that variable is not set")
@@ -3877,8 +3886,6 @@ def _doctor_command(args: argparse.Namespace) -> int:
         auth = None
         findings.append(Check("credentials", "fail", f"the WP_* credential variables are not usable: {exc}",
                               _FIX_NO_CREDENTIALS))
-    options: dict[str, Any] = {"timeout": args.timeout, "verify": ca_bundle or True,
-                               "allow_insecure_http": args.insecure_http}
     try:
         client = Client(url, auth=auth, **options)
     except ConfigError as exc:
@@ -3891,9 +3898,6 @@ def _doctor_command(args: argparse.Namespace) -> int:
         report = _Doctor(client, login_password, args.login_user, findings).run()
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.render())
     return 0 if report.writes_possible else 1
-
-
-# --- Command line -------------------------------------------------------------
 
 
 #: How long `wp-rest login` waits for the browser to come back, in seconds.
@@ -3936,8 +3940,7 @@ def _login_command(args: argparse.Namespace) -> int:
     name = args.name or urllib.parse.urlsplit(site).netloc.replace(":", "-")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
         raise ConfigError(f"--name {name!r}: use letters, digits, '.', '_' and '-'")
-    kwargs: dict[str, Any] = {"timeout": args.timeout, "allow_insecure_http": args.insecure_http,
-                              "verify": os.environ.get("WP_CA_BUNDLE", "").strip() or True}
+    kwargs = _connect_options(args)
     with Client(site, **kwargs) as client:
         index = client.request("GET", "/", params={"_fields": "authentication"})
     endpoint = _dig(index, "authentication", "application-passwords", "endpoints", "authorization")

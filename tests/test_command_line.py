@@ -35,6 +35,15 @@ def test_login_refuses_a_site_name_unfit_for_the_credentials_file(env: pytest.Mo
                                        "and '-'\n")
 
 
+def test_login_names_a_missing_ca_bundle_before_any_request(env: pytest.MonkeyPatch, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    env.setenv("WP_CA_BUNDLE", str(tmp_path / "ca.pem"))
+    with serve(lambda seen: json_answer({})) as server:
+        assert wp_rest.main(["login", server.url, "--no-browser"]) == 2
+        assert server.seen == []
+    assert capsys.readouterr().err == f"wp-rest: error: CA bundle {str(tmp_path / 'ca.pem')!r}: no such file\n"
+
+
 @pytest.mark.parametrize("action", [["create", "--title", "x"], ["update", "7"]])
 def test_an_unreadable_content_file_is_a_usage_error_before_any_request(
         action: list[str], env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
