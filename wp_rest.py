@@ -281,16 +281,20 @@ class _Record:
         cls._defaults = {n: cls.__dict__[n] for n in cls._fields if n in cls.__dict__}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        names = self._fields
+        names, setter = self._fields, object.__setattr__  # loops, not dict merges: built per request
         if len(args) > len(names):
             raise TypeError(f"{type(self).__name__}() takes {', '.join(names)}; got {len(args)} positional")
-        if extra := kwargs.keys() - set(names[len(args):]):
-            raise TypeError(f"{type(self).__name__}() got unexpected or repeated {', '.join(sorted(extra))}")
-        values = {**self._defaults, **dict(zip(names, args, strict=False)), **kwargs}
-        for name in names:
-            if name not in values:
+        for name, value in zip(names, args, strict=False):
+            setter(self, name, value)
+        for name in names[len(args):]:
+            if name in kwargs:
+                setter(self, name, kwargs.pop(name))
+            elif name in self._defaults:
+                setter(self, name, self._defaults[name])
+            else:
                 raise TypeError(f"{type(self).__name__}() is missing {name}")
-            object.__setattr__(self, name, values[name])
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected or repeated {', '.join(sorted(kwargs))}")
         self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -901,12 +905,16 @@ class Headers:
     def __init__(self, items: Any = ()) -> None:
         pairs = items.items() if hasattr(items, "items") else items
         self._items = [(str(k), str(v)) for k, v in pairs]
+        self._index: dict[str, list[str]] = {}  # a response's headers are looked up about ten times
+        for key, value in self._items:
+            self._index.setdefault(key.lower(), []).append(value)
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        return next(iter(self.get_all(name)), default)
+        found = self._index.get(name.lower())
+        return found[0] if found else default
 
     def get_all(self, name: str) -> list[str]:
-        return [v for k, v in self._items if k.lower() == name.lower()]
+        return list(self._index.get(name.lower(), ()))
 
     def __getitem__(self, name: str) -> str:
         if (value := self.get(name)) is None:
@@ -2257,7 +2265,8 @@ class Client:
         """Send once (no retries) and return the answer whatever its status; ``auth=False`` sends it
         anonymously, ``follow_redirects`` follows a 3xx of GET and HEAD (credentials to the same origin).
         Raises TransportError, RedirectError, ConfigError."""
-        request = request.replace(follow_redirects=follow_redirects)
+        if request.follow_redirects != follow_redirects:  # a copy only when needed: this is the hot path
+            request = request.replace(follow_redirects=follow_redirects)
         return self._send_with_auth(request) if auth else self._send_following(request)
 
     def _call(self, method: str, route: str, *, params: Mapping[str, Any] | None = None,
