@@ -1270,8 +1270,8 @@ class CookieAuth(_LoginAuth):
             error = re.search(r'id="login_error"[^>]*>(.*?)</div>', resp.body.decode("utf-8", "replace"),
                               re.DOTALL)
             why = _strip_tags(error.group(1)) if error else f"{resp.status} without login cookies"
-            raise AuthenticationError(
-                401, "login_failed", f"wp-login.php refused the login: {why}", None,
+            raise AuthenticationError(  # with wp-login.php's own status (200), as the nonce error below
+                resp.status, "login_failed", f"wp-login.php refused the login: {why}", None,
                 method="POST", url=login.url, route="/wp-login.php",
                 hint="Check the login password (CookieAuth takes the login password, not an "
                      "application password); 2FA, CAPTCHA or a renamed login page break this flow.")

@@ -884,7 +884,7 @@ WRONG_LOGIN = ("<strong>Error:</strong> The password you entered for the usernam
     ("cookie", {"POST /wp-login.php": lambda s: Answer(
         200, f'<div id="login_error" class="notice notice-error"><p>{WRONG_LOGIN}</p></div>',
         {"Content-Type": "text/html"})},
-     "a cookie login as 'admin': POST /wp-login.php answered 401 login_failed \"wp-login.php refused the login: "),
+     "a cookie login as 'admin': POST /wp-login.php answered 200 login_failed \"wp-login.php refused the login: "),
     ("jwt", {"GET /wp-json/": jwt_index, "POST /wp-json/jwt-auth/v1/token": lambda s: json_answer(
         {"code": "[jwt_auth] incorrect_password", "message": WRONG_LOGIN, "data": {"status": 403}}, 403)},
      "POST /jwt-auth/v1/token answered 403 [jwt_auth] incorrect_password \"Error: "),
