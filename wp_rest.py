@@ -555,18 +555,23 @@ def _safe_filename(name: str) -> str:
     return base
 
 
-def _join_link(base: str, target: str) -> str | None:
-    """A ``Link`` target made absolute; None for an unusable one (treated as no Link)."""
-    if not target:
-        return None
+def _absolute_url(base: str, target: str) -> str | None:
+    """``target`` made absolute against ``base``; None unless http(s) with a host and a valid port."""
     try:
         joined = urllib.parse.urljoin(base, target)
         parts = urllib.parse.urlsplit(joined)
         parts.port  # noqa: B018 (validates the port)
-    except ValueError:
-        _log.warning("ignoring an unusable Link header target %r", target[:200])
+    except ValueError:  # a port out of range, or "http://[x/" (an unbalanced IPv6 bracket)
         return None
     return joined if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def _join_link(base: str, target: str) -> str | None:
+    """A ``Link`` target made absolute; None for an unusable one (treated as no Link)."""
+    joined = _absolute_url(base, target) if target else None
+    if target and joined is None:
+        _log.warning("ignoring an unusable Link header target %r", target[:200])
+    return joined
 
 
 def _check_ability(name: str) -> str:
@@ -2333,17 +2338,12 @@ class Client:
             if (resp.status not in _REDIRECT_STATUSES or "Location" not in resp.headers
                     or not request.follow_redirects):
                 return resp.replace(history=tuple(history)) if history else resp
-            location = _ascii_location(str(resp.headers["Location"]))
-            try:
-                location = urllib.parse.urljoin(request.url, location)
-                target = urllib.parse.urlsplit(location)
-                usable = bool(target.scheme in ("http", "https") and target.hostname)
-            except ValueError:  # "http://[x/": an unbalanced IPv6 bracket
-                usable = False
+            target = _absolute_url(request.url, _ascii_location(str(resp.headers["Location"])))
+            location = target or _ascii_location(str(resp.headers["Location"]))
             what = f"{resp.status} redirect on {request.method} {request.route or request.url}"
             refused: dict[str, Any] = {"status": resp.status, "location": location,
                                        "method": request.method, "url": request.url}
-            if not usable or re.search(r"[\x00-\x20\x7f]", location):
+            if target is None or re.search(r"[\x00-\x20\x7f]", location):
                 # A file:, javascript: or host-less target would be sent to the wrong place.
                 raise RedirectError(f"{what} to an unusable address {location[:200]!r}: not followed",
                                     **refused)
