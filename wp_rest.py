@@ -93,7 +93,7 @@ _ONCE_SLUG = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*")
 _CORE_ROUTES = {"post": "/wp/v2/posts", "page": "/wp/v2/pages"}
 #: The Abilities API's namespace (WordPress 6.9+).
 _ABILITIES = "/wp-abilities/v1"
-#: Slugs wp_unique_post_slug() changes on publishing: the default feeds of WP_Rewrite::$feeds, and "embed".
+#: Slugs wp_unique_post_slug() (post.php) changes on publishing: WP_Rewrite::$feeds, and "embed".
 _REWRITTEN_SLUGS = frozenset({"feed", "rdf", "rss", "rss2", "atom", "embed"})
 #: Idle keep-alive connections kept per origin.
 POOL_SIZE = 10
@@ -433,7 +433,8 @@ def _php_name(key: str) -> str:
 
 def _query_pairs(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Query pairs PHP parses back into the same values: dicts and lists nest with brackets
-    (``a[b]=1&a[c][0]=x``), None is left out, booleans are ``true``/``false`` (rest_sanitize_boolean())."""
+    (``a[b]=1&a[c][0]=x``), None is left out, booleans are ``true``/``false`` (as
+    rest_sanitize_boolean() in rest-api.php reads them)."""
     pairs: list[tuple[str, str]] = []
 
     def add(key: str, value: Any) -> None:
@@ -575,7 +576,8 @@ def _join_link(base: str, target: str) -> str | None:
 
 
 def _check_ability(name: str) -> str:
-    # wp_register_ability() accepts only lowercase "namespace/name" with letters, digits and dashes.
+    # wp_register_ability() (abilities-api.php) takes only a lowercase "namespace/name" of letters,
+    # digits and dashes.
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9-]+/[a-z0-9-]+", name):
         raise ConfigError(f"{name!r} is not an ability name such as 'core/get-site-info'")
     return name
@@ -2581,14 +2583,14 @@ class Client:
         try:
             return int(self.create_term(taxonomy, name=name.strip())["id"])
         except BadRequest as exc:
-            # Made meanwhile: wp_insert_term() answers term_exists with the existing id.
+            # Made meanwhile: wp_insert_term() (taxonomy.php) answers term_exists with the existing id.
             if exc.code == "term_exists" and isinstance(exc.data, dict) and "term_id" in exc.data:
                 return int(exc.data["term_id"])
             raise
 
     def check_ids(self, fields: Mapping[str, Any]) -> None:
         """ConfigError for a category, tag or ``featured_media`` id the site lacks: WordPress would
-        drop it and answer 200 (wp_set_object_terms())."""
+        drop it and answer 200 (wp_set_object_terms(), taxonomy.php)."""
         for taxonomy in ("categories", "tags"):
             if ids := sorted({int(i) for i in fields.get(taxonomy) or ()}):
                 found = self.list_terms(taxonomy, include=ids, per_page=100, _fields="id")
@@ -2639,7 +2641,8 @@ class Client:
     @staticmethod
     def not_kept(requested: Mapping[str, Any], saved: Mapping[str, Any]) -> list[str]:
         """A sentence per requested field not stored as asked: WordPress drops unregistered meta and
-        refused terms silently (WP_REST_Meta_Fields::update_value(), handle_terms())."""
+        refused terms silently (WP_REST_Meta_Fields::update_value(),
+        WP_REST_Posts_Controller::handle_terms())."""
         out: list[str] = []
         meta: dict[str, Any] = saved["meta"] if isinstance(saved.get("meta"), dict) else {}
         for key, value in (requested.get("meta") or {}).items():
@@ -2784,7 +2787,7 @@ class Client:
                               "digits and single hyphens, with a letter, not a feed name or 'embed', e.g. "
                               "f'import-{uuid.uuid4().hex}'")
         if status == "pending" and not self.me().get("capabilities", {}).get("publish_posts"):
-            # wp_insert_post() empties the slug of a new pending post whose author cannot publish.
+            # wp_insert_post() (post.php) empties the slug of a new pending post whose author cannot publish.
             raise ConfigError("create_post_once cannot create a pending post for a user who cannot publish: "
                               "WordPress drops its slug, so it could not be found again. Create it as a "
                               "draft, then update_post(id, status='pending').")
