@@ -206,7 +206,8 @@ ContentFormat = Annotated[
 ]
 Excerpt = Annotated[str | None, Field(max_length=10_000, description="Plain text summary.")]
 Status = Literal["draft", "pending", "private", "publish", "future"]
-StatusArg = Annotated[Status, Field(description="publish/future need WP_MCP_ALLOW_PUBLISH; future a later date.")]
+StatusArg = Annotated[
+    Status, Field(description="publish/future need WP_MCP_ALLOW_PUBLISH; future a later date.")]
 Slug = Annotated[str | None, Field(min_length=1, max_length=200)]
 DateArg = Annotated[
     str | None, Field(pattern=_DATE, description="YYYY-MM-DD[THH:MM:SS][+HH:MM]; no offset: site time.")
@@ -400,7 +401,8 @@ def _explain(exc: wp_rest.WPError, action: str) -> str:
     if isinstance(exc, wp_rest.ServerError):
         return f"{what}. The site failed; try again later. {_PERSISTS}"
     params = exc.data.get("params") if isinstance(exc.data, dict) else None
-    details = "; ".join(f"{k}: {_plain(str(v))}" for k, v in params.items()) if isinstance(params, dict) else ""
+    pairs = params.items() if isinstance(params, dict) else ()
+    details = "; ".join(f"{k}: {_plain(str(v))}" for k, v in pairs)
     return f"{what}{f' [{details}]' if details else ''}. Fix the arguments."
 
 
@@ -567,7 +569,8 @@ class _Blocks:
             elif tok.type == "inline":
                 parts.append(self.inline(tok))
         attrs = {"hasFixedLayout": False} if self.modern else None
-        return _block("table", f'<figure class="wp-block-table"><table>{"".join(parts)}</table></figure>', attrs)
+        table = f'<figure class="wp-block-table"><table>{"".join(parts)}</table></figure>'
+        return _block("table", table, attrs)
 
 
 def _code(tok: Any) -> str:
@@ -788,7 +791,8 @@ def _saved(st: AppState, post_type: str, post: Mapping[str, Any], warnings: list
     return _result(ref, f"Saved {post_type} {ref['id']} as {ref['status']}, modified {ref['modified']}{note}")
 
 
-def _write(st: AppState, post_type: str, route: str, fields: dict[str, Any], notes: list[str]) -> CallToolResult:
+def _write(st: AppState, post_type: str, route: str, fields: dict[str, Any],
+           notes: list[str]) -> CallToolResult:
     with _wordpress(f"save the {post_type}"):
         saved = st.client.request("POST", route, json=fields)
     return _saved(st, post_type, saved, notes + st.client.not_kept(fields, saved))
@@ -813,8 +817,8 @@ def _listing(page: wp_rest.Page, items: list[Any], what: str) -> CallToolResult:
     data = {"items": items, "total": page.total, "total_pages": page.total_pages, "next_page": page.next_page}
     more = f", next_page {page.next_page}" if page.next_page else ""
     names = "; ".join(f"{i['id']} {(i.get('title') or i.get('name') or '')[:60]!r}" for i in items)
-    return _result(data, f"{len(items)} {what} of {page.total} (page {page.page} of {page.total_pages}{more}): "
-                   + names[:1500])
+    counts = f"{len(items)} {what} of {page.total} (page {page.page} of {page.total_pages}{more})"
+    return _result(data, f"{counts}: {names[:1500]}")
 
 
 def _item(id: Any, name: Any, **extra: Any) -> Item:
@@ -868,7 +872,8 @@ def list_posts(
             found = _page(st, route, {**params, "status": "publish"}, "items")
     items: list[PostSummary] = [
         {"id": int(p["id"]), "title": _plain(p.get("title")), "status": str(p.get("status", "")),
-         "date": str(p.get("date", "")), "modified": str(p.get("modified", "")), "link": str(p.get("link", ""))}
+         "date": str(p.get("date", "")), "modified": str(p.get("modified", "")),
+         "link": str(p.get("link", ""))}
         for p in found.items
     ]
     return _listing(found, items, f"{type} items")
@@ -903,10 +908,12 @@ def get_post(ctx: Ctx, post_id: PostId, type: PostType = "post") -> Annotated[Ca
 
 def _terms_tool(ctx: Ctx, taxonomy: str, search: str | None, page: int, per_page: int) -> CallToolResult:
     params: dict[str, Any] = {"page": page, "per_page": per_page, "orderby": "name",
-                              "_fields": "id,name,slug,count,parent", **({"search": search} if search else {})}
+                              "_fields": "id,name,slug,count,parent"}
+    if search:
+        params["search"] = search
     found = _page(_state(ctx), f"/wp/v2/{taxonomy}", params, taxonomy)
-    items = [_item(t["id"], t.get("name"), slug=t.get("slug"), count=t.get("count"), parent=t.get("parent", 0))
-             for t in found.items]
+    items = [_item(t["id"], t.get("name"), slug=t.get("slug"), count=t.get("count"),
+                   parent=t.get("parent", 0)) for t in found.items]
     return _listing(found, items, taxonomy)
 
 
@@ -1019,7 +1026,8 @@ def diagnose_site(ctx: Ctx) -> Annotated[CallToolResult, DoctorReport]:
         report = _state(ctx).client.diagnose()
     data: DoctorReport = {
         "url": report.url, "api_root": report.api_root, "writes_possible": report.writes_possible,
-        "checks": [{"name": c.name, "outcome": c.outcome, "seen": c.seen, "fix": c.fix} for c in report.checks],
+        "checks": [{"name": c.name, "outcome": c.outcome, "seen": c.seen, "fix": c.fix}
+                   for c in report.checks],
     }
     failed = [c.name for c in report.checks if c.outcome == "fail"]
     return _result(data, f"writes possible: {report.writes_possible}; failed: {', '.join(failed) or 'none'}")
@@ -1098,7 +1106,8 @@ def update_post(
     title: Annotated[_Text | None, Field(description="Plain text.")] = None,
     content: Annotated[str | None, Field(max_length=2_000_000, description="In content_format.")] = None,
     content_format: ContentFormat = "markdown",
-    status: Annotated[Status | None, Field(description="Leaving publish needs publish and delete rights.")] = None,
+    status: Annotated[
+        Status | None, Field(description="Leaving publish needs publish and delete rights.")] = None,
     excerpt: Excerpt = None,
     slug: Slug = None,
     date: DateArg = None,
@@ -1127,7 +1136,8 @@ def delete_post(
     ctx: Ctx,
     post_id: PostId,
     type: PostType = "post",
-    force: Annotated[bool, Field(description="Delete for good, not trash; needs WP_MCP_ALLOW_DELETE.")] = False,
+    force: Annotated[
+        bool, Field(description="Delete for good, not trash; needs WP_MCP_ALLOW_DELETE.")] = False,
 ) -> Annotated[CallToolResult, Deleted]:
     """Move to the trash (restorable); a live post needs WP_MCP_ALLOW_PUBLISH and WP_MCP_ALLOW_DELETE."""
     st = _state(ctx)
@@ -1137,7 +1147,8 @@ def delete_post(
     with _wordpress(f"read {type} {post_id}"):
         status = str(st.client.guard_modified(route, None).get("status", ""))
     if status in _LIVE and not (st.config.allow_publish and st.config.allow_delete):
-        raise ToolError(f"It is {status}: taking it offline needs WP_MCP_ALLOW_PUBLISH and WP_MCP_ALLOW_DELETE.")
+        raise ToolError(f"It is {status}: taking it offline needs WP_MCP_ALLOW_PUBLISH and "
+                        "WP_MCP_ALLOW_DELETE.")
     with _wordpress(f"delete {type} {post_id}"):
         st.client.request("DELETE", route, params={"force": True} if force else None)
     done: Deleted = {"id": post_id, "status": "deleted" if force else "trash"}
@@ -1172,7 +1183,8 @@ def moderate_comment(
         else:
             status = {"approve": "approved"}.get(action, action)
             done = client.request("POST", f"/wp/v2/comments/{comment_id}", json={"status": status})
-    ref: CommentRef = {"id": comment_id, "post": int(done.get("post") or 0), "status": str(done.get("status"))}
+    ref: CommentRef = {"id": comment_id, "post": int(done.get("post") or 0),
+                       "status": str(done.get("status"))}
     return _result(ref, f"comment {comment_id} is now {ref['status']}")
 
 
@@ -1185,14 +1197,17 @@ def reply_to_comment(
         parent = client.request("GET", f"/wp/v2/comments/{comment_id}", params={"_fields": "id,post"})
         body = {"post": parent["post"], "parent": comment_id, "content": _markdown().render(content).strip()}
         done = client.request("POST", "/wp/v2/comments", json=body)
-    ref: CommentRef = {"id": int(done["id"]), "post": int(done.get("post") or 0), "status": str(done.get("status"))}
+    ref: CommentRef = {"id": int(done["id"]), "post": int(done.get("post") or 0),
+                       "status": str(done.get("status"))}
     return _result(ref, f"reply {ref['id']} on post {ref['post']} is {ref['status']}")
 
 
 def upload_media(
     ctx: Ctx,
-    path: Annotated[str | None, Field(min_length=1, max_length=1000, description="Inside WP_MCP_UPLOAD_DIR.")] = None,
-    content_base64: Annotated[str | None, Field(min_length=1, description="The bytes; needs filename.")] = None,
+    path: Annotated[
+        str | None, Field(min_length=1, max_length=1000, description="Inside WP_MCP_UPLOAD_DIR.")] = None,
+    content_base64: Annotated[
+        str | None, Field(min_length=1, description="The bytes; needs filename.")] = None,
     filename: Annotated[str | None, Field(max_length=200, pattern=r"^[^/\\\x00]+\.[A-Za-z0-9]+$")] = None,
     alt_text: Annotated[str | None, Field(max_length=1000)] = None,
     featured_for: Annotated[_Id | None, Field(description="Make it this post's featured image.")] = None,
@@ -1201,14 +1216,18 @@ def upload_media(
     st = _state(ctx)
     if (path is None) == (content_base64 is None) or (content_base64 is not None and filename is None):
         raise ToolError("Pass either path (a file in the upload directory) or content_base64 with filename.")
-    data, name = _read_upload(st.config, path) if path is not None else (_decode(st.config, content_base64), "")
+    if path is not None:
+        data, name = _read_upload(st.config, path)
+    else:
+        data, name = _decode(st.config, content_base64), ""
     name = filename or name
     if len(data) > st.config.max_upload_bytes:
         raise ToolError(f"The file is over the upload limit of {st.config.max_upload_bytes} bytes.")
     if featured_for is not None:
         _gate_existing(st, f"/wp/v2/posts/{featured_for}", None, None)
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    fields: dict[str, Any] = {k: v for k, v in {"alt_text": alt_text, "post": featured_for}.items() if v is not None}
+    given = {"alt_text": alt_text, "post": featured_for}
+    fields: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     with _wordpress(f"upload {name!r}"):
         media = st.client.upload_media(data, filename=name, content_type=content_type, **fields)
     if featured_for is not None:
@@ -1231,7 +1250,8 @@ def _read_upload(config: Config, path: str) -> tuple[bytes, str]:
     """
     root = config.upload_dir
     if root is None:
-        raise ToolError("Uploading from disk is disabled (WP_MCP_UPLOAD_DIR is not set); send content_base64.")
+        raise ToolError("Uploading from disk is disabled (WP_MCP_UPLOAD_DIR is not set); "
+                        "send content_base64.")
     parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts or ".." in parts or "\x00" in path:
         raise ToolError(f"{path!r} is not a file path relative to the upload directory.")
@@ -1279,8 +1299,10 @@ def _decode(config: Config, content_base64: str | None) -> bytes:
 # --- The server ------------------------------------------------------------------
 
 _READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=True)
-_CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
-_CHANGE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
+_CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                          open_world_hint=True)
+_CHANGE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False,
+                          open_world_hint=True)
 
 #: (function, title, annotations, is a write). A write tool is left out in read-only mode.
 TOOLS: tuple[tuple[Any, str, ToolAnnotations, bool], ...] = (
@@ -1326,7 +1348,8 @@ class StrictTool(Tool):
         known = self.parameters.get("properties", {})
         unknown = sorted(set(arguments) - set(known))
         if unknown:
-            raise ToolError(f"unknown argument {unknown[0]!r}; nothing was done. Valid: {', '.join(known)}."[:290])
+            message = f"unknown argument {unknown[0]!r}; nothing was done. Valid: {', '.join(known)}."
+            raise ToolError(message[:290])
         try:
             self.fn_metadata.validate_arguments(arguments)
         except ValidationError as exc:
@@ -1353,7 +1376,8 @@ def _strict_tool(fn: Any, title: str, annotations: ToolAnnotations) -> StrictToo
 
 def _for_site(fn: Any, names: list[str]) -> Any:
     """``fn`` with a required ``site`` argument whose schema lists ``names``; the call runs for that site."""
-    site_type = Annotated[Literal[tuple(names)], Field(description="The site: " + ", ".join(names) + ".")]  # type: ignore[valid-type]
+    described = Field(description="The site: " + ", ".join(names) + ".")
+    site_type = Annotated[Literal[tuple(names)], described]  # type: ignore[valid-type]
 
     @functools.wraps(fn)
     def call(*args: Any, site: str, **kwargs: Any) -> Any:
@@ -1365,7 +1389,8 @@ def _for_site(fn: Any, names: list[str]) -> Any:
 
     signature = inspect.signature(fn)
     site_param = inspect.Parameter("site", inspect.Parameter.KEYWORD_ONLY, annotation=site_type)
-    call.__signature__ = signature.replace(parameters=[*signature.parameters.values(), site_param])  # type: ignore[attr-defined]
+    parameters = [*signature.parameters.values(), site_param]
+    call.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     call.__annotations__ = {**fn.__annotations__, "site": site_type}
     return call
 
@@ -1392,7 +1417,8 @@ def build_server(config: Config, client: wp_rest.Client | Mapping[str, wp_rest.C
 
     tools: list[Tool] = [_strict_tool(_for_site(fn, names) if names else fn, title, notes)
                          for fn, title, notes, write in TOOLS if not (write and config.read_only)]
-    return MCPServer("wp-rest", version=__version__, instructions=_INSTRUCTIONS, tools=tools, lifespan=lifespan)
+    return MCPServer("wp-rest", version=__version__, instructions=_INSTRUCTIONS, tools=tools,
+                     lifespan=lifespan)
 
 
 # --- Streamable HTTP: bearer token ------------------------------------------
@@ -1522,8 +1548,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # The check waits on the network while the tools are built: both at once.
     accepted: list[bool] = []
-    check = threading.Thread(target=lambda: accepted.extend(_credentials_accepted(c) for c in clients.values()),
-                             daemon=True)
+    check = threading.Thread(
+        target=lambda: accepted.extend(_credentials_accepted(c) for c in clients.values()), daemon=True)
     check.start()
     server = build_server(config, clients if len(clients) > 1 else next(iter(clients.values())))
     check.join()
