@@ -165,6 +165,7 @@ def analysis(result: CaseResult) -> list[str]:
             f"dataclasses ({parts['dataclasses']:.1f} ms with inspect) is the largest module wp_rest "
             "adds for itself; plain classes with __slots__ for Request/Response/Page/Retry would "
             "drop it, at the cost of hand-written __init__/__repr__/__eq__/replace.")
-    lines.append("With both, wp_rest would sit close to the stdlib floor; the target as written "
-                 "(a third of requests) would still be missed unless requests' own cost grows.")
+    if movable or "dataclasses" in parts:
+        lines.append("With those changes, wp_rest would sit close to the stdlib floor; the target as "
+                     "written (a third of requests) would still be missed unless requests' own cost grows.")
     return lines
