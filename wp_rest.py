@@ -2340,8 +2340,9 @@ class Client:
             if (resp.status not in _REDIRECT_STATUSES or "Location" not in resp.headers
                     or not request.follow_redirects):
                 return resp.replace(history=tuple(history)) if history else resp
-            target = _absolute_url(request.url, _ascii_location(str(resp.headers["Location"])))
-            location = target or _ascii_location(str(resp.headers["Location"]))
+            raw = _ascii_location(str(resp.headers["Location"]))
+            target = _absolute_url(request.url, raw)
+            location = target or raw
             what = f"{resp.status} redirect on {request.method} {request.route or request.url}"
             refused: dict[str, Any] = {"status": resp.status, "location": location,
                                        "method": request.method, "url": request.url}
