@@ -3076,6 +3076,9 @@ _CAUSES: dict[str, tuple[str, str, str, str, str]] = {
     "other-origin": ("credentials", "fail", "",
                      "not sent: the REST API answered at {root}, another origin than {url}", _FIX_CANONICAL),
     "step-failed": ("credentials", "fail", "", "{detail}", "{fix}"),
+    "step-not-wordpress": ("credentials", "fail", "", "{detail}; the answer starts {start!r}", "A page cache, "
+                           "maintenance page or security plugin may answer there for WordPress: let {where} "
+                           "through to WordPress."),
     # A plugin's wp_authenticate() also runs wp_authenticate_application_password() (hooked on
     # 'authenticate', wp-includes/default-filters.php): a wrong login password can come back
     # worded as an application-password error.
@@ -3696,6 +3699,9 @@ class _Doctor:
             keys = ("login-no-route", "login-app-words", "login-wrong", "login-config", *_SIGNED_KEYS)
             cause = _match(f"{exc.status} {exc.code} {message}", keys) or "login-other"
             self.add(cause, "credentials", seen=seen, fix=exc.hint or "")
+        elif isinstance(exc, InvalidResponse) and exc.body_start:
+            self.add("step-not-wordpress", detail=f"{who}: {exc}", start=exc.body_start[:120],
+                     where=f"{exc.method} {exc.url}")
         else:
             self.add("step-failed", detail=f"{who}: {exc}", fix="")
 

@@ -1081,7 +1081,8 @@ def answer_then_close(seen: Seen) -> Answer:
     ("jwt", {"POST /wp-json/jwt-auth/v1/token": lambda s: Answer(
         200, "<html><title>Cached</title></html>", {"Content-Type": "text/html"})},
      "a JWT for 'admin' from /jwt-auth/v1/token: JWT login failed: unexpected 200 answer (text/html) "
-     "from POST /jwt-auth/v1/token", ""),
+     "from POST /jwt-auth/v1/token; the answer starts '<html><title>Cached</title></html>'",
+     "A page cache, maintenance page or security plugin may answer there for WordPress: let POST http://"),
     ("jwt", {"POST /wp-json/jwt-auth/v1/token": lambda s: json_answer(
         {"code": "jwt_auth_bad_config", "message": "JWT is not configured properly",
          "data": {"status": 403}}, 403)},
