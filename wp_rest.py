@@ -1658,13 +1658,13 @@ class Retry(_Record):
 
 def _connection_dropped(conn: http.client.HTTPConnection) -> bool:
     """An idle keep-alive socket that is readable has been closed (or broken) by the server."""
-    try:  # a pooled connection has its socket: http.client drops it only after a closing answer, never pooled
+    try:
         if hasattr(select, "poll"):  # select() refuses a descriptor above 1023 (FD_SETSIZE)
             poller = select.poll()
             poller.register(conn.sock, select.POLLIN)
             return bool(poller.poll(0))
         return bool(select.select([conn.sock], [], [], 0)[0])
-    except (OSError, ValueError):
+    except (OSError, TypeError, ValueError):  # closed, or its socket gone (None): unusable either way
         return True
 
 

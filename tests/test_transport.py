@@ -164,6 +164,23 @@ def test_keep_alive_survives_descriptors_beyond_select_s_reach() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
+def test__connection_dropped_tells_a_live_idle_socket_from_a_closed_or_missing_one() -> None:
+    import http.client
+    import socket
+
+    ours, theirs = socket.socketpair()
+    conn = http.client.HTTPConnection("127.0.0.1")
+    conn.sock = ours
+    try:
+        assert not wp_rest._connection_dropped(conn)  # idle, nothing to read: reusable
+        theirs.close()  # the server closed it: readable at end of file
+        assert wp_rest._connection_dropped(conn)
+        conn.sock = None  # http.client let go of the socket: not reusable, and no TypeError
+        assert wp_rest._connection_dropped(conn)
+    finally:
+        ours.close()
+
+
 # --- Fault injection: a loopback server misbehaving in every way (tests/faultkit.py) ----------
 
 
